@@ -1,0 +1,33 @@
+# Progress Service. `make run` starts everything locally; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+RT := runtime
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+venv:  ## create/update .venv from requirements.lock
+	@$(RT)/python-env.sh
+
+runtime-deps:  ## build the Dapr binaries and fetch Kafka (cached, first time only)
+	@$(RT)/build-dapr.sh
+	@$(RT)/fetch-kafka.sh
+
+up: venv  ## start Kafka, PostgreSQL, placement, scheduler in the background
+	@$(RT)/up.sh
+
+down:  ## stop everything started in the background (by PID)
+	@$(RT)/down.sh
+
+run: venv  ## start the whole stack plus daprd and the app in the foreground (Ctrl-C stops)
+	@$(RT)/run.sh
+
+test: venv  ## run every test (starts what it needs, stops what it started)
+	@$(RT)/test.sh
+
+lint: venv  ## ruff and mypy
+	@.venv/bin/ruff check actors service tests migrations
+	@.venv/bin/ruff format --check actors service tests migrations
+	@.venv/bin/mypy
+
+.PHONY: help venv runtime-deps up down run test lint

@@ -1,0 +1,1 @@
+"""The student actor and the pure domain logic it runs (no I/O outside actor.py)."""

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# app.sh start|stop|restart [NAME] : the service (uvicorn) and its daprd sidecar, in the
+# background, recorded as NAME-app and NAME-daprd in .stack/run (NAME defaults to
+# "app"). Ports come from APP_PORT, DAPR_HTTP_PORT, DAPR_GRPC_PORT, DAPR_METRICS_PORT,
+# DAPR_INTERNAL_GRPC_PORT. `app.sh start` waits until /health answers 200.
+# Single parts: start-daprd|stop-daprd|start-app|stop-app.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cmd="${1:?usage: app.sh start|stop|restart [NAME]}"
+name="${2:-app}"
+export DAPR_APP_ID="${DAPR_APP_ID:-progress-service}"
+
+start_daprd() {
+  if is_running "$name-daprd"; then log "$name-daprd already running"; return; fi
+  local res="$STACK_DIR/components-$name"
+  "$runtime_dir/render-components.sh" "$res"
+  require_free_port "$name-daprd" "$DAPR_HTTP_PORT"
+  DAPR_HOST_IP=127.0.0.1 start_bg "$name-daprd" "$(dapr_bin daprd)" \
+    --app-id "$DAPR_APP_ID" --app-port "$APP_PORT" --app-protocol http \
+    --dapr-http-port "$DAPR_HTTP_PORT" --dapr-grpc-port "$DAPR_GRPC_PORT" \
+    --dapr-internal-grpc-port "$DAPR_INTERNAL_GRPC_PORT" --dapr-listen-addresses 127.0.0.1 \
+    --metrics-port "$DAPR_METRICS_PORT" --metrics-listen-address 127.0.0.1 \
+    --resources-path "$res" --config "$repo_dir/components/config.yaml" \
+    --placement-host-address "127.0.0.1:$PLACEMENT_PORT" \
+    --scheduler-host-address "127.0.0.1:$SCHEDULER_PORT" \
+    --enable-app-health-check --app-health-check-path /healthz \
+    --app-health-probe-interval 2 --log-level "${DAPR_LOG_LEVEL:-info}"
+}
+
+start_app() {
+  if is_running "$name-app"; then log "$name-app already running"; return; fi
+  require_free_port "$name-app" "$APP_PORT"
+  cd "$repo_dir"
+  DAPR_HTTP_PORT="$DAPR_HTTP_PORT" DAPR_GRPC_PORT="$DAPR_GRPC_PORT" \
+  PROGRESS_DATABASE_URL="${PROGRESS_DATABASE_URL:-postgresql+asyncpg://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE}" \
+    start_bg "$name-app" "$repo_dir/.venv/bin/uvicorn" service.main:app \
+      --host 127.0.0.1 --port "$APP_PORT" --no-access-log
+}
+
+wait_healthy() {
+  wait_for "$name-app" 120 curl -fsS "http://127.0.0.1:$APP_PORT/health"
+  wait_for "$name-daprd" 60 actors_registered
+  log "$name ready: app :$APP_PORT, daprd http :$DAPR_HTTP_PORT"
+}
+
+actors_registered() {
+  curl -fsS "http://127.0.0.1:$DAPR_HTTP_PORT/v1.0/metadata" | grep -q StudentProgressActor
+}
+
+case "$cmd" in
+  start) start_daprd; start_app; wait_healthy ;;
+  stop) stop_pid "$name-app"; stop_pid "$name-daprd" ;;
+  restart) stop_pid "$name-app"; stop_pid "$name-daprd"; start_daprd; start_app; wait_healthy ;;
+  start-daprd) start_daprd ;;
+  stop-daprd) stop_pid "$name-daprd" ;;
+  start-app) start_app ;;
+  stop-app) stop_pid "$name-app" ;;
+  wait) wait_healthy ;;
+  *) die "unknown command $cmd" ;;
+esac

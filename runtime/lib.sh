@@ -1,0 +1,113 @@
+# Shared helpers for runtime/ scripts (sourced, not executed).
+# shellcheck shell=bash
+runtime_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_dir="$(cd "$runtime_dir/.." && pwd)"
+# shellcheck source=versions.env
+source "$runtime_dir/versions.env"
+
+# Built binaries and downloaded jars live outside the repo, keyed by version.
+PROGRESS_CACHE="${PROGRESS_CACHE:-$HOME/.cache/progress-service}"
+# Data and logs of a running local stack (git-ignored).
+STACK_DIR="${STACK_DIR:-$repo_dir/.stack}"
+
+# Ports (override through the environment).
+KAFKA_PORT="${KAFKA_PORT:-19092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
+PG_PORT="${PG_PORT:-15432}"
+PLACEMENT_PORT="${PLACEMENT_PORT:-50005}"
+PLACEMENT_HEALTH_PORT="${PLACEMENT_HEALTH_PORT:-58080}"
+PLACEMENT_METRICS_PORT="${PLACEMENT_METRICS_PORT:-59090}"
+SCHEDULER_PORT="${SCHEDULER_PORT:-50006}"
+SCHEDULER_HEALTH_PORT="${SCHEDULER_HEALTH_PORT:-58081}"
+SCHEDULER_METRICS_PORT="${SCHEDULER_METRICS_PORT:-59091}"
+SCHEDULER_ETCD_CLIENT_PORT="${SCHEDULER_ETCD_CLIENT_PORT:-52379}"
+SCHEDULER_ETCD_PEER_PORT="${SCHEDULER_ETCD_PEER_PORT:-52380}"
+DAPR_HTTP_PORT="${DAPR_HTTP_PORT:-3500}"
+DAPR_GRPC_PORT="${DAPR_GRPC_PORT:-50001}"
+DAPR_METRICS_PORT="${DAPR_METRICS_PORT:-9091}"
+DAPR_INTERNAL_GRPC_PORT="${DAPR_INTERNAL_GRPC_PORT:-50011}"
+APP_PORT="${APP_PORT:-8000}"
+export KAFKA_PORT PG_PORT PLACEMENT_PORT SCHEDULER_PORT DAPR_HTTP_PORT DAPR_GRPC_PORT APP_PORT
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+dapr_bin_dir() { echo "$PROGRESS_CACHE/dapr/$DAPR_VERSION"; }
+kafka_lib_dir() { echo "$PROGRESS_CACHE/kafka/$KAFKA_VERSION/libs"; }
+
+PLACEMENT_RAFT_PORT="${PLACEMENT_RAFT_PORT:-58201}"
+PG_USER="${PG_USER:-progress}"
+PG_PASSWORD="${PG_PASSWORD:-progress-dev}"
+PG_DATABASE="${PG_DATABASE:-progress}"
+export PG_USER PG_PASSWORD PG_DATABASE
+run_dir="$STACK_DIR/run"
+log_dir="$STACK_DIR/logs"
+mkdir -p "$run_dir" "$log_dir"
+
+pid_file() { echo "$run_dir/$1.pid"; }
+
+# Is the service recorded under NAME running? (stale pid files are removed)
+is_running() {
+  local f pid
+  f="$(pid_file "$1")"
+  [[ -f "$f" ]] || return 1
+  pid="$(cat "$f")"
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then return 0; fi
+  rm -f "$f"
+  return 1
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Fail early, with the culprit named, when a port we need is taken by a process we
+# did not start (for example a previous stack whose pid files were deleted).
+require_free_port() {
+  local name="$1" port="$2"
+  if port_open "$port"; then
+    die "$name: port $port is already in use by another process; stop it or set a different port (see README)"
+  fi
+}
+
+# wait_for NAME SECONDS CMD... : poll CMD until it succeeds.
+wait_for() {
+  local name="$1" limit="$2"; shift 2
+  local i
+  for ((i = 0; i < limit * 4; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    if [[ -f "$(pid_file "$name")" ]] && ! is_running "$name"; then
+      tail -n 30 "$log_dir/$name.log" >&2 || true
+      die "$name exited during start-up (log: $log_dir/$name.log)"
+    fi
+    sleep 0.25
+  done
+  tail -n 30 "$log_dir/$name.log" >&2 || true
+  die "$name did not become ready within ${limit}s (log: $log_dir/$name.log)"
+}
+
+# start_bg NAME CMD... : start CMD detached, in its own session, log to logs/NAME.log.
+start_bg() {
+  local name="$1"; shift
+  setsid "$@" >>"$log_dir/$name.log" 2>&1 < /dev/null &
+  echo $! >"$(pid_file "$name")"
+}
+
+# stop_pid NAME [SIGNAL] : signal the recorded process (TERM by default), KILL after a
+# grace period.
+stop_pid() {
+  local name="$1" sig="${2:-TERM}" f pid i
+  f="$(pid_file "$name")"
+  [[ -f "$f" ]] || return 0
+  pid="$(cat "$f")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -"$sig" "$pid" 2>/dev/null || true
+    for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name (pid $pid) ignored $sig for 15 s; sending KILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    log "stopped $name (pid $pid)"
+  fi
+  rm -f "$f"
+}
+
+dapr_bin() { echo "$(dapr_bin_dir)/$1"; }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# render-components.sh OUT_DIR : fill the ${VARS} of components/*.yaml for a local
+# daprd (Kafka brokers, Postgres connection string, app id) into OUT_DIR.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+out="$1"
+mkdir -p "$out"
+rm -f "$out"/*.yaml
+export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+export KAFKA_PROTOCOL_VERSION="$KAFKA_VERSION"
+export DAPR_APP_ID="${DAPR_APP_ID:-progress-service}"
+export DAPR_PG_CONNECTION_STRING="host=127.0.0.1 port=$PG_PORT user=$PG_USER password=$PG_PASSWORD dbname=$PG_DATABASE sslmode=disable"
+vars='${KAFKA_BROKERS} ${KAFKA_PROTOCOL_VERSION} ${DAPR_APP_ID} ${DAPR_PG_CONNECTION_STRING}'
+for f in "$repo_dir"/components/*.yaml; do
+  [[ "$(basename "$f")" == config.yaml ]] && continue
+  envsubst "$vars" <"$f" >"$out/$(basename "$f")"
+done

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# make run: start the backing services (if not running), then daprd and the app.
+# Ctrl-C stops everything this command started, by PID; services that were already
+# running (for example from `make up`) are left running.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+started_file="$(mktemp)"
+cleanup() {
+  trap - INT TERM EXIT
+  [[ -n "${tail_pid:-}" ]] && kill "$tail_pid" 2>/dev/null
+  log "stopping what make run started..."
+  "$runtime_dir/app.sh" stop app || true
+  mapfile -t started <"$started_file"
+  [[ ${#started[@]} -gt 0 ]] && "$runtime_dir/down.sh" "${started[@]}"
+  rm -f "$started_file"
+}
+trap cleanup INT TERM EXIT
+STARTED_FILE="$started_file" "$runtime_dir/up.sh"
+"$runtime_dir/app.sh" start app
+log "Progress Service on http://127.0.0.1:$APP_PORT (health: /health, docs: /docs); Ctrl-C stops"
+tail -n +1 -F "$log_dir/app-app.log" &
+tail_pid=$!
+# Wait until the app or daprd exits (or Ctrl-C).
+while is_running app-app && is_running app-daprd; do sleep 1; done
+kill "$tail_pid" 2>/dev/null || true
+log "app or daprd exited (logs: $log_dir/app-app.log, $log_dir/app-daprd.log)"

@@ -1,0 +1,1 @@
+"""Progress Service: FastAPI front end, settings, routes and database access."""
