@@ -160,12 +160,11 @@ def _apply_to_topic(topic: TopicState, event: LearningEvent) -> None:
             topic.passed_exercises = sorted([*topic.passed_exercises, event.exercise_id])
     elif isinstance(event, QuizGraded):
         topic.quiz_scores = _push_window(
-            topic.quiz_scores, Scored(occurred_at=event.occurred_at, event_id=event.event_id,
-                                      value=event.score)
+            topic.quiz_scores,
+            Scored(occurred_at=event.occurred_at, event_id=event.event_id, value=event.score),
         )
     elif isinstance(event, CodeReviewed):
         topic.quality_ratings = _push_window(
             topic.quality_ratings,
             Scored(occurred_at=event.occurred_at, event_id=event.event_id, value=event.quality),
         )
-

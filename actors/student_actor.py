@@ -18,7 +18,7 @@ from actors.state import DomainConfig, StudentState, apply_event
 STATE_KEY = "student"
 
 
-class StudentProgressActor(Actor, StudentProgressActorInterface):  # type: ignore[misc]
+class StudentProgressActor(Actor, StudentProgressActorInterface):
     # Set once at start-up by the service (from settings) before any actor is created.
     domain_config: DomainConfig = DomainConfig()
     state_ttl_s: int = 30 * 24 * 3600

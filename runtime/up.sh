@@ -7,6 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
+"$runtime_dir/preflight.sh"
 "$runtime_dir/build-dapr.sh"
 "$runtime_dir/fetch-kafka.sh"
 
@@ -20,7 +21,6 @@ as_pg=()
 [[ "$(id -u)" == 0 ]] && as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups)
 start_postgres() {
   if is_running postgres; then log "postgres already running"; return; fi
-  [[ -x "$pg_bin/postgres" ]] || "$runtime_dir/install-postgres.sh"
   local data="$STACK_DIR/pg/data" sock="$STACK_DIR/pg/sock"
   mkdir -p "$STACK_DIR/pg" "$sock"
   [[ "$(id -u)" == 0 ]] && chown postgres:postgres "$STACK_DIR/pg" "$sock"

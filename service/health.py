@@ -60,5 +60,13 @@ async def check_health(settings: Settings, sidecar: Sidecar, engine: AsyncEngine
         _timed("kafka", kafka, timeout),
         _timed("postgres", postgres, timeout),
     )
-    down = [c["name"] for c in checks if c["status"] != "up"]
-    return {"status": "down" if down else "up", "down": down, "checks": checks}
+    by_name = {c["name"]: c for c in checks}
+    if by_name["dapr"]["status"] == "down" and by_name["kafka"]["status"] == "down":
+        # Kafka is reached only through the sidecar: with daprd down its state is unknown.
+        by_name["kafka"]["status"] = "unknown"
+        by_name["kafka"]["error"] = (
+            "not checked: Kafka is reached through the Dapr sidecar, which is down"
+        )
+    down = [c["name"] for c in checks if c["status"] == "down"]
+    healthy = all(c["status"] == "up" for c in checks)
+    return {"status": "up" if healthy else "down", "down": down, "checks": checks}

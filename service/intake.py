@@ -45,7 +45,9 @@ class Delivery:
 
 def _decode(delivery: Delivery, max_bytes: int) -> dict[str, Any]:
     if len(delivery.body) > max_bytes:
-        raise PoisonEvent(f"payload of {len(delivery.body)} bytes exceeds the {max_bytes}-byte limit")
+        raise PoisonEvent(
+            f"payload of {len(delivery.body)} bytes exceeds the {max_bytes}-byte limit"
+        )
     try:
         cloud_event = json.loads(delivery.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -97,17 +99,33 @@ async def handle_delivery(
         except SidecarError as exc:
             log.warning("deadletter_publish_failed", topic=delivery.topic, error=str(exc))
             return RETRY
-        log.warning("event_poison", topic=delivery.topic, reason=poison.reason,
-                    student_id=poison.student_id, outcome="poison")
+        log.warning(
+            "event_poison",
+            topic=delivery.topic,
+            reason=poison.reason,
+            student_id=poison.student_id,
+            outcome="poison",
+        )
         return SUCCESS
     data = envelope["data"]
     try:
         result = await actors.apply_event(data["student_id"], envelope)
     except Exception as exc:  # transient: daprd retries, then dead-letters
-        log.warning("event_retry", event_id=data["event_id"], student_id=data["student_id"],
-                    type=envelope["type"], error=repr(exc), outcome="retry")
+        log.warning(
+            "event_retry",
+            event_id=data["event_id"],
+            student_id=data["student_id"],
+            type=envelope["type"],
+            error=repr(exc),
+            outcome="retry",
+        )
         return RETRY
-    log.info("event_handled", event_id=data["event_id"], student_id=data["student_id"],
-             type=envelope["type"], outcome=result.get("outcome"),
-             duration_ms=round((time.perf_counter() - start) * 1000, 2))
+    log.info(
+        "event_handled",
+        event_id=data["event_id"],
+        student_id=data["student_id"],
+        type=envelope["type"],
+        outcome=result.get("outcome"),
+        duration_ms=round((time.perf_counter() - start) * 1000, 2),
+    )
     return SUCCESS

@@ -24,8 +24,12 @@ class ProblemError(Exception):
 
 def problem_response(status: int, detail: str, title: str | None = None) -> JSONResponse:
     return JSONResponse(
-        {"type": "about:blank", "title": title or HTTPStatus(status).phrase,
-         "status": status, "detail": detail},
+        {
+            "type": "about:blank",
+            "title": title or HTTPStatus(status).phrase,
+            "status": status,
+            "detail": detail,
+        },
         status_code=status,
         media_type=PROBLEM_JSON,
     )
@@ -42,9 +46,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        parts = [
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        ]
+        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         return problem_response(422, "; ".join(parts))
 
     app.add_exception_handler(ProblemError, on_problem)

@@ -1,0 +1,60 @@
+"""Read what the service wrote to Kafka (tests only; the service itself talks to Kafka
+only through Dapr)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+
+class TopicReader:
+    """Reads ``topic`` from the offsets it had when ``start`` was called."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._bootstrap = bootstrap
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.topic = topic
+
+    async def _partitions(self) -> list[int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+        await admin.start()
+        try:
+            [described] = await admin.describe_topics([self.topic])
+        finally:
+            await admin.close()
+        partitions = sorted(p["partition"] for p in described["partitions"])
+        if not partitions:
+            raise RuntimeError(f"topic {self.topic} has no partitions (does it exist?)")
+        return partitions
+
+    async def start(self) -> None:
+        tps = [TopicPartition(self.topic, p) for p in await self._partitions()]
+        await self._consumer.start()
+        self._consumer.assign(tps)
+        ends = await self._consumer.end_offsets(tps)
+        for tp, offset in ends.items():
+            self._consumer.seek(tp, offset)
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def wait_for(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 30.0
+    ) -> tuple[bytes | None, dict[str, Any]]:
+        """The first record (key, CloudEvent JSON) whose decoded value matches."""
+
+        async def scan() -> tuple[bytes | None, dict[str, Any]]:
+            while True:
+                batch = await self._consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        value = json.loads(record.value)
+                        if match(value):
+                            return record.key, value
+
+        return await asyncio.wait_for(scan(), timeout)

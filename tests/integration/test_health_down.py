@@ -1,0 +1,51 @@
+"""GET /health's checks against dependencies that are really unreachable: answers name
+what is down. The live sidecar is used where the check needs it."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from service.db import create_engine
+from service.health import check_health
+from service.settings import Settings
+from service.sidecar import Sidecar
+from tests.integration.stack import Ports
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # nothing listens once the socket is closed
+
+
+async def report_for(settings: Settings) -> dict[str, object]:
+    sidecar, engine = Sidecar(settings), create_engine(settings)
+    try:
+        return await check_health(settings, sidecar, engine)
+    finally:
+        await sidecar.aclose()
+        await engine.dispose()
+
+
+@pytest.mark.usefixtures("stack")
+async def test_postgres_down_is_named(ports: Ports) -> None:
+    settings = Settings(
+        DAPR_HTTP_PORT=ports.dapr_http,
+        database_url=f"postgresql+asyncpg://progress:x@127.0.0.1:{closed_port()}/progress",
+    )
+    report = await report_for(settings)
+    assert report["status"] == "down" and report["down"] == ["postgres"]
+
+
+@pytest.mark.usefixtures("stack")
+async def test_sidecar_down_is_named_and_kafka_unknown(ports: Ports) -> None:
+    settings = Settings(
+        DAPR_HTTP_PORT=closed_port(),
+        database_url=f"postgresql+asyncpg://progress:progress-dev@127.0.0.1:{ports.postgres}/progress",
+    )
+    report = await report_for(settings)
+    assert report["down"] == ["dapr"]
+    statuses = {c["name"]: c["status"] for c in report["checks"]}  # type: ignore[attr-defined]
+    assert statuses == {"dapr": "down", "kafka": "unknown", "postgres": "up"}
