@@ -18,7 +18,7 @@ trap cleanup INT TERM EXIT
 STARTED_FILE="$started_file" "$runtime_dir/up.sh"
 "$runtime_dir/app.sh" start app
 log "Progress Service on http://127.0.0.1:$APP_PORT (health: /health, docs: /docs); Ctrl-C stops"
-tail -n +1 -F "$log_dir/app-app.log" &
+tail -n 20 -F "$log_dir/app-app.log" &
 tail_pid=$!
 # Wait until the app or daprd exits (or Ctrl-C).
 while is_running app-app && is_running app-daprd; do sleep 1; done
