@@ -1,29 +1,58 @@
-"""The progress document teachers read (GET /progress/{student_id}). Pure."""
+"""Mastery read off a student's state, and the progress document teachers read. Pure."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
 
-from actors.state import DomainConfig, StudentState, mastery_by_topic, overall, streak
+from actors.config import DomainConfig
+from actors.mastery import Mastery, overall_mastery, topic_mastery
+from actors.state import StudentState, streak
+
+
+def mastery_by_topic(state: StudentState, config: DomainConfig) -> dict[str, Mastery]:
+    current_streak = streak(state.active_days)
+    return {
+        topic_id: topic_mastery(
+            passed_exercises=len(topic.passed_exercises),
+            exercise_target=config.exercise_target(topic_id),
+            recent_quiz_scores=[s.value for s in topic.quiz_scores],
+            recent_quality=[s.value for s in topic.quality_ratings],
+            streak_days=current_streak,
+        )
+        for topic_id, topic in sorted(state.topics.items())
+    }
+
+
+def overall(state: StudentState, config: DomainConfig) -> float:
+    return overall_mastery([m.score for m in mastery_by_topic(state, config).values()])
+
+
+def topic_document(topic_id: str, mastery: Mastery) -> dict[str, Any]:
+    return {
+        "topic_id": topic_id,
+        "score": mastery.score,
+        "level": mastery.level,
+        "components": asdict(mastery.components),
+    }
 
 
 def progress_view(state: StudentState, config: DomainConfig) -> dict[str, Any]:
     topics = mastery_by_topic(state, config)
     return {
         "student_id": state.student_id,
-        "overall_mastery": overall(state, config),
+        "overall_mastery": overall_mastery([m.score for m in topics.values()]),
         "topics": [
             {
-                "topic_id": topic_id,
-                "score": m.score,
-                "level": m.level,
-                "components": asdict(m.components),
+                **topic_document(topic_id, m),
                 "passed_exercises": len(state.topics[topic_id].passed_exercises),
+                "exercise_target": config.exercise_target(topic_id),
             }
             for topic_id, m in topics.items()
         ],
         "streak_days": streak(state.active_days),
-        "last_activity": state.last_activity.isoformat() if state.last_activity else None,
+        "last_activity": state.last_activity.isoformat().replace("+00:00", "Z")
+        if state.last_activity
+        else None,
         "events_applied": state.events_applied,
     }

@@ -1,48 +1,153 @@
-"""StudentProgressActor: one Dapr virtual actor per student.
+"""StudentProgressActor: one Dapr virtual actor per student (the I/O edge of actors/).
 
-Dapr runs actor calls turn-based (one at a time per actor id), so the read-modify-save
-below never races with another event for the same student.
+Dapr runs calls to one actor id one at a time (turn-based), reminders included, so the
+read-modify-save below never races with another event for the same student.
+
+Every call follows the same steps: load the state; finish side effects left in its
+outbox by an interrupted earlier call; apply the event or reminder (pure, in
+actors/engine.py); save the new state with its new effects in the outbox (one write,
+TTL 30 days); perform the effects; clear the outbox. A crash at any point leaves either
+the old state (the redelivered event is applied afresh) or the new state with its
+outbox (the redelivered event is a duplicate and the outbox is performed then).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
-from dapr.actor import Actor
+import structlog
+from dapr.actor import Actor, Remindable
+from pydantic import TypeAdapter
 
+from actors.config import DomainConfig
+from actors.effects import (
+    AlertCandidate,
+    CancelReminder,
+    Effect,
+    PublishProgress,
+    RaiseAlert,
+    SetReminder,
+)
+from actors.engine import apply_event, fire_reminder
 from actors.events import parse_event
 from actors.interface import StudentProgressActorInterface
 from actors.progress_view import progress_view
-from actors.state import DomainConfig, StudentState, apply_event
+from actors.state import StudentState
 
 STATE_KEY = "student"
+log = structlog.get_logger("actor")
+_effects: TypeAdapter[Effect] = TypeAdapter(Effect)
 
 
-class StudentProgressActor(Actor, StudentProgressActorInterface):
-    # Set once at start-up by the service (from settings) before any actor is created.
+class Outbound(Protocol):
+    """Where alerts and progress updates go (the service provides it)."""
+
+    async def raise_alert(self, alert: AlertCandidate) -> bool: ...
+
+    async def publish_progress(self, payload: dict[str, Any]) -> None: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
+    # Set once at start-up by the service, before any actor is activated.
     domain_config: DomainConfig = DomainConfig()
     state_ttl_s: int = 30 * 24 * 3600
+    outbound: Outbound | None = None
+    clock: Callable[[], datetime] = staticmethod(_utcnow)
 
+    # ------------------------------------------------------------------ state
     async def _load(self) -> StudentState | None:
         found, raw = await self._state_manager.try_get_state(STATE_KEY)
         if not found or raw is None:
             return None
         return StudentState.model_validate(raw)
 
-    async def apply_event(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        event = parse_event(envelope.get("type"), envelope.get("data"))
-        state = await self._load() or StudentState(student_id=self.id.id)
-        new_state, applied = apply_event(state, event, self.domain_config)
-        if applied.duplicate:
-            return {"outcome": "duplicate", "changed_topics": []}
+    async def _save(self, state: StudentState) -> None:
         await self._state_manager.set_state_ttl(
-            STATE_KEY, new_state.model_dump(mode="json"), self.state_ttl_s
+            STATE_KEY, state.model_dump(mode="json"), self.state_ttl_s
         )
         await self._state_manager.save_state()
-        return {"outcome": "applied", "changed_topics": list(applied.changed_topics)}
+
+    # ---------------------------------------------------------------- effects
+    async def _perform(self, effect: Effect) -> None:
+        if isinstance(effect, SetReminder):
+            due = max(effect.due_at - self.clock(), timedelta(0))
+            await self.register_reminder(
+                effect.name, json.dumps(effect.data).encode(), due_time=due
+            )
+        elif isinstance(effect, CancelReminder):
+            await self.unregister_reminder(effect.name)
+        elif isinstance(effect, RaiseAlert):
+            assert self.outbound is not None, "StudentProgressActor.outbound not configured"
+            await self.outbound.raise_alert(effect.alert)
+        elif isinstance(effect, PublishProgress):
+            assert self.outbound is not None, "StudentProgressActor.outbound not configured"
+            await self.outbound.publish_progress(effect.payload)
+
+    async def _commit(self, state: StudentState, effects: tuple[Effect, ...]) -> None:
+        """Save ``state`` with ``effects`` as its outbox, perform them, clear it."""
+        state.outbox = [e.model_dump(mode="json") for e in effects]
+        await self._save(state)
+        await self._drain(state)
+
+    async def _drain(self, state: StudentState) -> None:
+        if not state.outbox:
+            return
+        for raw in state.outbox:
+            await self._perform(_effects.validate_python(raw))
+        state.outbox = []
+        await self._save(state)
+
+    # ---------------------------------------------------------------- methods
+    async def apply_event(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        event = parse_event(envelope.get("type"), envelope.get("data"))
+        state = await self._load()
+        if state is None:
+            state = StudentState(student_id=self.id.id)
+        else:
+            await self._drain(state)
+        new_state, outcome = apply_event(state, event, self.domain_config)
+        if outcome.duplicate:
+            return {"outcome": "duplicate", "changed_topics": [], "alerts": []}
+        await self._commit(new_state, outcome.effects)
+        return {
+            "outcome": "applied",
+            "changed_topics": list(outcome.changed_topics),
+            "alerts": [a.kind for a in outcome.alerts],
+        }
 
     async def get_progress(self) -> dict[str, Any]:
         state = await self._load()
         if state is None:
             return {"found": False}
         return {"found": True, "progress": progress_view(state, self.domain_config)}
+
+    async def receive_reminder(
+        self,
+        name: str,
+        state: bytes,
+        due_time: timedelta,
+        period: timedelta,
+        ttl: timedelta | None = None,
+    ) -> None:
+        student = await self._load()
+        if student is None:
+            log.info("reminder_without_state", student_id=self.id.id, reminder=name)
+            return
+        await self._drain(student)
+        data = json.loads(state) if state else {}
+        new_state, effects = fire_reminder(student, name, data, self.clock(), self.domain_config)
+        log.info(
+            "reminder_fired",
+            student_id=self.id.id,
+            reminder=name,
+            alerts=[e.alert.kind for e in effects if isinstance(e, RaiseAlert)],
+        )
+        if effects:
+            await self._commit(new_state, effects)

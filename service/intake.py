@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 import structlog
 
-from actors.events import PoisonEvent, parse_event
+from actors.events import EVENT_TYPES, PoisonEvent, parse_event
+from service.metrics import EVENTS
 from service.sidecar import Sidecar, SidecarError
 
 log = structlog.get_logger("intake")
@@ -63,6 +64,16 @@ def _decode(delivery: Delivery, max_bytes: int) -> dict[str, Any]:
             raise PoisonEvent(f"CloudEvent data is not a JSON object: {exc}") from exc
     event = parse_event(cloud_event.get("type"), data)
     return {"type": event.type, "data": event.model_dump(mode="json", exclude={"type"})}
+
+
+def _type_label(delivery: Delivery) -> str:
+    """The CloudEvent type when it is a known event type, else "invalid" (bounded label
+    values: a producer cannot create new time series by sending odd types)."""
+    try:
+        value = json.loads(delivery.body).get("type")
+    except (ValueError, AttributeError):
+        return "invalid"
+    return value if value in EVENT_TYPES else "invalid"
 
 
 def _dead_letter_record(delivery: Delivery, reason: str) -> dict[str, Any]:
@@ -111,6 +122,7 @@ async def handle_delivery(
     try:
         result = await actors.apply_event(data["student_id"], envelope)
     except Exception as exc:  # transient: daprd retries, then dead-letters
+        EVENTS.labels(type=envelope["type"], outcome="retried").inc()
         log.warning(
             "event_retry",
             event_id=data["event_id"],

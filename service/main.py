@@ -11,17 +11,19 @@ from dapr.actor.runtime.config import ActorRuntimeConfig
 from dapr.actor.runtime.runtime import ActorRuntime
 from dapr.ext.fastapi import DaprActor, DaprApp
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from actors.state import DomainConfig
 from actors.student_actor import StudentProgressActor
 from service.actor_gateway import ActorGateway
+from service.alert_store import AlertStore
 from service.db import create_engine
 from service.health import check_health
 from service.intake import Delivery, handle_delivery
 from service.log_config import configure_logging
+from service.outbound import Outbound
 from service.problems import ProblemError, install_problem_handlers
-from service.settings import Settings, get_settings
+from service.settings import Settings, domain_config, get_settings
 from service.sidecar import Sidecar
 
 
@@ -33,9 +35,10 @@ def _app_state(request: Request) -> Any:
 AppState = Annotated[Any, Depends(_app_state)]
 
 
-def _configure_actor(settings: Settings) -> None:
-    StudentProgressActor.domain_config = DomainConfig(dedupe_window=settings.dedupe_window)
+def _configure_actor(settings: Settings, outbound: Outbound) -> None:
+    StudentProgressActor.domain_config = domain_config(settings)
     StudentProgressActor.state_ttl_s = settings.actor_state_ttl_s
+    StudentProgressActor.outbound = outbound
     ActorRuntime.set_actor_config(ActorRuntimeConfig())
 
 
@@ -45,10 +48,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _configure_actor(settings)
         app.state.sidecar = Sidecar(settings)
         app.state.engine = create_engine(settings)
+        app.state.alerts = AlertStore(app.state.engine)
         app.state.actors = ActorGateway()
+        _configure_actor(settings, Outbound(settings, app.state.sidecar, app.state.alerts))
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
         await dapr_actor.register_actor(StudentProgressActor)
         try:
@@ -99,7 +103,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not result.get("found"):
             raise ProblemError(404, f"no events have been received for student {student_id!r}")
         view: dict[str, Any] = result["progress"]
+        view["open_struggles"] = await app_state.alerts.open_count(student_id)
         return view
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

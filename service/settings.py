@@ -1,10 +1,17 @@
 """The one settings object. Every value can be set through a ``PROGRESS_``-prefixed
 environment variable (for example ``PROGRESS_DATABASE_URL``)."""
 
+import tomllib
+from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from actors.config import DEFAULT_HELP_PHRASES, DomainConfig
+
+REPO_DIR = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
@@ -43,7 +50,18 @@ class Settings(BaseSettings):
     # Actor state lives this long after its last write (contract: 30 days).
     actor_state_ttl_s: int = 30 * 24 * 3600
     # How many recent event_ids each student actor remembers for deduplication.
-    dedupe_window: int = 512
+    dedupe_window: int = Field(default=512, ge=16)
+
+    # Struggle rule thresholds (contract section 4).
+    repeated_error_count: int = Field(default=3, ge=1)
+    consecutive_failure_count: int = Field(default=5, ge=1)
+    stuck_minutes: float = Field(default=10.0, gt=0)
+    quiz_low_below: float = Field(default=50.0, ge=0, le=100)
+    quiz_high_below: float = Field(default=25.0, ge=0, le=100)
+    inactivity_days: float = Field(default=3.0, gt=0)
+    # JSON list in the environment, e.g. PROGRESS_HELP_PHRASES='["i am stuck"]'
+    help_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_HELP_PHRASES))
+    curriculum_file: Path = REPO_DIR / "config" / "curriculum.toml"
 
     @property
     def inbound_topics(self) -> list[str]:
@@ -52,6 +70,31 @@ class Settings(BaseSettings):
     @property
     def dapr_http_url(self) -> str:
         return f"http://{self.dapr_host}:{self.dapr_http_port}"
+
+
+def domain_config(settings: Settings) -> DomainConfig:
+    """The rule thresholds and the curriculum's exercise targets."""
+    targets: dict[str, int] = {}
+    default_target = 5
+    if settings.curriculum_file.exists():
+        curriculum = tomllib.loads(settings.curriculum_file.read_text())
+        default_target = int(curriculum.get("default_exercise_target", default_target))
+        targets = {
+            topic: int(spec["exercise_target"])
+            for topic, spec in curriculum.get("topics", {}).items()
+        }
+    return DomainConfig(
+        default_exercise_target=default_target,
+        exercise_targets=targets,
+        dedupe_window=settings.dedupe_window,
+        repeated_error_count=settings.repeated_error_count,
+        consecutive_failure_count=settings.consecutive_failure_count,
+        stuck_after=timedelta(minutes=settings.stuck_minutes),
+        quiz_low_below=settings.quiz_low_below,
+        quiz_high_below=settings.quiz_high_below,
+        inactivity_after=timedelta(days=settings.inactivity_days),
+        help_phrases=tuple(settings.help_phrases),
+    )
 
 
 @lru_cache

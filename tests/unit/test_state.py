@@ -3,7 +3,10 @@
 from datetime import UTC, date, datetime, timedelta
 
 from actors.events import LearningEvent, parse_event
-from actors.state import DomainConfig, StudentState, apply_event, mastery_by_topic, streak
+from actors.config import DomainConfig
+from actors.engine import apply_event
+from actors.progress_view import mastery_by_topic
+from actors.state import StudentState, streak
 
 CONFIG = DomainConfig(dedupe_window=3)
 T0 = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)

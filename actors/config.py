@@ -1,0 +1,41 @@
+"""Tunables of the domain rules. Filled from service settings; defaults are the
+contract's values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+DEFAULT_HELP_PHRASES: tuple[str, ...] = (
+    "i'm stuck",
+    "i am stuck",
+    "im stuck",
+    "i don't understand",
+    "i do not understand",
+    "i dont understand",
+    "i give up",
+    "i'm lost",
+    "i am lost",
+    "i'm confused",
+    "i am confused",
+    "no idea what",
+)
+
+
+@dataclass(frozen=True)
+class DomainConfig:
+    default_exercise_target: int = 5
+    exercise_targets: dict[str, int] = field(default_factory=dict)
+    dedupe_window: int = 512
+    repeated_error_count: int = 3
+    consecutive_failure_count: int = 5
+    stuck_after: timedelta = timedelta(minutes=10)
+    quiz_low_below: float = 50.0
+    quiz_high_below: float = 25.0
+    inactivity_after: timedelta = timedelta(days=3)
+    help_phrases: tuple[str, ...] = DEFAULT_HELP_PHRASES
+    # At most this many started-but-not-passed exercises are tracked per topic.
+    max_pending_exercises: int = 50
+
+    def exercise_target(self, topic_id: str) -> int:
+        return self.exercise_targets.get(topic_id, self.default_exercise_target)

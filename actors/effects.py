@@ -1,0 +1,88 @@
+"""Side effects the domain decides on, as plain data (the actor performs them).
+
+They are written into the student's state (its *outbox*) in the same save as the
+state change that caused them, performed afterwards, then cleared. If the process dies
+in between, the next call to the actor performs them again. Each one is idempotent or
+harmless to repeat: an alert has a deterministic id (insert-if-absent), a reminder is
+registered under a fixed name (re-registering overwrites), and every outbound message
+carries an id consumers can dedupe on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+_ALERT_NAMESPACE = uuid.UUID("6f1c2b0e-7a41-4f53-9a57-2d0c8f3e9b11")
+
+AlertKind = Literal[
+    "repeated_error", "failed_executions", "stuck", "low_quiz", "help_request", "inactivity"
+]
+Severity = Literal["low", "medium", "high"]
+
+
+class AlertCandidate(BaseModel):
+    """A struggle the rules detected. Whether it becomes a new alert is up to the alert
+    table: at most one unresolved alert per (student, kind, topic)."""
+
+    id: str
+    student_id: str
+    kind: AlertKind
+    topic_id: str | None
+    severity: Severity
+    details: dict[str, Any]
+    detected_at: datetime
+    trigger_event_id: str | None
+
+
+def make_alert(
+    student_id: str,
+    kind: AlertKind,
+    topic_id: str | None,
+    severity: Severity,
+    details: dict[str, Any],
+    detected_at: datetime,
+    trigger: str,
+    trigger_event_id: str | None,
+) -> AlertCandidate:
+    """``trigger`` identifies the cause (event id or reminder firing), so a replay of the
+    same cause yields the same alert id."""
+    alert_id = uuid.uuid5(_ALERT_NAMESPACE, f"{student_id}|{kind}|{topic_id}|{trigger}")
+    return AlertCandidate(
+        id=str(alert_id),
+        student_id=student_id,
+        kind=kind,
+        topic_id=topic_id,
+        severity=severity,
+        details=details,
+        detected_at=detected_at,
+        trigger_event_id=trigger_event_id,
+    )
+
+
+class RaiseAlert(BaseModel):
+    op: Literal["raise_alert"] = "raise_alert"
+    alert: AlertCandidate
+
+
+class PublishProgress(BaseModel):
+    op: Literal["publish_progress"] = "publish_progress"
+    payload: dict[str, Any]
+
+
+class SetReminder(BaseModel):
+    op: Literal["set_reminder"] = "set_reminder"
+    name: str
+    due_at: datetime
+    data: dict[str, Any]
+
+
+class CancelReminder(BaseModel):
+    op: Literal["cancel_reminder"] = "cancel_reminder"
+    name: str
+
+
+Effect = RaiseAlert | PublishProgress | SetReminder | CancelReminder

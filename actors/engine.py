@@ -1,0 +1,322 @@
+"""How one event, or one reminder firing, changes a student's state, and which side
+effects follow (alerts, reminders, progress.updated). Pure: no I/O, no clock: the
+current time is passed in where a rule needs it (reminder firings only).
+
+Rules as built (contract section 4; thresholds in DomainConfig):
+
+- repeated_error: a failed code.executed whose error_type reaches the threshold (3)
+  failures in the topic since the last successful run there. Fires when the count
+  reaches the threshold, not again for the 4th, 5th... until a success resets it.
+- failed_executions: the 5th consecutive failed code.executed in a topic; re-armed by
+  a successful run.
+- stuck: exercise.started arms a durable reminder at occurred_at + 10 min; a passing
+  exercise.submitted for that exercise cancels it; when it fires, the alert is raised.
+- low_quiz: a quiz score below 50 (low), below 25 (high).
+- help_request: a learning.message containing a configured phrase (case-insensitive,
+  curly apostrophes normalised), high.
+- inactivity: every event that advances the student's last activity re-arms one
+  reminder at last_activity + 3 days; when it fires with no newer activity, low.
+
+Counters follow delivery order, which Kafka keeps per student (key = student_id); the
+windows ("last 5") and the streak follow occurred_at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from actors.config import DomainConfig
+from actors.effects import (
+    AlertCandidate,
+    CancelReminder,
+    Effect,
+    PublishProgress,
+    RaiseAlert,
+    SetReminder,
+    make_alert,
+)
+from actors.events import (
+    CodeExecuted,
+    CodeReviewed,
+    ExerciseStarted,
+    ExerciseSubmitted,
+    LearningEvent,
+    LearningMessage,
+    QuizGraded,
+)
+from actors.progress_view import mastery_by_topic, overall, topic_document
+from actors.state import PendingExercise, Scored, StudentState, TopicState, push_window, record_day
+
+INACTIVITY_REMINDER = "inactivity"
+# A reminder may be delivered a moment before its due time.
+_EARLY_TOLERANCE = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    duplicate: bool
+    changed_topics: tuple[str, ...] = ()
+    effects: tuple[Effect, ...] = ()
+
+    @property
+    def alerts(self) -> list[AlertCandidate]:
+        return [e.alert for e in self.effects if isinstance(e, RaiseAlert)]
+
+
+def stuck_reminder_name(topic_id: str, exercise_id: str) -> str:
+    digest = hashlib.sha256(f"{topic_id}|{exercise_id}".encode()).hexdigest()[:24]
+    return f"stuck-{digest}"
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").lower().split())
+
+
+def matched_help_phrase(text: str, phrases: tuple[str, ...]) -> str | None:
+    normalised = _normalise(text)
+    for phrase in phrases:
+        if _normalise(phrase) in normalised:
+            return phrase
+    return None
+
+
+class _Rules:
+    """Applies one event to a (copied) state, collecting effects."""
+
+    def __init__(self, state: StudentState, event: LearningEvent, config: DomainConfig) -> None:
+        self.state = state
+        self.event = event
+        self.config = config
+        self.effects: list[Effect] = []
+
+    def alert(
+        self,
+        kind: Any,
+        topic_id: str | None,
+        severity: Any,
+        details: dict[str, Any],
+        trigger_suffix: str = "",
+    ) -> None:
+        self.effects.append(
+            RaiseAlert(
+                alert=make_alert(
+                    self.state.student_id,
+                    kind,
+                    topic_id,
+                    severity,
+                    details,
+                    detected_at=self.event.occurred_at,
+                    trigger=self.event.event_id + trigger_suffix,
+                    trigger_event_id=self.event.event_id,
+                )
+            )
+        )
+
+    def topic(self, topic_id: str) -> TopicState:
+        topic = self.state.topics.get(topic_id)
+        if topic is None:
+            topic = TopicState(first_seen=self.event.occurred_at)
+            self.state.topics[topic_id] = topic
+        elif self.event.occurred_at < topic.first_seen:
+            topic.first_seen = self.event.occurred_at
+        return topic
+
+    def run(self) -> None:
+        e = self.event
+        if isinstance(e, LearningMessage):
+            phrase = matched_help_phrase(e.text, self.config.help_phrases)
+            if e.topic_id is not None:
+                self.topic(e.topic_id)
+            if phrase is not None:
+                self.alert(
+                    "help_request", e.topic_id, "high", {"phrase": phrase, "excerpt": e.text[:200]}
+                )
+            return
+        topic = self.topic(e.topic_id)
+        if isinstance(e, ExerciseStarted):
+            self.exercise_started(e, topic)
+        elif isinstance(e, ExerciseSubmitted):
+            self.exercise_submitted(e, topic)
+        elif isinstance(e, QuizGraded):
+            topic.quiz_scores = push_window(
+                topic.quiz_scores,
+                Scored(occurred_at=e.occurred_at, event_id=e.event_id, value=e.score),
+            )
+            if e.score < self.config.quiz_low_below:
+                severity = "high" if e.score < self.config.quiz_high_below else "low"
+                self.alert(
+                    "low_quiz", e.topic_id, severity, {"quiz_id": e.quiz_id, "score": e.score}
+                )
+        elif isinstance(e, CodeReviewed):
+            topic.quality_ratings = push_window(
+                topic.quality_ratings,
+                Scored(occurred_at=e.occurred_at, event_id=e.event_id, value=e.quality),
+            )
+        elif isinstance(e, CodeExecuted):
+            self.code_executed(e, topic)
+
+    def exercise_started(self, e: ExerciseStarted, topic: TopicState) -> None:
+        if e.exercise_id in topic.passed_exercises:
+            return
+        if any(p.exercise_id == e.exercise_id for p in topic.pending_exercises):
+            return  # already armed by an earlier start
+        name = stuck_reminder_name(e.topic_id, e.exercise_id)
+        topic.pending_exercises.append(
+            PendingExercise(exercise_id=e.exercise_id, started_at=e.occurred_at, reminder=name)
+        )
+        self.effects.append(
+            SetReminder(
+                name=name,
+                due_at=e.occurred_at + self.config.stuck_after,
+                data={"kind": "stuck", "topic_id": e.topic_id, "exercise_id": e.exercise_id},
+            )
+        )
+        while len(topic.pending_exercises) > self.config.max_pending_exercises:
+            dropped = topic.pending_exercises.pop(0)
+            self.effects.append(CancelReminder(name=dropped.reminder))
+
+    def exercise_submitted(self, e: ExerciseSubmitted, topic: TopicState) -> None:
+        if not e.passed:
+            return
+        if e.exercise_id not in topic.passed_exercises:
+            topic.passed_exercises = sorted([*topic.passed_exercises, e.exercise_id])
+        for pending in [p for p in topic.pending_exercises if p.exercise_id == e.exercise_id]:
+            topic.pending_exercises.remove(pending)
+            self.effects.append(CancelReminder(name=pending.reminder))
+
+    def code_executed(self, e: CodeExecuted, topic: TopicState) -> None:
+        if e.success:
+            topic.error_counts = {}
+            topic.consecutive_failures = 0
+            return
+        topic.consecutive_failures += 1
+        if topic.consecutive_failures == self.config.consecutive_failure_count:
+            self.alert(
+                "failed_executions",
+                e.topic_id,
+                "medium",
+                {"consecutive_failures": topic.consecutive_failures},
+            )
+        if e.error_type is not None:
+            count = topic.error_counts.get(e.error_type, 0) + 1
+            topic.error_counts[e.error_type] = count
+            if count == self.config.repeated_error_count:
+                self.alert(
+                    "repeated_error",
+                    e.topic_id,
+                    "medium",
+                    {"error_type": e.error_type, "count": count},
+                    trigger_suffix=f"|{e.error_type}",
+                )
+
+
+def apply_event(
+    state: StudentState, event: LearningEvent, config: DomainConfig
+) -> tuple[StudentState, Outcome]:
+    """The new state after ``event`` and the effects to perform (input not modified)."""
+    if state.has_seen(event.event_id):
+        return state, Outcome(duplicate=True)
+    before = mastery_by_topic(state, config)
+    new = state.model_copy(deep=True)
+    new.active_days = record_day(new.active_days, event.occurred_at.astimezone(UTC).date())
+    advanced = new.last_activity is None or event.occurred_at > new.last_activity
+    if advanced:
+        new.last_activity = event.occurred_at
+
+    rules = _Rules(new, event, config)
+    rules.run()
+    effects = rules.effects
+    if advanced:
+        effects.append(
+            SetReminder(
+                name=INACTIVITY_REMINDER,
+                due_at=event.occurred_at + config.inactivity_after,
+                data={"kind": "inactivity"},
+            )
+        )
+
+    new.recent_event_ids = [*new.recent_event_ids, event.event_id][-config.dedupe_window :]
+    new.events_applied += 1
+
+    after = mastery_by_topic(new, config)
+    changed = tuple(t for t, m in after.items() if before.get(t) != m)
+    if changed:
+        effects.append(
+            PublishProgress(
+                payload={
+                    "id": f"progress:{new.student_id}:{event.event_id}",
+                    "student_id": new.student_id,
+                    "trigger_event_id": event.event_id,
+                    "trigger_type": event.type,
+                    "occurred_at": _iso(event.occurred_at),
+                    "overall_mastery": overall(new, config),
+                    "topics": [
+                        {
+                            **topic_document(t, after[t]),
+                            "previous_score": before[t].score if t in before else None,
+                        }
+                        for t in changed
+                    ],
+                }
+            )
+        )
+    return new, Outcome(duplicate=False, changed_topics=changed, effects=tuple(effects))
+
+
+def fire_reminder(
+    state: StudentState, name: str, data: dict[str, Any], now: datetime, config: DomainConfig
+) -> tuple[StudentState, tuple[Effect, ...]]:
+    """Handle a reminder firing at ``now``: raise the time-based alert if it still holds."""
+    new = state.model_copy(deep=True)
+    kind = data.get("kind")
+    if kind == "stuck":
+        topic = new.topics.get(str(data.get("topic_id")))
+        pending = (
+            next((p for p in topic.pending_exercises if p.reminder == name), None)
+            if topic
+            else None
+        )
+        if topic is None or pending is None:
+            return state, ()  # passed (or dropped) since the reminder was armed
+        topic.pending_exercises.remove(pending)
+        alert = make_alert(
+            new.student_id,
+            "stuck",
+            str(data["topic_id"]),
+            "medium",
+            {
+                "exercise_id": pending.exercise_id,
+                "started_at": _iso(pending.started_at),
+                "minutes_without_pass": round(config.stuck_after.total_seconds() / 60, 2),
+            },
+            detected_at=now,
+            trigger=f"{name}|{_iso(pending.started_at)}",
+            trigger_event_id=None,
+        )
+        return new, (RaiseAlert(alert=alert),)
+    if kind == "inactivity":
+        last = new.last_activity
+        if last is None or now + _EARLY_TOLERANCE < last + config.inactivity_after:
+            return state, ()  # a newer event moved the deadline; its reminder will fire
+        alert = make_alert(
+            new.student_id,
+            "inactivity",
+            None,
+            "low",
+            {
+                "last_activity": _iso(last),
+                "inactive_days": round((now - last).total_seconds() / 86400, 2),
+            },
+            detected_at=now,
+            trigger=f"inactivity|{_iso(last)}",
+            trigger_event_id=None,
+        )
+        return new, (RaiseAlert(alert=alert),)
+    return state, ()

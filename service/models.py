@@ -1,0 +1,43 @@
+"""The struggle alert table (SQLModel). Created by Alembic migrations, never by
+``create_all``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
+# Statuses in which an alert still blocks a second one for the same
+# (student, kind, topic): a teacher acknowledging an alert has not made it go away.
+UNRESOLVED = ("open", "acknowledged")
+
+
+class StruggleAlert(SQLModel, table=True):
+    __tablename__ = "struggle_alerts"
+
+    id: uuid.UUID = Field(primary_key=True)
+    student_id: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    topic_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    severity: str = Field(sa_column=Column(Text, nullable=False))
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    detected_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    status: str = Field(default="open", sa_column=Column(Text, nullable=False))
+    trigger_event_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    acknowledged_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    acknowledged_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    resolved_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    resolved_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    resolution_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
