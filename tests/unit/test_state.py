@@ -2,9 +2,9 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-from actors.events import LearningEvent, parse_event
 from actors.config import DomainConfig
 from actors.engine import apply_event
+from actors.events import LearningEvent, parse_event
 from actors.progress_view import mastery_by_topic
 from actors.state import StudentState, streak
 
