@@ -19,6 +19,8 @@ class TopicReader:
         self._bootstrap = bootstrap
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.topic = topic
+        self._buffer: list[tuple[bytes | None, dict[str, Any]]] = []
+        self._buffer: list[tuple[bytes | None, dict[str, Any]]] = []
 
     async def _partitions(self) -> list[int]:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
@@ -46,15 +48,17 @@ class TopicReader:
     async def wait_for(
         self, match: Callable[[dict[str, Any]], bool], timeout: float = 30.0
     ) -> tuple[bytes | None, dict[str, Any]]:
-        """The first record (key, CloudEvent JSON) whose decoded value matches."""
+        """The first unclaimed record (key, CloudEvent JSON) whose value matches; records
+        read past are kept for later calls."""
 
         async def scan() -> tuple[bytes | None, dict[str, Any]]:
             while True:
+                for i, (key, value) in enumerate(self._buffer):
+                    if match(value):
+                        del self._buffer[i]
+                        return key, value
                 batch = await self._consumer.getmany(timeout_ms=500)
                 for records in batch.values():
-                    for record in records:
-                        value = json.loads(record.value)
-                        if match(value):
-                            return record.key, value
+                    self._buffer.extend((r.key, json.loads(r.value)) for r in records)
 
         return await asyncio.wait_for(scan(), timeout)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+STUCK_SECONDS = 20.0
+INACTIVITY_SECONDS = 45.0
 RUNTIME = REPO / "runtime"
 
 
@@ -67,6 +69,10 @@ class Stack:
             "DAPR_GRPC_PORT": str(self.ports.dapr_grpc),
             "DAPR_METRICS_PORT": str(self.ports.dapr_metrics),
             "DAPR_INTERNAL_GRPC_PORT": str(self.ports.dapr_internal),
+            # Short time-based rules so tests can watch reminders fire.
+            "PROGRESS_STUCK_MINUTES": str(STUCK_SECONDS / 60),
+            "PROGRESS_INACTIVITY_DAYS": str(INACTIVITY_SECONDS / 86400),
+            "PROGRESS_LOG_FORMAT": "json",
         }
 
     def up(self) -> None:
