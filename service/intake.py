@@ -110,6 +110,7 @@ async def handle_delivery(
         except SidecarError as exc:
             log.warning("deadletter_publish_failed", topic=delivery.topic, error=str(exc))
             return RETRY
+        EVENTS.labels(type=_type_label(delivery), outcome="poison").inc()
         log.warning(
             "event_poison",
             topic=delivery.topic,
@@ -132,6 +133,7 @@ async def handle_delivery(
             outcome="retry",
         )
         return RETRY
+    EVENTS.labels(type=envelope["type"], outcome=str(result.get("outcome"))).inc()
     log.info(
         "event_handled",
         event_id=data["event_id"],

@@ -101,6 +101,7 @@ async def test_poison_event_is_dead_lettered_and_next_event_processed(
 ) -> None:
     reader = TopicReader(f"127.0.0.1:{ports.kafka}", "progress.deadletter")
     await reader.start()
+    poison_before = await poison_count(api)
     try:
         marker = uuid.uuid4().hex
         bad = submitted(student_id, f"bad-{marker}", "ex1")
@@ -121,3 +122,13 @@ async def test_poison_event_is_dead_lettered_and_next_event_processed(
         await reader.stop()
     body = await progress_when(api, student_id, 1)
     assert body["events_applied"] == 1
+    assert await poison_count(api) >= poison_before + 1
+
+
+async def poison_count(api: httpx.AsyncClient) -> float:
+    text = (await api.get("/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("progress_events_total{") and 'outcome="poison"' in line
+    )
