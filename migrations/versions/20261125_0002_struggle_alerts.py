@@ -56,8 +56,7 @@ def upgrade() -> None:
         "(student_id, detected_at DESC, id DESC)"
     )
     op.execute(
-        "CREATE INDEX struggle_alerts_status ON struggle_alerts "
-        "(status, detected_at DESC, id DESC)"
+        "CREATE INDEX struggle_alerts_status ON struggle_alerts (status, detected_at DESC, id DESC)"
     )
 
 
