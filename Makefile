@@ -25,9 +25,13 @@ run: venv  ## start the whole stack plus daprd and the app in the foreground (Ct
 test: venv  ## run every test (starts what it needs, stops what it started)
 	@$(RT)/test.sh
 
+token: venv  ## mint a local dev JWT: make token ROLE=teacher SUB=teacher-1
+	@.venv/bin/python -m service.dev_token --role $(or $(ROLE),teacher) $(if $(SUB),--sub $(SUB))
+
 lint: venv  ## ruff and mypy
 	@.venv/bin/ruff check actors service tests migrations
 	@.venv/bin/ruff format --check actors service tests migrations
 	@.venv/bin/mypy
 
-.PHONY: help venv runtime-deps up down run test lint
+.PHONY: help venv runtime-deps up down run test token lint
+

@@ -320,3 +320,29 @@ def fire_reminder(
         )
         return new, (RaiseAlert(alert=alert),)
     return state, ()
+
+
+def expected_reminders(state: StudentState, config: DomainConfig) -> list[dict[str, Any]]:
+    """The reminders the state implies are pending (the inactivity one may already have
+    fired: it is one-shot)."""
+    reminders: list[dict[str, Any]] = []
+    for topic_id, topic in sorted(state.topics.items()):
+        for pending in topic.pending_exercises:
+            reminders.append(
+                {
+                    "name": pending.reminder,
+                    "kind": "stuck",
+                    "topic_id": topic_id,
+                    "exercise_id": pending.exercise_id,
+                    "due_at": _iso(pending.started_at + config.stuck_after),
+                }
+            )
+    if state.last_activity is not None:
+        reminders.append(
+            {
+                "name": INACTIVITY_REMINDER,
+                "kind": "inactivity",
+                "due_at": _iso(state.last_activity + config.inactivity_after),
+            }
+        )
+    return reminders

@@ -20,6 +20,19 @@ class StudentProgressActorInterface(ActorInterface):
         ``{"outcome": "applied" | "duplicate", "changed_topics": [...]}``."""
         ...
 
+    @actormethod(name="ListReminders")  # type: ignore[untyped-decorator]
+    @abstractmethod
+    async def list_reminders(self) -> dict[str, Any]:
+        """``{"found": bool, "reminders": [{"name", "kind", "due_at", ...}]}``: the
+        reminders this student's state expects to be pending."""
+        ...
+
+    @actormethod(name="Erase")  # type: ignore[untyped-decorator]
+    @abstractmethod
+    async def erase(self) -> dict[str, Any]:
+        """Delete the student's state and unregister its reminders; reports what went."""
+        ...
+
     @actormethod(name="GetProgress")  # type: ignore[untyped-decorator]
     @abstractmethod
     async def get_progress(self) -> dict[str, Any]:

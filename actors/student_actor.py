@@ -31,7 +31,8 @@ from actors.effects import (
     RaiseAlert,
     SetReminder,
 )
-from actors.engine import apply_event, fire_reminder
+from actors.engine import apply_event, expected_reminders, fire_reminder
+
 from actors.events import parse_event
 from actors.interface import StudentProgressActorInterface
 from actors.progress_view import progress_view
@@ -127,6 +128,25 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         if state is None:
             return {"found": False}
         return {"found": True, "progress": progress_view(state, self.domain_config)}
+
+    async def list_reminders(self) -> dict[str, Any]:
+        state = await self._load()
+        if state is None:
+            return {"found": False, "reminders": []}
+        return {"found": True, "reminders": expected_reminders(state, self.domain_config)}
+
+    async def erase(self) -> dict[str, Any]:
+        state = await self._load()
+        if state is None:
+            return {"found": False, "reminders_removed": [], "state_removed": False}
+        removed = []
+        for reminder in expected_reminders(state, self.domain_config):
+            await self.unregister_reminder(reminder["name"])
+            removed.append(reminder["name"])
+        await self._state_manager.remove_state(STATE_KEY)
+        await self._state_manager.save_state()
+        log.info("student_erased", student_id=self.id.id, reminders=len(removed))
+        return {"found": True, "reminders_removed": removed, "state_removed": True}
 
     async def receive_reminder(
         self,

@@ -9,6 +9,21 @@ source "$(dirname "$0")/lib.sh"
 cmd="${1:?usage: app.sh start|stop|restart [NAME]}"
 name="${2:-app}"
 export DAPR_APP_ID="${DAPR_APP_ID:-progress-service}"
+# API tokens between the app and its sidecar: daprd sends APP_API_TOKEN on every call to
+# the app; callers of daprd (the app, producers, tests) send DAPR_API_TOKEN. Generated
+# once per local stack into .stack/secrets (git-ignored).
+secret() {
+  local f="$STACK_DIR/secrets/$1"
+  if [[ ! -s "$f" ]]; then
+    mkdir -p "$STACK_DIR/secrets" && chmod 700 "$STACK_DIR/secrets"
+    (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$f")
+  fi
+  cat "$f"
+}
+APP_API_TOKEN="$(secret app_api_token)"
+DAPR_API_TOKEN="$(secret dapr_api_token)"
+export APP_API_TOKEN DAPR_API_TOKEN
+
 
 start_daprd() {
   if is_running "$name-daprd"; then log "$name-daprd already running"; return; fi
@@ -44,8 +59,10 @@ wait_healthy() {
 }
 
 actors_registered() {
-  curl -fsS "http://127.0.0.1:$DAPR_HTTP_PORT/v1.0/metadata" | grep -q StudentProgressActor
+  curl -fsS -H "dapr-api-token: $DAPR_API_TOKEN" "http://127.0.0.1:$DAPR_HTTP_PORT/v1.0/metadata" \
+    | grep -q StudentProgressActor
 }
+
 
 case "$cmd" in
   start) start_daprd; start_app; wait_healthy ;;

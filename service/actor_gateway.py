@@ -21,5 +21,12 @@ class ActorGateway:
     async def apply_event(self, student_id: str, envelope: dict[str, Any]) -> dict[str, Any]:
         return cast(dict[str, Any], await self._proxy(student_id).ApplyEvent(envelope))
 
+    async def list_reminders(self, student_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._proxy(student_id).ListReminders())
+
+    async def erase(self, student_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._proxy(student_id).Erase())
+
     async def get_progress(self, student_id: str) -> dict[str, Any]:
+
         return cast(dict[str, Any], await self._proxy(student_id).GetProgress())

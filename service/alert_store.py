@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import func, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from actors.effects import AlertCandidate
+from service.models import StruggleAlert
 
 _INSERT = text(
     """
@@ -54,3 +59,150 @@ class AlertStore:
     async def open_count(self, student_id: str) -> int:
         async with self._engine.connect() as conn:
             return int((await conn.execute(_OPEN_COUNT, {"student_id": student_id})).scalar_one())
+
+
+# ---------------------------------------------------------------- teacher queries
+ALERTS = StruggleAlert.__table__  # type: ignore[attr-defined]
+
+
+class AlertNotFound(LookupError):
+    pass
+
+
+class TransitionRefused(ValueError):
+    """The alert's status does not allow the requested change."""
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    status: str | None = None
+    kind: str | None = None
+    student_ids: tuple[str, ...] = ()
+    topic_id: str | None = None
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Keyset position: the last row of the previous page in (detected_at, id) order."""
+
+    detected_at: datetime
+    id: uuid.UUID
+
+    def encode(self) -> str:
+        raw = json.dumps([self.detected_at.isoformat(), str(self.id)]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text_value: str) -> Cursor:
+        try:
+            padded = text_value + "=" * (-len(text_value) % 4)
+            at, alert_id = json.loads(base64.urlsafe_b64decode(padded))
+            return cls(datetime.fromisoformat(at), uuid.UUID(alert_id))
+        except (ValueError, TypeError) as exc:
+            raise ValueError("cursor is not one this API issued") from exc
+
+
+def _row(row: Any) -> dict[str, Any]:
+    return dict(row._mapping)
+
+
+class AlertQueries:
+    """Reads and lifecycle changes of struggle alerts for the HTTP API."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def page(
+        self, filters: AlertFilter, cursor: Cursor | None, limit: int
+    ) -> tuple[list[dict[str, Any]], Cursor | None]:
+        """Newest first by (detected_at, id). Keyset pagination: rows inserted while a
+        client pages never shift the pages it has not read yet (no gaps, no repeats)."""
+        query = select(ALERTS)
+        if filters.status:
+            query = query.where(ALERTS.c.status == filters.status)
+        if filters.kind:
+            query = query.where(ALERTS.c.kind == filters.kind)
+        if filters.student_ids:
+            query = query.where(ALERTS.c.student_id.in_(filters.student_ids))
+        if filters.topic_id:
+            query = query.where(ALERTS.c.topic_id == filters.topic_id)
+        if filters.since:
+            query = query.where(ALERTS.c.detected_at >= filters.since)
+        if cursor is not None:
+            query = query.where(
+                tuple_(ALERTS.c.detected_at, ALERTS.c.id) < tuple_(cursor.detected_at, cursor.id)
+            )
+        query = query.order_by(ALERTS.c.detected_at.desc(), ALERTS.c.id.desc()).limit(limit + 1)
+        async with self._engine.connect() as conn:
+            rows = [_row(r) for r in await conn.execute(query)]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = Cursor(rows[-1]["detected_at"], rows[-1]["id"]) if more else None
+        return rows, next_cursor
+
+    async def get(self, alert_id: uuid.UUID) -> dict[str, Any]:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(ALERTS).where(ALERTS.c.id == alert_id))).first()
+        if row is None:
+            raise AlertNotFound(str(alert_id))
+        return _row(row)
+
+    async def after_seq(self, seq: int, limit: int = 500) -> list[dict[str, Any]]:
+        query = select(ALERTS).where(ALERTS.c.seq > seq).order_by(ALERTS.c.seq).limit(limit)
+        async with self._engine.connect() as conn:
+            return [_row(r) for r in await conn.execute(query)]
+
+    async def latest_seq(self) -> int:
+        async with self._engine.connect() as conn:
+            value = (await conn.execute(select(func.max(ALERTS.c.seq)))).scalar_one()
+        return int(value or 0)
+
+    async def acknowledge(self, alert_id: uuid.UUID, who: str) -> dict[str, Any]:
+        """open -> acknowledged. Idempotent; refused for a resolved alert."""
+        async with self._engine.begin() as conn:
+            row = await self._locked(conn, alert_id)
+            if row["status"] == "resolved":
+                raise TransitionRefused("a resolved alert cannot be acknowledged")
+            if row["status"] == "acknowledged":
+                return row
+            update = (
+                ALERTS.update()
+                .where(ALERTS.c.id == alert_id)
+                .values(status="acknowledged", acknowledged_by=who, acknowledged_at=func.now())
+                .returning(*ALERTS.c)
+            )
+            return _row((await conn.execute(update)).one())
+
+    async def resolve(self, alert_id: uuid.UUID, who: str, reason: str) -> dict[str, Any]:
+        """open|acknowledged -> resolved. Idempotent: resolving again returns the alert
+        as first resolved."""
+        async with self._engine.begin() as conn:
+            row = await self._locked(conn, alert_id)
+            if row["status"] == "resolved":
+                return row
+            update = (
+                ALERTS.update()
+                .where(ALERTS.c.id == alert_id)
+                .values(
+                    status="resolved",
+                    resolved_by=who,
+                    resolved_at=func.now(),
+                    resolution_reason=reason,
+                )
+                .returning(*ALERTS.c)
+            )
+            return _row((await conn.execute(update)).one())
+
+    async def delete_student(self, student_id: str) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(ALERTS.delete().where(ALERTS.c.student_id == student_id))
+        return int(result.rowcount or 0)
+
+    async def _locked(self, conn: AsyncConnection, alert_id: uuid.UUID) -> dict[str, Any]:
+        row = (
+            await conn.execute(select(ALERTS).where(ALERTS.c.id == alert_id).with_for_update())
+        ).first()
+        if row is None:
+            raise AlertNotFound(str(alert_id))
+        return _row(row)

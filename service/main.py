@@ -5,34 +5,34 @@ Run with ``uvicorn service.main:app``; daprd must be started alongside (see runt
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
 from dapr.actor.runtime.config import ActorRuntimeConfig
 from dapr.actor.runtime.runtime import ActorRuntime
 from dapr.ext.fastapi import DaprActor, DaprApp
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from actors.student_actor import StudentProgressActor
 from service.actor_gateway import ActorGateway
-from service.alert_store import AlertStore
+from service.alert_store import AlertQueries, AlertStore
+from service.alert_stream import AlertBroadcaster
+from service.auth import TokenVerifier
 from service.db import create_engine
+from service.deps import AppState
 from service.health import check_health
 from service.intake import Delivery, handle_delivery
 from service.log_config import configure_logging
+from service.middleware import DAPR_PREFIXES, BodyLimitMiddleware, DaprTokenMiddleware
 from service.outbound import Outbound
-from service.problems import ProblemError, install_problem_handlers
+from service.problems import install_problem_handlers
+from service.routes import ops, progress, struggles, students
 from service.settings import Settings, domain_config, get_settings
 from service.sidecar import Sidecar
 
-
-def _app_state(request: Request) -> Any:
-    return request.app.state
-
-
-# The lifespan puts the sidecar client, DB engine and actor gateway on app.state.
-AppState = Annotated[Any, Depends(_app_state)]
+API_VERSION = "1.0.0"
 
 
 def _configure_actor(settings: Settings, outbound: Outbound) -> None:
@@ -42,35 +42,8 @@ def _configure_actor(settings: Settings, outbound: Outbound) -> None:
     ActorRuntime.set_actor_config(ActorRuntimeConfig())
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    configure_logging(settings)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.sidecar = Sidecar(settings)
-        app.state.engine = create_engine(settings)
-        app.state.alerts = AlertStore(app.state.engine)
-        app.state.actors = ActorGateway()
-        _configure_actor(settings, Outbound(settings, app.state.sidecar, app.state.alerts))
-        # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
-        await dapr_actor.register_actor(StudentProgressActor)
-        try:
-            yield
-        finally:
-            await app.state.sidecar.aclose()
-            await app.state.engine.dispose()
-
-    app = FastAPI(
-        title="Progress Service",
-        version="0.1.0",
-        summary="Topic mastery and struggle alerts from student learning events.",
-        lifespan=lifespan,
-    )
-    install_problem_handlers(app)
-    dapr_actor = DaprActor(app)
+def _subscribe(app: FastAPI, settings: Settings) -> None:
     dapr_app = DaprApp(app)
-
     for topic in settings.inbound_topics:
 
         async def on_event(request: Request, app_state: AppState, _topic: str = topic) -> Any:
@@ -90,26 +63,87 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             dead_letter_topic=settings.deadletter_topic,
         )(on_event)
 
-    @app.get("/health", tags=["ops"])
+
+def _public_openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document of the public API: Dapr-facing routes are left out (only
+    daprd calls them, with its app token)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+        )
+        schema["paths"] = {
+            path: spec
+            for path, spec in schema["paths"].items()
+            if not path.startswith(DAPR_PREFIXES) and path not in ("/healthz", "/dapr/config")
+        }
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app.state
+        state.settings = settings
+        state.verifier = TokenVerifier(settings)
+        state.sidecar = Sidecar(settings)
+        state.engine = create_engine(settings)
+        state.alerts = AlertStore(state.engine)
+        state.alert_queries = AlertQueries(state.engine)
+        state.broadcaster = AlertBroadcaster(settings.database_url)
+        state.actors = ActorGateway()
+        _configure_actor(settings, Outbound(settings, state.sidecar, state.alerts))
+        # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
+        await dapr_actor.register_actor(StudentProgressActor)
+        try:
+            yield
+        finally:
+            await state.broadcaster.close()
+            await state.sidecar.aclose()
+            await state.engine.dispose()
+
+    app = FastAPI(
+        title="Progress Service",
+        version=API_VERSION,
+        summary="Topic mastery and struggle alerts from student learning events.",
+        description=(
+            "All routes except /health and /metrics need `Authorization: Bearer <JWT>` "
+            "with a `role` claim of teacher, admin or student. Errors are "
+            "application/problem+json."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.verifier = TokenVerifier(settings)
+    install_problem_handlers(app)
+    dapr_actor = DaprActor(app)
+    _subscribe(app, settings)
+    for module in (progress, struggles, students, ops):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["ops"], responses={503: {"description": "a dependency is down"}})
     async def health(app_state: AppState) -> JSONResponse:
-        """Per-dependency checks; 503 naming what is down."""
+        """Per-dependency checks (Dapr sidecar, Kafka through the pub/sub component,
+        PostgreSQL); 503 naming what is down."""
         report = await check_health(settings, app_state.sidecar, app_state.engine)
         return JSONResponse(report, status_code=200 if report["status"] == "up" else 503)
 
-    @app.get("/progress/{student_id}", tags=["teachers"])
-    async def progress(student_id: str, app_state: AppState) -> dict[str, Any]:
-        """Mastery per topic with components, overall, streak and last activity."""
-        result = await app_state.actors.get_progress(student_id)
-        if not result.get("found"):
-            raise ProblemError(404, f"no events have been received for student {student_id!r}")
-        view: dict[str, Any] = result["progress"]
-        view["open_struggles"] = await app_state.alerts.open_count(student_id)
-        return view
-
-    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    @app.get("/metrics", tags=["ops"], response_class=Response)
     async def metrics() -> Response:
+        """Prometheus metrics (text exposition format)."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    app.openapi = lambda: _public_openapi(app)  # type: ignore[method-assign]
+    token = settings.app_api_token.get_secret_value() if settings.app_api_token else None
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
+    app.add_middleware(DaprTokenMiddleware, token=token)
     return app
 
 

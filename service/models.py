@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Text
+from sqlalchemy import BigInteger, Column, DateTime, FetchedValue, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -38,6 +38,10 @@ class StruggleAlert(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     resolution_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Insertion order (identity): the SSE stream's event ids and resume point.
+    seq: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=False, server_default=FetchedValue())
+    )
     created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

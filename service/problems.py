@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("errors")
 
 
 class ProblemError(Exception):
@@ -23,6 +25,7 @@ class ProblemError(Exception):
 
 
 def problem_response(status: int, detail: str, title: str | None = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(
         {
             "type": "about:blank",
@@ -32,6 +35,7 @@ def problem_response(status: int, detail: str, title: str | None = None) -> JSON
         },
         status_code=status,
         media_type=PROBLEM_JSON,
+        headers=headers,
     )
 
 
@@ -49,6 +53,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         return problem_response(422, "; ".join(parts))
 
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled_error", error=repr(exc), exc_info=exc)
+        return problem_response(500, "internal error; it has been logged")
+
+    app.add_exception_handler(Exception, on_unexpected)
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)

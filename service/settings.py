@@ -6,12 +6,13 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from actors.config import DEFAULT_HELP_PHRASES, DomainConfig
 
 REPO_DIR = Path(__file__).resolve().parent.parent
+DEV_JWT_SECRET = "development-only-secret-do-not-deploy"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -41,6 +42,25 @@ class Settings(BaseSettings):
     # PostgreSQL (alert table). asyncpg driver.
     database_url: str = "postgresql+asyncpg://progress:progress-dev@127.0.0.1:15432/progress"
 
+    # --- auth -------------------------------------------------------------------
+    # HS256 secret, unless a public key (RS256 PEM) or a JWKS file is configured.
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_public_key_file: Path | None = None
+    jwt_jwks_file: Path | None = None
+    jwt_issuer: str = "progress-dev"
+    jwt_audience: str = "progress-service"
+    jwt_role_claim: str = "role"
+    jwt_leeway_s: int = Field(default=30, ge=0, le=300)
+    # daprd sends this token (its APP_API_TOKEN) on every call to the app; the Dapr-facing
+    # routes refuse calls without it. Unset = not checked (development only).
+    app_api_token: SecretStr | None = Field(default=None, validation_alias="APP_API_TOKEN")
+    # Largest request body the HTTP API accepts (413 above it).
+    max_request_bytes: int = 256 * 1024
+    # Dapr placement's metadata endpoint (placement runs with --metadata-enabled).
+    placement_metadata_url: str = "http://127.0.0.1:58080/placement/state"
+    # SSE: seconds between heartbeat comments on /struggles/stream.
+    sse_heartbeat_s: float = Field(default=15.0, gt=0)
+
     # Per-dependency timeout of GET /health, seconds.
     health_timeout_s: float = 3.0
 
@@ -62,6 +82,20 @@ class Settings(BaseSettings):
     # JSON list in the environment, e.g. PROGRESS_HELP_PHRASES='["i am stuck"]'
     help_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_HELP_PHRASES))
     curriculum_file: Path = REPO_DIR / "config" / "curriculum.toml"
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> "Settings":
+        if self.environment == "development":
+            return self
+        uses_dev_secret = self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+        if uses_dev_secret and not (self.jwt_public_key_file or self.jwt_jwks_file):
+            raise ValueError(
+                "PROGRESS_JWT_SECRET is the development default; set a real secret, "
+                "PROGRESS_JWT_PUBLIC_KEY_FILE or PROGRESS_JWT_JWKS_FILE"
+            )
+        if self.app_api_token is None:
+            raise ValueError("APP_API_TOKEN must be set outside development")
+        return self
 
     @property
     def inbound_topics(self) -> list[str]:

@@ -59,7 +59,27 @@ class Sidecar:
         if response.status_code != 204:
             raise SidecarError(f"daprd unhealthy: HTTP {response.status_code}")
 
+    async def get_reminder(
+        self, actor_type: str, actor_id: str, name: str
+    ) -> dict[str, Any] | None:
+        """The reminder as daprd (and the scheduler behind it) holds it; None if absent."""
+        try:
+            response = await self._client.get(
+                f"/v1.0/actors/{actor_type}/{actor_id}/reminders/{name}", timeout=5.0
+            )
+        except httpx.HTTPError as exc:
+            raise SidecarError(f"daprd unreachable: {exc!r}") from exc
+        if response.status_code in (404, 204) or (
+            response.status_code == 500 and "not found" in response.text.lower()
+        ):
+            return None
+        if response.status_code != 200:
+            raise SidecarError(f"reminder lookup failed: HTTP {response.status_code}")
+        data: dict[str, Any] = response.json()
+        return data
+
     async def metadata(self, timeout: float = 5.0) -> dict[str, Any]:
+
         try:
             response = await self._client.get("/v1.0/metadata", timeout=timeout)
             response.raise_for_status()

@@ -13,7 +13,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.integration.stack import Ports, Stack
+from service.dev_token import mint
+from tests.integration.stack import Ports, Stack, stack_secret
 
 
 @pytest.fixture(scope="session")
@@ -31,15 +32,31 @@ def ports(stack: Stack) -> Ports:
     return stack.ports
 
 
+def bearer(role: str, subject: str | None = None) -> dict[str, str]:
+    """An Authorization header with a token signed by the local development secret."""
+    return {"Authorization": f"Bearer {mint(role, subject or f'{role}-it')}"}
+
+
 @pytest.fixture
 async def api(ports: Ports) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API as an admin (tests of the auth matrix pass their own headers)."""
+    async with httpx.AsyncClient(
+        base_url=ports.app_url, timeout=15, headers=bearer("admin")
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def anonymous(ports: Ports) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=ports.app_url, timeout=15) as client:
         yield client
 
 
 @pytest.fixture
 async def dapr(ports: Ports) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=ports.dapr_url, timeout=15) as client:
+    """daprd's HTTP API, with the sidecar's API token as producers send it."""
+    headers = {"dapr-api-token": stack_secret("dapr_api_token")}
+    async with httpx.AsyncClient(base_url=ports.dapr_url, timeout=15, headers=headers) as client:
         yield client
 
 

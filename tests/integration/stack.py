@@ -57,6 +57,11 @@ def _run(args: list[str], env: dict[str, str] | None = None, timeout: float = 90
         raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}")
 
 
+def stack_secret(name: str) -> str:
+    stack_dir = Path(os.environ.get("STACK_DIR", REPO / ".stack"))
+    return (stack_dir / "secrets" / name).read_text().strip()
+
+
 class Stack:
     def __init__(self, ports: Ports) -> None:
         self.ports = ports

@@ -11,7 +11,7 @@ from service.db import create_engine
 from service.health import check_health
 from service.settings import Settings
 from service.sidecar import Sidecar
-from tests.integration.stack import Ports
+from tests.integration.stack import Ports, stack_secret
 
 
 def closed_port() -> int:
@@ -33,6 +33,7 @@ async def report_for(settings: Settings) -> dict[str, object]:
 async def test_postgres_down_is_named(ports: Ports) -> None:
     settings = Settings(
         DAPR_HTTP_PORT=ports.dapr_http,
+        DAPR_API_TOKEN=stack_secret("dapr_api_token"),
         database_url=f"postgresql+asyncpg://progress:x@127.0.0.1:{closed_port()}/progress",
     )
     report = await report_for(settings)

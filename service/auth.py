@@ -1,0 +1,123 @@
+"""Bearer JWT verification and role checks, in one place.
+
+The platform gateway issues the tokens; this service verifies signature, ``exp``,
+``nbf``, issuer and audience, and reads the role from a claim (``role`` by default).
+The key comes from settings: an HS256 secret, an RS256 public key (PEM file), or a
+JWKS file (RS256, key chosen by the token's ``kid``). ``alg: none`` and any algorithm
+other than the configured one are refused.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import jwt
+from fastapi import Depends, Request
+
+from service.problems import ProblemError
+from service.settings import Settings
+
+Role = Literal["teacher", "admin", "student"]
+ROLES: frozenset[str] = frozenset({"teacher", "admin", "student"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+
+
+class Unauthorized(ProblemError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(401, detail)
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._jwks: jwt.PyJWKSet | None = None
+        self._key: Any
+        if settings.jwt_jwks_file is not None:
+            self._algorithm = "RS256"
+            self._jwks = jwt.PyJWKSet.from_json(settings.jwt_jwks_file.read_text())
+        elif settings.jwt_public_key_file is not None:
+            self._algorithm = "RS256"
+            self._key = settings.jwt_public_key_file.read_text()
+        else:
+            self._algorithm = "HS256"
+            self._key = settings.jwt_secret.get_secret_value()
+
+    def _key_for(self, token: str) -> Any:
+        if self._jwks is None:
+            return self._key
+        kid = jwt.get_unverified_header(token).get("kid")
+        for key in self._jwks.keys:
+            if key.key_id == kid:
+                return key.key
+        raise Unauthorized(f"token signed with unknown key id {kid!r}")
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key_for(token),
+                algorithms=[self._algorithm],
+                audience=self._settings.jwt_audience,
+                issuer=self._settings.jwt_issuer,
+                leeway=self._settings.jwt_leeway_s,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise Unauthorized("token not valid yet (nbf)") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthorized("token audience is not this service") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise Unauthorized("token issuer is not trusted") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise Unauthorized(f"token lacks the {exc.claim!r} claim") from exc
+        except jwt.InvalidAlgorithmError as exc:
+            raise Unauthorized(f"token algorithm not accepted (only {self._algorithm})") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise Unauthorized("token signature does not verify") from exc
+        except (jwt.PyJWTError, json.JSONDecodeError, ValueError) as exc:
+            raise Unauthorized(f"malformed token: {exc}") from exc
+        role = claims.get(self._settings.jwt_role_claim)
+        if role not in ROLES:
+            raise Unauthorized(
+                f"token has no valid {self._settings.jwt_role_claim!r} claim "
+                f"(one of {sorted(ROLES)})"
+            )
+        return Principal(subject=str(claims["sub"]), role=role)
+
+
+def _principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing 'Authorization: Bearer <token>' header")
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier.verify(token.strip())
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+def require(*roles: Role) -> Any:
+    """Dependency: the caller must hold one of ``roles`` (403 otherwise)."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise ProblemError(
+                403, f"role {principal.role!r} may not do this (needs one of {sorted(roles)})"
+            )
+        return principal
+
+    return Depends(check)
+
+
+Staff = Annotated[Principal, require("teacher", "admin")]
+Admin = Annotated[Principal, require("admin")]

@@ -1,0 +1,73 @@
+"""Operator views: actors and placement, a student's reminders."""
+
+from typing import Any
+
+import httpx
+from fastapi import APIRouter
+
+from actors.interface import ACTOR_TYPE
+from service.auth import Admin
+from service.deps import AppState, CurrentSettings
+from service.problems import ProblemError
+from service.routes.progress import StudentId
+from service.schemas import OpsActors, Reminders
+from service.sidecar import SidecarError
+
+router = APIRouter(prefix="/ops", tags=["ops"])
+
+
+@router.get("/actors", response_model=OpsActors)
+async def actors(_: Admin, app: AppState, settings: CurrentSettings) -> Any:
+    """Actor types and active counts (daprd metadata) and the placement table (hosts and
+    the actor types each serves, from the placement service)."""
+    try:
+        meta = await app.sidecar.metadata()
+    except SidecarError as exc:
+        raise ProblemError(503, str(exc)) from exc
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            response = await client.get(settings.placement_metadata_url)
+            response.raise_for_status()
+            placement: dict[str, Any] = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise ProblemError(503, f"placement metadata unavailable: {exc!r}") from exc
+    return {
+        "app_id": meta.get("id", ""),
+        "runtime_version": meta.get("runtimeVersion", ""),
+        "actor_types": [
+            {"type": a["type"], "active_count": int(a.get("count", 0))}
+            for a in meta.get("actors", [])
+        ],
+        "placement": placement,
+    }
+
+
+@router.get(
+    "/students/{student_id}/reminders",
+    response_model=Reminders,
+    responses={404: {"description": "student never seen"}},
+)
+async def reminders(student_id: StudentId, _: Admin, app: AppState) -> Any:
+    """The reminders the student's state expects, each checked against what the Dapr
+    scheduler holds (``pending_in_scheduler``)."""
+    expected = await app.actors.list_reminders(student_id)
+    if not expected["found"]:
+        raise ProblemError(404, f"no events have been received for student {student_id!r}")
+    out = []
+    for reminder in expected["reminders"]:
+        try:
+            held = await app.sidecar.get_reminder(ACTOR_TYPE, student_id, reminder["name"])
+        except SidecarError as exc:
+            raise ProblemError(503, str(exc)) from exc
+        out.append(
+            {
+                "name": reminder["name"],
+                "kind": reminder["kind"],
+                "expected_due_at": reminder["due_at"],
+                "pending_in_scheduler": held is not None,
+                "scheduler": held,
+                "topic_id": reminder.get("topic_id"),
+                "exercise_id": reminder.get("exercise_id"),
+            }
+        )
+    return {"student_id": student_id, "reminders": out}

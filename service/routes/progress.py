@@ -1,0 +1,36 @@
+"""GET /progress/{student_id}: a student's mastery, answered by the student's actor."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+
+from fastapi import APIRouter, Path
+
+from service.auth import CurrentPrincipal
+from service.deps import AppState
+from service.problems import ProblemError
+from service.schemas import Progress
+
+router = APIRouter(tags=["progress"])
+StudentId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+
+
+@router.get(
+    "/progress/{student_id}",
+    response_model=Progress,
+    responses={404: {"description": "no events seen for this student"}},
+)
+async def get_progress(student_id: StudentId, principal: CurrentPrincipal, app: AppState) -> Any:
+    """Mastery per topic (score, level, components), overall, streak, last activity and
+    open struggle count. Teachers and admins see everyone; a student only themself."""
+    if principal.role == "student" and principal.subject != student_id:
+        raise ProblemError(403, "students may read only their own progress")
+    result = await app.actors.get_progress(student_id)
+    if not result.get("found"):
+        raise ProblemError(404, f"no events have been received for student {student_id!r}")
+    view: dict[str, Any] = result["progress"]
+    # The SDK's JSON deserializer turns ISO strings back into datetimes (local tz).
+    if isinstance(view.get("last_activity"), datetime):
+        view["last_activity"] = view["last_activity"].astimezone(UTC)
+    view["open_struggles"] = await app.alerts.open_count(student_id)
+    return view

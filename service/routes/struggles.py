@@ -1,0 +1,121 @@
+"""Struggle alerts for teachers: list with filters and cursor pages, lifecycle."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Header, Query
+from fastapi.responses import StreamingResponse
+
+from service.alert_store import AlertFilter, AlertNotFound, Cursor, TransitionRefused
+from service.auth import Staff
+from service.deps import AppState, CurrentSettings
+from service.problems import ProblemError
+from service.schemas import Alert, AlertPage, ResolveRequest
+
+router = APIRouter(tags=["struggles"])
+
+Kind = Literal[
+    "repeated_error", "failed_executions", "stuck", "low_quiz", "help_request", "inactivity"
+]
+Status = Literal["open", "acknowledged", "resolved"]
+
+
+@router.get("/struggles", response_model=AlertPage)
+async def list_struggles(
+    _: Staff,
+    app: AppState,
+    status: Status | None = None,
+    kind: Kind | None = None,
+    student_id: Annotated[
+        list[str] | None, Query(description="one or several (repeat the parameter)")
+    ] = None,
+    topic_id: Annotated[str | None, Query(max_length=128)] = None,
+    since: Annotated[datetime | None, Query(description="detected at or after (RFC 3339)")] = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Any:
+    """Alerts, newest first (by detected_at, then id)."""
+    if since is not None and since.tzinfo is None:
+        raise ProblemError(422, "since: give a timestamp with a UTC offset, e.g. ...Z")
+    position = None
+    if cursor:
+        try:
+            position = Cursor.decode(cursor)
+        except ValueError as exc:
+            raise ProblemError(400, str(exc)) from exc
+    filters = AlertFilter(
+        status=status,
+        kind=kind,
+        student_ids=tuple(student_id or ()),
+        topic_id=topic_id,
+        since=since,
+    )
+    rows, next_cursor = await app.alert_queries.page(filters, position, limit)
+    return {"items": rows, "next_cursor": next_cursor.encode() if next_cursor else None}
+
+
+async def _transition(app: Any, alert_id: uuid.UUID, action: Any) -> Any:
+    try:
+        return await action
+    except AlertNotFound as exc:
+        raise ProblemError(404, f"no struggle alert {alert_id}") from exc
+    except TransitionRefused as exc:
+        raise ProblemError(409, str(exc)) from exc
+
+
+@router.post(
+    "/struggles/{alert_id}/acknowledge",
+    response_model=Alert,
+    responses={404: {"description": "no such alert"}, 409: {"description": "already resolved"}},
+)
+async def acknowledge(alert_id: uuid.UUID, principal: Staff, app: AppState) -> Any:
+    """open -> acknowledged (idempotent). 409 for a resolved alert."""
+    return await _transition(
+        app, alert_id, app.alert_queries.acknowledge(alert_id, principal.subject)
+    )
+
+
+@router.post(
+    "/struggles/{alert_id}/resolve",
+    response_model=Alert,
+    responses={404: {"description": "no such alert"}},
+)
+async def resolve(
+    alert_id: uuid.UUID,
+    principal: Staff,
+    app: AppState,
+    body: Annotated[ResolveRequest | None, Body()] = None,
+) -> Any:
+    """open or acknowledged -> resolved, with a reason (idempotent)."""
+    reason = (body or ResolveRequest()).reason
+    return await _transition(
+        app, alert_id, app.alert_queries.resolve(alert_id, principal.subject, reason)
+    )
+
+
+@router.get(
+    "/struggles/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE stream"}},
+)
+async def stream(
+    _: Staff,
+    app: AppState,
+    settings: CurrentSettings,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: every new alert as it is raised (``event: struggle``, ``id`` =
+    the alert's sequence number), heartbeat comments in between. Reconnect with
+    ``Last-Event-ID`` to receive what was raised meanwhile."""
+    last_seq = None
+    if last_event_id is not None:
+        if not last_event_id.isdigit():
+            raise ProblemError(400, "Last-Event-ID must be an id this stream sent")
+        last_seq = int(last_event_id)
+    frames = app.broadcaster.events(app.alert_queries, last_seq, settings.sse_heartbeat_s)
+    return StreamingResponse(
+        frames,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

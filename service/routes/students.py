@@ -1,0 +1,36 @@
+"""DELETE /students/{student_id}: erasure of everything the service holds on a student."""
+
+from typing import Any
+
+import structlog
+from fastapi import APIRouter
+
+from service.auth import Admin
+from service.deps import AppState
+from service.problems import ProblemError
+from service.routes.progress import StudentId
+from service.schemas import Erasure
+
+router = APIRouter(tags=["students"])
+log = structlog.get_logger("erasure")
+
+
+@router.delete(
+    "/students/{student_id}",
+    response_model=Erasure,
+    responses={404: {"description": "nothing held on this student"}},
+)
+async def erase_student(student_id: StudentId, principal: Admin, app: AppState) -> Any:
+    """Removes the student's actor state, its reminders (from the Dapr scheduler) and
+    its alert rows, and reports what was removed."""
+    actor = await app.actors.erase(student_id)
+    alerts = await app.alert_queries.delete_student(student_id)
+    if not actor["found"] and alerts == 0:
+        raise ProblemError(404, f"nothing is held on student {student_id!r}")
+    log.info("student_erased", student_id=student_id, by=principal.subject, alerts=alerts)
+    return {
+        "student_id": student_id,
+        "state_removed": actor["state_removed"],
+        "reminders_removed": actor["reminders_removed"],
+        "alerts_removed": alerts,
+    }

@@ -1,0 +1,99 @@
+"""Response and request bodies of the HTTP API (OpenAPI schemas)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Components(BaseModel):
+    exercise_completion: float = Field(description="distinct passed exercises / target, 0-100")
+    quiz: float = Field(description="mean of the last 5 quiz scores, 0-100")
+    code_quality: float = Field(description="mean of the last 5 code review ratings, 0-100")
+    consistency: float = Field(description="current streak (capped at 7 days) / 7, 0-100")
+
+
+class TopicProgress(BaseModel):
+    topic_id: str
+    score: float
+    level: Literal["Beginner", "Learning", "Proficient", "Mastered"]
+    components: Components
+    passed_exercises: int
+    exercise_target: int
+
+
+class Progress(BaseModel):
+    student_id: str
+    overall_mastery: float
+    topics: list[TopicProgress]
+    streak_days: int
+    last_activity: datetime | None = Field(description="newest occurred_at seen (UTC)")
+
+    events_applied: int
+    open_struggles: int
+
+
+class Alert(BaseModel):
+    id: uuid.UUID
+    student_id: str
+    kind: str
+    topic_id: str | None
+    severity: str
+    details: dict[str, Any]
+    detected_at: datetime
+    status: Literal["open", "acknowledged", "resolved"]
+    trigger_event_id: str | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution_reason: str | None
+
+
+class AlertPage(BaseModel):
+    items: list[Alert]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
+class ResolveRequest(BaseModel):
+    reason: Literal["addressed", "not_useful"] = Field(
+        default="addressed",
+        description="'not_useful' marks a false alarm, so rules can be tuned",
+    )
+
+
+class Erasure(BaseModel):
+    student_id: str
+    state_removed: bool
+    reminders_removed: list[str]
+    alerts_removed: int
+
+
+class Reminder(BaseModel):
+    name: str
+    kind: str
+    expected_due_at: str
+    pending_in_scheduler: bool
+    scheduler: dict[str, Any] | None
+    topic_id: str | None = None
+    exercise_id: str | None = None
+
+
+class Reminders(BaseModel):
+    student_id: str
+    reminders: list[Reminder]
+
+
+class ActorTypeInfo(BaseModel):
+    type: str
+    active_count: int
+
+
+class OpsActors(BaseModel):
+    app_id: str
+    runtime_version: str
+    actor_types: list[ActorTypeInfo]
+    placement: dict[str, Any]
