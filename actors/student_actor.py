@@ -32,7 +32,6 @@ from actors.effects import (
     SetReminder,
 )
 from actors.engine import apply_event, expected_reminders, fire_reminder
-
 from actors.events import parse_event
 from actors.interface import StudentProgressActorInterface
 from actors.progress_view import progress_view

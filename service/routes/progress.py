@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-
 from fastapi import APIRouter, Path
 
 from service.auth import CurrentPrincipal
