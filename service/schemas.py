@@ -75,7 +75,8 @@ class Erasure(BaseModel):
 class Reminder(BaseModel):
     name: str
     kind: str
-    expected_due_at: str
+    expected_due_at: datetime
+
     pending_in_scheduler: bool
     scheduler: dict[str, Any] | None
     topic_id: str | None = None
@@ -92,8 +93,15 @@ class ActorTypeInfo(BaseModel):
     active_count: int
 
 
+class PlacementHost(BaseModel):
+    namespace: str
+    address: str = Field(description="host:port of the daprd that hosts actors")
+    app_id: str
+    actor_types: list[str]
+
+
 class OpsActors(BaseModel):
     app_id: str
     runtime_version: str
-    actor_types: list[ActorTypeInfo]
-    placement: dict[str, Any]
+    actor_types: list[ActorTypeInfo] = Field(description="from this replica's daprd")
+    placement_hosts: list[PlacementHost] = Field(description="from the placement service")

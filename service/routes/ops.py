@@ -31,6 +31,16 @@ async def actors(_: Admin, app: AppState, settings: CurrentSettings) -> Any:
             placement: dict[str, Any] = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         raise ProblemError(503, f"placement metadata unavailable: {exc!r}") from exc
+    hosts = [
+        {
+            "namespace": namespace,
+            "address": host.get("name", ""),
+            "app_id": host.get("id", ""),
+            "actor_types": host.get("entities", []),
+        }
+        for namespace, table in (placement.get("tables") or {}).items()
+        for host in table.get("hosts", [])
+    ]
     return {
         "app_id": meta.get("id", ""),
         "runtime_version": meta.get("runtimeVersion", ""),
@@ -38,7 +48,7 @@ async def actors(_: Admin, app: AppState, settings: CurrentSettings) -> Any:
             {"type": a["type"], "active_count": int(a.get("count", 0))}
             for a in meta.get("actors", [])
         ],
-        "placement": placement,
+        "placement_hosts": hosts,
     }
 
 

@@ -1,0 +1,438 @@
+"""The teacher and operator API through the real stack: auth matrix, struggles list and
+pagination, lifecycle, live stream, erasure, ops views, problem documents."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import jwt
+import pytest
+
+from service.dev_token import mint
+from service.settings import DEV_JWT_SECRET
+from tests.integration.conftest import bearer, eventually
+from tests.integration.stack import Ports
+from tests.integration.test_student_actor import Student, alerts, applied
+
+PROBLEM = "application/problem+json"
+
+
+async def seed_alert(
+    pg: asyncpg.Connection,
+    student_id: str,
+    kind: str = "low_quiz",
+    topic: str | None = "python.loops",
+    detected_at: datetime | None = None,
+) -> uuid.UUID:
+    alert_id = uuid.uuid4()
+    await pg.execute(
+        "insert into struggle_alerts (id, student_id, kind, topic_id, severity, detected_at) "
+        "values ($1, $2, $3, $4, 'low', $5)",
+        alert_id,
+        student_id,
+        kind,
+        topic,
+        detected_at or datetime.now(UTC),
+    )
+    return alert_id
+
+
+# ------------------------------------------------------------------ auth matrix
+@pytest.fixture
+async def seen_student(api: httpx.AsyncClient, dapr: httpx.AsyncClient, student_id: str) -> str:
+    student = Student(dapr, student_id)
+    await student.send("exercise.quiz_graded", "python.loops", quiz_id="q", score=90)
+    await applied(api, student_id, 1)
+    return student_id
+
+
+ROLES = {
+    "admin": lambda sid: bearer("admin"),
+    "teacher": lambda sid: bearer("teacher"),
+    "student-self": lambda sid: bearer("student", sid),
+    "student-other": lambda sid: bearer("student", "someone-else"),
+    "anonymous": lambda sid: {},
+}
+# endpoint -> expected status per role (admin, teacher, self, other, anonymous)
+MATRIX: list[tuple[str, str, tuple[int, int, int, int, int]]] = [
+    ("GET", "/progress/{sid}", (200, 200, 200, 403, 401)),
+    ("GET", "/struggles", (200, 200, 403, 403, 401)),
+    ("POST", "/struggles/{alert}/acknowledge", (200, 200, 403, 403, 401)),
+    ("POST", "/struggles/{alert}/resolve", (200, 200, 403, 403, 401)),
+    ("GET", "/ops/actors", (200, 403, 403, 403, 401)),
+    ("GET", "/ops/students/{sid}/reminders", (200, 403, 403, 403, 401)),
+    ("DELETE", "/students/{sid}", (200, 403, 403, 403, 401)),
+    ("GET", "/health", (200, 200, 200, 200, 200)),
+    ("GET", "/metrics", (200, 200, 200, 200, 200)),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX]
+)
+async def test_auth_matrix(
+    anonymous: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    seen_student: str,
+    method: str,
+    path: str,
+    expected: tuple[int, ...],
+) -> None:
+    alert = await seed_alert(pg, seen_student, kind="inactivity", topic=None)
+    url = path.format(sid=seen_student, alert=alert)
+    # DELETE last: it erases the student the other roles are tried on
+    order = [4, 3, 2, 1, 0] if method == "DELETE" else [0, 1, 2, 3, 4]
+    got = {}
+    for i in order:
+        role = list(ROLES)[i]
+        r = await anonymous.request(method, url, headers=ROLES[role](seen_student))
+        got[role] = r.status_code
+        if r.status_code >= 400:
+            assert r.headers["content-type"].startswith(PROBLEM), r.text
+            assert r.json()["detail"]
+    assert got == dict(zip(ROLES, expected, strict=True))
+
+
+def forged(claims: dict[str, Any], key: str = DEV_JWT_SECRET, alg: str = "HS256") -> str:
+    return jwt.encode(claims, key, algorithm=alg)
+
+
+def good_claims(**changes: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "sub": "t1",
+        "role": "teacher",
+        "iss": "progress-dev",
+        "aud": "progress-service",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+    }
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def alg_none_token() -> str:
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(good_claims())}."
+
+
+BAD_TOKENS = {
+    "alg none": alg_none_token,
+    "wrong key": lambda: forged(good_claims(), key="not-the-secret-but-long-enough-32b"),
+    "expired": lambda: forged(good_claims(exp=int(time.time()) - 3600)),
+    "not yet valid": lambda: forged(good_claims(nbf=int(time.time()) + 3600)),
+    "wrong issuer": lambda: forged(good_claims(iss="someone-else")),
+    "wrong audience": lambda: forged(good_claims(aud="another-service")),
+    "no role": lambda: forged(good_claims(role=None)),
+    "unknown role": lambda: forged(good_claims(role="superuser")),
+    "no exp": lambda: forged(good_claims(exp=None)),
+    "no sub": lambda: forged(good_claims(sub=None)),
+    "garbage": lambda: "not.a.jwt",
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TOKENS))
+async def test_bad_tokens_get_401(anonymous: httpx.AsyncClient, case: str) -> None:
+    r = await anonymous.get("/struggles", headers={"Authorization": f"Bearer {BAD_TOKENS[case]()}"})
+    assert r.status_code == 401, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    assert r.headers["www-authenticate"] == "Bearer"
+    # the same token, correctly made, is accepted
+    good = {"Authorization": f"Bearer {forged(good_claims())}"}
+    assert (await anonymous.get("/struggles", headers=good)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/dapr/subscribe"),
+        ("GET", "/dapr/config"),
+        ("POST", "/events/code.events"),
+        ("PUT", "/actors/StudentProgressActor/x/method/GetProgress"),
+    ],
+)
+async def test_dapr_facing_routes_need_the_app_token(
+    anonymous: httpx.AsyncClient, method: str, path: str
+) -> None:
+    r = await anonymous.request(method, path, headers=bearer("admin"), content=b"{}")
+    assert r.status_code == 401 and "dapr-api-token" in r.json()["detail"]
+
+
+# ------------------------------------------------------------------ list + pages
+async def test_struggles_pages_have_no_gaps_or_repeats(
+    api: httpx.AsyncClient, pg: asyncpg.Connection
+) -> None:
+    students = [f"page-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    base = datetime.now(UTC) - timedelta(hours=1)
+    ids = set()
+    for i in range(75):
+        # ties on detected_at on purpose: the id breaks them
+        at = base + timedelta(seconds=i // 3)
+        ids.add(await seed_alert(pg, students[i % 3], topic=f"t{i}", detected_at=at))
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    pages = 0
+    while True:
+        params: list[tuple[str, str | int]] = [("student_id", s) for s in students]
+        params.append(("limit", 20))
+        if cursor:
+            params.append(("cursor", cursor))
+        r = await api.get("/struggles", params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        seen.extend(body["items"])
+        pages += 1
+        if pages == 2:  # concurrent inserts, newer and older, while paging
+            await seed_alert(pg, students[0], topic="new", detected_at=datetime.now(UTC))
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    got = [uuid.UUID(a["id"]) for a in seen]
+    assert pages == 4
+    assert len(got) == len(set(got)), "an alert appeared on two pages"
+    assert set(got) == ids, "an alert was skipped"
+    keys = [(a["detected_at"], a["id"]) for a in seen]
+    assert keys == sorted(keys, reverse=True)
+
+
+async def test_struggles_filters(api: httpx.AsyncClient, pg: asyncpg.Connection) -> None:
+    sid = f"filter-{uuid.uuid4().hex[:8]}"
+    old = datetime.now(UTC) - timedelta(days=2)
+    await seed_alert(pg, sid, kind="low_quiz", topic="a", detected_at=old)
+    await seed_alert(pg, sid, kind="stuck", topic="b")
+    resolved = await seed_alert(pg, sid, kind="help_request", topic=None)
+    await pg.execute("update struggle_alerts set status='resolved' where id=$1", resolved)
+
+    async def kinds(**params: Any) -> list[str]:
+        r = await api.get("/struggles", params={"student_id": sid, **params})
+        assert r.status_code == 200, r.text
+        return sorted(a["kind"] for a in r.json()["items"])
+
+    assert await kinds() == ["help_request", "low_quiz", "stuck"]
+    assert await kinds(status="open") == ["low_quiz", "stuck"]
+    assert await kinds(kind="stuck") == ["stuck"]
+    assert await kinds(topic_id="a") == ["low_quiz"]
+    since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    assert await kinds(since=since) == ["help_request", "stuck"]
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"limit": 201}, 422),
+        ({"limit": 0}, 422),
+        ({"kind": "bored"}, 422),
+        ({"status": "closed"}, 422),
+        ({"cursor": "bm9wZQ"}, 400),
+        ({"since": "yesterday"}, 422),
+        ({"since": "2026-11-25T10:00:00"}, 422),
+    ],
+)
+async def test_struggles_bad_parameters(
+    api: httpx.AsyncClient, params: dict[str, Any], status: int
+) -> None:
+    r = await api.get("/struggles", params=params)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM) and r.json()["detail"]
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def test_struggles_queries_use_indexes_with_a_million_rows(
+    pg: asyncpg.Connection, record_property: Any
+) -> None:
+    """EXPLAIN the list queries over 1,000,000 alert rows (inserted in a transaction that
+    is rolled back). The plans, with timings, are printed for the record."""
+    with pytest.raises(_Rollback):  # nothing of the million rows stays
+        async with pg.transaction():
+            await pg.execute("set local session_replication_role = replica")  # no NOTIFY trigger
+            await pg.execute(
+                """
+                insert into struggle_alerts
+                    (id, student_id, kind, topic_id, severity, detected_at, status)
+                select gen_random_uuid(), 'bulk-' || (i % 20000),
+                       (array['repeated_error','failed_executions','stuck','low_quiz',
+                              'help_request','inactivity'])[1 + i % 6],
+                       't' || i, 'low', now() - (i || ' seconds')::interval,
+                       case when i % 10 = 0 then 'open' else 'resolved' end
+                from generate_series(1, 1000000) as i
+                """
+            )
+            await pg.execute("analyze struggle_alerts")
+            queries = {
+                "struggle_alerts_newest": "select * from struggle_alerts "
+                "order by detected_at desc, id desc limit 51",
+                "struggle_alerts_student": "select * from struggle_alerts "
+                "where student_id in ('bulk-7', 'bulk-8') "
+                "order by detected_at desc, id desc limit 51",
+                "struggle_alerts_status": "select * from struggle_alerts where status = 'open' "
+                "and (detected_at, id) < (now() - interval '1 day', gen_random_uuid()) "
+                "order by detected_at desc, id desc limit 51",
+            }
+            for index, query in queries.items():
+                plan = await pg.fetchval(f"explain (analyze, format json) {query}")
+                text = json.dumps(plan)
+                record_property(f"{index}_ms", json.loads(plan)[0]["Execution Time"])
+                assert index in text, f"{query} does not use {index}: {text}"
+                assert "Seq Scan" not in text
+            raise _Rollback
+
+
+# ------------------------------------------------------------------ lifecycle
+async def test_acknowledge_and_resolve_lifecycle(
+    anonymous: httpx.AsyncClient, pg: asyncpg.Connection
+) -> None:
+    teacher = bearer("teacher", "ms-lee")
+    alert = await seed_alert(pg, f"life-{uuid.uuid4().hex[:8]}")
+    ack = await anonymous.post(f"/struggles/{alert}/acknowledge", headers=teacher)
+    assert ack.status_code == 200
+    assert ack.json()["status"] == "acknowledged" and ack.json()["acknowledged_by"] == "ms-lee"
+    again = await anonymous.post(f"/struggles/{alert}/acknowledge", headers=teacher)
+    assert again.json()["acknowledged_at"] == ack.json()["acknowledged_at"]
+
+    res = await anonymous.post(
+        f"/struggles/{alert}/resolve", headers=teacher, json={"reason": "not_useful"}
+    )
+    assert res.status_code == 200
+    assert (res.json()["status"], res.json()["resolution_reason"]) == ("resolved", "not_useful")
+    res2 = await anonymous.post(
+        f"/struggles/{alert}/resolve", headers=teacher, json={"reason": "addressed"}
+    )
+    assert res2.json()["resolved_at"] == res.json()["resolved_at"]
+    assert res2.json()["resolution_reason"] == "not_useful"
+
+    conflict = await anonymous.post(f"/struggles/{alert}/acknowledge", headers=teacher)
+    assert conflict.status_code == 409 and "resolved" in conflict.json()["detail"]
+    missing = await anonymous.post(f"/struggles/{uuid.uuid4()}/resolve", headers=teacher)
+    assert missing.status_code == 404
+    bad = await anonymous.post(
+        f"/struggles/{alert}/resolve", headers=teacher, json={"reason": "meh"}
+    )
+    assert bad.status_code == 422
+    not_uuid = await anonymous.post("/struggles/42/acknowledge", headers=teacher)
+    assert not_uuid.status_code == 422
+
+
+# ------------------------------------------------------------------ live stream
+async def read_sse(response: httpx.Response, student_id: str) -> tuple[int, dict[str, Any]]:
+    event: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if line == "":
+            if event.get("event") == "struggle":
+                data = json.loads(event["data"])
+                if data["student_id"] == student_id:
+                    return int(event["id"]), data
+            event = {}
+        elif not line.startswith(":"):
+            field, _, value = line.partition(":")
+            event[field] = value.lstrip()
+    raise AssertionError("stream ended")
+
+
+async def test_stream_delivers_alert_raised_by_published_event_and_resumes(
+    ports: Ports, dapr: httpx.AsyncClient, student_id: str
+) -> None:
+    headers = bearer("teacher")
+    async with httpx.AsyncClient(base_url=ports.app_url, timeout=60) as client:
+        async with client.stream("GET", "/struggles/stream", headers=headers) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            await Student(dapr, student_id).send(
+                "exercise.quiz_graded", "python.loops", quiz_id="q", score=5
+            )
+            seq, data = await asyncio.wait_for(read_sse(response, student_id), 45)
+        assert (data["kind"], data["severity"]) == ("low_quiz", "high")
+
+        resume = {**headers, "Last-Event-ID": str(seq - 1)}
+        async with client.stream("GET", "/struggles/stream", headers=resume) as response:
+            again, data2 = await asyncio.wait_for(read_sse(response, student_id), 15)
+        assert (again, data2["id"]) == (seq, data["id"])
+
+
+# ------------------------------------------------------------------ erasure + ops
+async def test_erasure_leaves_nothing_behind(
+    api: httpx.AsyncClient, dapr: httpx.AsyncClient, pg: asyncpg.Connection, student_id: str
+) -> None:
+    student = Student(dapr, student_id)
+    await student.send("exercise.started", "python.loops", exercise_id="never")
+    await student.send("exercise.quiz_graded", "python.loops", quiz_id="q", score=3)
+    await applied(api, student_id, 2)
+    await eventually(lambda: _has_alerts(pg, student_id))
+
+    reminders = (await api.get(f"/ops/students/{student_id}/reminders")).json()["reminders"]
+    assert {r["kind"] for r in reminders} == {"stuck", "inactivity"}
+    assert all(r["pending_in_scheduler"] for r in reminders)
+
+    r = await api.delete(f"/students/{student_id}")
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["state_removed"] is True and report["alerts_removed"] >= 1
+    assert set(report["reminders_removed"]) == {r["name"] for r in reminders}
+
+    assert (await api.get(f"/progress/{student_id}")).status_code == 404
+    assert await alerts(pg, student_id) == []
+    rows = await pg.fetchval(
+        "select count(*) from dapr_actor_state where key like $1", f"%||{student_id}||%"
+    )
+    assert rows == 0
+    for reminder in reminders:
+        got = await dapr.get(
+            f"/v1.0/actors/StudentProgressActor/{student_id}/reminders/{reminder['name']}"
+        )
+        assert got.status_code != 200 or not got.content, got.text
+    assert (await api.delete(f"/students/{student_id}")).status_code == 404
+
+
+async def _has_alerts(pg: asyncpg.Connection, student_id: str) -> bool:
+    return bool(await alerts(pg, student_id))
+
+
+async def test_ops_actors_reports_types_and_placement(
+    api: httpx.AsyncClient, seen_student: str
+) -> None:
+    r = await api.get("/ops/actors")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["actor_types"][0]["type"] == "StudentProgressActor"
+    hosts = body["placement_hosts"]
+    assert any("StudentProgressActor" in h["actor_types"] for h in hosts), hosts
+    assert all(h["app_id"] == "progress-service" for h in hosts)
+
+
+async def test_progress_of_unknown_student_is_404_and_stores_nothing(
+    api: httpx.AsyncClient, pg: asyncpg.Connection, student_id: str
+) -> None:
+    r = await api.get(f"/progress/{student_id}")
+    assert r.status_code == 404 and r.headers["content-type"].startswith(PROBLEM)
+    rows = await pg.fetchval(
+        "select count(*) from dapr_actor_state where key like $1", f"%||{student_id}||%"
+    )
+    assert rows == 0
+    bad = await api.get("/progress/has%20space")
+    assert bad.status_code == 422
+
+
+async def test_oversized_request_body_is_413(api: httpx.AsyncClient) -> None:
+    r = await api.post(
+        f"/struggles/{uuid.uuid4()}/resolve",
+        content=b"x" * 300_000,
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 413 and r.headers["content-type"].startswith(PROBLEM)
+
+
+def test_minted_tokens_are_hs256() -> None:
+    assert jwt.get_unverified_header(mint("teacher", "t"))["alg"] == "HS256"
