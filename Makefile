@@ -28,10 +28,14 @@ test: venv  ## run every test (starts what it needs, stops what it started)
 token: venv  ## mint a local dev JWT: make token ROLE=teacher SUB=teacher-1
 	@.venv/bin/python -m service.dev_token --role $(or $(ROLE),teacher) $(if $(SUB),--sub $(SUB))
 
+openapi: venv  ## regenerate docs/openapi.yaml from the app
+	@PROGRESS_LOG_FORMAT=json .venv/bin/python -m service.openapi_export
+
 lint: venv  ## ruff and mypy
 	@.venv/bin/ruff check actors service tests migrations
 	@.venv/bin/ruff format --check actors service tests migrations
 	@.venv/bin/mypy
 
-.PHONY: help venv runtime-deps up down run test token lint
+.PHONY: help venv runtime-deps up down run test token openapi lint
+
 

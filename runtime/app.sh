@@ -49,7 +49,7 @@ start_app() {
   DAPR_HTTP_PORT="$DAPR_HTTP_PORT" DAPR_GRPC_PORT="$DAPR_GRPC_PORT" \
   PROGRESS_DATABASE_URL="${PROGRESS_DATABASE_URL:-postgresql+asyncpg://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE}" \
     start_bg "$name-app" "$repo_dir/.venv/bin/uvicorn" service.main:app \
-      --host 127.0.0.1 --port "$APP_PORT" --no-access-log
+      --host 127.0.0.1 --port "$APP_PORT" --no-access-log --timeout-keep-alive 620
 }
 
 wait_healthy() {

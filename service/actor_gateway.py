@@ -7,26 +7,42 @@ from typing import Any, cast
 from dapr.actor import ActorId, ActorProxy, ActorProxyFactory
 
 from actors.interface import ACTOR_TYPE, StudentProgressActorInterface
+from service.problems import ProblemError
+
+
+class ActorCallFailed(ProblemError):
+    """The actor could not be reached or failed (daprd down, placement moving actors,
+    state store unavailable): a server-side, usually transient, fault."""
+
+    def __init__(self, method: str, cause: Exception) -> None:
+        super().__init__(503, f"the student actor is unavailable ({method}): {cause}")
 
 
 class ActorGateway:
     def __init__(self) -> None:
         self._factory = ActorProxyFactory()
 
-    def _proxy(self, student_id: str) -> Any:
-        return ActorProxy.create(
+    async def _call(self, student_id: str, method: str, arg: Any = None) -> dict[str, Any]:
+        proxy: Any = ActorProxy.create(
             ACTOR_TYPE, ActorId(student_id), StudentProgressActorInterface, self._factory
         )
+        try:
+            if arg is None:
+                result = await getattr(proxy, method)()
+            else:
+                result = await getattr(proxy, method)(arg)
+        except Exception as exc:  # any failure of the remote call
+            raise ActorCallFailed(method, exc) from exc
+        return cast(dict[str, Any], result)
 
     async def apply_event(self, student_id: str, envelope: dict[str, Any]) -> dict[str, Any]:
-        return cast(dict[str, Any], await self._proxy(student_id).ApplyEvent(envelope))
-
-    async def list_reminders(self, student_id: str) -> dict[str, Any]:
-        return cast(dict[str, Any], await self._proxy(student_id).ListReminders())
-
-    async def erase(self, student_id: str) -> dict[str, Any]:
-        return cast(dict[str, Any], await self._proxy(student_id).Erase())
+        return await self._call(student_id, "ApplyEvent", envelope)
 
     async def get_progress(self, student_id: str) -> dict[str, Any]:
+        return await self._call(student_id, "GetProgress")
 
-        return cast(dict[str, Any], await self._proxy(student_id).GetProgress())
+    async def list_reminders(self, student_id: str) -> dict[str, Any]:
+        return await self._call(student_id, "ListReminders")
+
+    async def erase(self, student_id: str) -> dict[str, Any]:
+        return await self._call(student_id, "Erase")

@@ -29,6 +29,7 @@ from service.middleware import DAPR_PREFIXES, BodyLimitMiddleware, DaprTokenMidd
 from service.outbound import Outbound
 from service.problems import install_problem_handlers
 from service.routes import ops, progress, struggles, students
+from service.schemas import API_ERRORS
 from service.settings import Settings, domain_config, get_settings
 from service.sidecar import Sidecar
 
@@ -126,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     dapr_actor = DaprActor(app)
     _subscribe(app, settings)
     for module in (progress, struggles, students, ops):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=API_ERRORS)
 
     @app.get("/health", tags=["ops"], responses={503: {"description": "a dependency is down"}})
     async def health(app_state: AppState) -> JSONResponse:

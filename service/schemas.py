@@ -105,3 +105,32 @@ class OpsActors(BaseModel):
     runtime_version: str
     actor_types: list[ActorTypeInfo] = Field(description="from this replica's daprd")
     placement_hosts: list[PlacementHost] = Field(description="from the placement service")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem document (media type application/problem+json)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+
+
+def problem(description: str) -> dict[str, Any]:
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+
+
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: problem("malformed request (e.g. a cursor this API did not issue)"),
+    401: problem("missing, invalid or expired bearer token"),
+    403: problem("the token's role may not do this"),
+    413: problem("request body too large"),
+    422: problem("invalid parameter or body"),
+    503: problem("a dependency (Dapr sidecar, actor, database) is unavailable; retry later"),
+}

@@ -10,7 +10,7 @@ from service.auth import Admin
 from service.deps import AppState, CurrentSettings
 from service.problems import ProblemError
 from service.routes.progress import StudentId
-from service.schemas import OpsActors, Reminders
+from service.schemas import OpsActors, Reminders, problem
 from service.sidecar import SidecarError
 
 router = APIRouter(prefix="/ops", tags=["ops"])
@@ -55,7 +55,7 @@ async def actors(_: Admin, app: AppState, settings: CurrentSettings) -> Any:
 @router.get(
     "/students/{student_id}/reminders",
     response_model=Reminders,
-    responses={404: {"description": "student never seen"}},
+    responses={404: problem("student never seen")},
 )
 async def reminders(student_id: StudentId, _: Admin, app: AppState) -> Any:
     """The reminders the student's state expects, each checked against what the Dapr

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from service.auth import CurrentPrincipal
 from service.deps import AppState
 from service.problems import ProblemError
-from service.schemas import Progress
+from service.schemas import Progress, problem
 
 router = APIRouter(tags=["progress"])
 StudentId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
@@ -17,7 +17,7 @@ StudentId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z
 @router.get(
     "/progress/{student_id}",
     response_model=Progress,
-    responses={404: {"description": "no events seen for this student"}},
+    responses={404: problem("no events seen for this student")},
 )
 async def get_progress(student_id: StudentId, principal: CurrentPrincipal, app: AppState) -> Any:
     """Mastery per topic (score, level, components), overall, streak, last activity and

@@ -1,5 +1,6 @@
 """Struggle alerts for teachers: list with filters and cursor pages, lifecycle."""
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -11,9 +12,10 @@ from service.alert_store import AlertFilter, AlertNotFound, Cursor, TransitionRe
 from service.auth import Staff
 from service.deps import AppState, CurrentSettings
 from service.problems import ProblemError
-from service.schemas import Alert, AlertPage, ResolveRequest
+from service.schemas import Alert, AlertPage, ResolveRequest, problem
 
 router = APIRouter(tags=["struggles"])
+STUDENT_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 
 Kind = Literal[
     "repeated_error", "failed_executions", "stuck", "low_quiz", "help_request", "inactivity"
@@ -28,16 +30,26 @@ async def list_struggles(
     status: Status | None = None,
     kind: Kind | None = None,
     student_id: Annotated[
-        list[str] | None, Query(description="one or several (repeat the parameter)")
+        list[str] | None,
+        Query(description="one or several (repeat the parameter)", max_length=50),
     ] = None,
-    topic_id: Annotated[str | None, Query(max_length=128)] = None,
-    since: Annotated[datetime | None, Query(description="detected at or after (RFC 3339)")] = None,
+    topic_id: Annotated[str | None, Query(max_length=128, pattern=r"^[^\x00]+$")] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            description="detected at or after (RFC 3339 with offset)",
+            json_schema_extra={"format": "date-time"},
+            max_length=64,
+        ),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
     """Alerts, newest first (by detected_at, then id)."""
-    if since is not None and since.tzinfo is None:
-        raise ProblemError(422, "since: give a timestamp with a UTC offset, e.g. ...Z")
+    since_at = _parse_since(since) if since is not None else None
+    bad_ids = [s for s in student_id or () if not STUDENT_ID.fullmatch(s)]
+    if bad_ids:
+        raise ProblemError(422, f"student_id: {bad_ids[0]!r} is not a valid student id")
     position = None
     if cursor:
         try:
@@ -49,10 +61,20 @@ async def list_struggles(
         kind=kind,
         student_ids=tuple(student_id or ()),
         topic_id=topic_id,
-        since=since,
+        since=since_at,
     )
     rows, next_cursor = await app.alert_queries.page(filters, position, limit)
     return {"items": rows, "next_cursor": next_cursor.encode() if next_cursor else None}
+
+
+def _parse_since(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ProblemError(422, f"since: {text!r} is not an RFC 3339 timestamp") from exc
+    if value.tzinfo is None:
+        raise ProblemError(422, "since: give a timestamp with a UTC offset, e.g. ...Z")
+    return value
 
 
 async def _transition(app: Any, alert_id: uuid.UUID, action: Any) -> Any:
@@ -67,7 +89,7 @@ async def _transition(app: Any, alert_id: uuid.UUID, action: Any) -> Any:
 @router.post(
     "/struggles/{alert_id}/acknowledge",
     response_model=Alert,
-    responses={404: {"description": "no such alert"}, 409: {"description": "already resolved"}},
+    responses={404: problem("no such alert"), 409: problem("the alert is resolved")},
 )
 async def acknowledge(alert_id: uuid.UUID, principal: Staff, app: AppState) -> Any:
     """open -> acknowledged (idempotent). 409 for a resolved alert."""
@@ -79,7 +101,7 @@ async def acknowledge(alert_id: uuid.UUID, principal: Staff, app: AppState) -> A
 @router.post(
     "/struggles/{alert_id}/resolve",
     response_model=Alert,
-    responses={404: {"description": "no such alert"}},
+    responses={404: problem("no such alert")},
 )
 async def resolve(
     alert_id: uuid.UUID,

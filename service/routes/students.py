@@ -9,7 +9,7 @@ from service.auth import Admin
 from service.deps import AppState
 from service.problems import ProblemError
 from service.routes.progress import StudentId
-from service.schemas import Erasure
+from service.schemas import Erasure, problem
 
 router = APIRouter(tags=["students"])
 log = structlog.get_logger("erasure")
@@ -18,7 +18,7 @@ log = structlog.get_logger("erasure")
 @router.delete(
     "/students/{student_id}",
     response_model=Erasure,
-    responses={404: {"description": "nothing held on this student"}},
+    responses={404: problem("nothing held on this student")},
 )
 async def erase_student(student_id: StudentId, principal: Admin, app: AppState) -> Any:
     """Removes the student's actor state, its reminders (from the Dapr scheduler) and
