@@ -20,7 +20,8 @@ def current_document() -> dict[str, Any]:
 
 
 def render(document: dict[str, Any]) -> str:
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    text: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    return text
 
 
 def main() -> None:
