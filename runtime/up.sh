@@ -64,7 +64,10 @@ start_kafka() {
     log "formatting KRaft storage in $dir/data"
     local cluster_id
     cluster_id="$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
-    "${kafka_java[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" \
+    # --cluster-id=ID: a base64url id may start with '-', which a separate argument
+    # would turn into an option.
+    "${kafka_java[@]}" kafka.tools.StorageTool format --standalone --cluster-id="$cluster_id" \
+
       -c "$dir/server.properties" >>"$log_dir/kafka.log" 2>&1
   fi
   require_free_port kafka "$KAFKA_PORT"
