@@ -67,7 +67,6 @@ start_kafka() {
     # --cluster-id=ID: a base64url id may start with '-', which a separate argument
     # would turn into an option.
     "${kafka_java[@]}" kafka.tools.StorageTool format --standalone --cluster-id="$cluster_id" \
-
       -c "$dir/server.properties" >>"$log_dir/kafka.log" 2>&1
   fi
   require_free_port kafka "$KAFKA_PORT"
