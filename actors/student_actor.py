@@ -36,6 +36,7 @@ from actors.events import parse_event
 from actors.interface import StudentProgressActorInterface
 from actors.progress_view import progress_view
 from actors.state import StudentState
+from actors.telemetry import ACTOR_ACTIVATIONS
 
 STATE_KEY = "student"
 log = structlog.get_logger("actor")
@@ -60,6 +61,9 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
     state_ttl_s: int = 30 * 24 * 3600
     outbound: Outbound | None = None
     clock: Callable[[], datetime] = staticmethod(_utcnow)
+
+    async def _on_activate(self) -> None:
+        ACTOR_ACTIVATIONS.inc()
 
     # ------------------------------------------------------------------ state
     async def _load(self) -> StudentState | None:

@@ -65,6 +65,16 @@ class AlertStore:
 ALERTS = StruggleAlert.__table__  # type: ignore[attr-defined]
 
 
+ALERT_KINDS = (
+    "repeated_error",
+    "failed_executions",
+    "stuck",
+    "low_quiz",
+    "help_request",
+    "inactivity",
+)
+
+
 class AlertNotFound(LookupError):
     pass
 
@@ -152,6 +162,17 @@ class AlertQueries:
         query = select(ALERTS).where(ALERTS.c.seq > seq).order_by(ALERTS.c.seq).limit(limit)
         async with self._engine.connect() as conn:
             return [_row(r) for r in await conn.execute(query)]
+
+    async def open_by_kind(self) -> dict[str, int]:
+        """Unresolved alerts per kind (every kind present, 0 when none)."""
+        query = (
+            select(ALERTS.c.kind, func.count())
+            .where(ALERTS.c.status.in_(("open", "acknowledged")))
+            .group_by(ALERTS.c.kind)
+        )
+        async with self._engine.connect() as conn:
+            counts = {kind: int(n) for kind, n in await conn.execute(query)}
+        return {kind: counts.get(kind, 0) for kind in ALERT_KINDS}
 
     async def latest_seq(self) -> int:
         async with self._engine.connect() as conn:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import structlog
 
 from actors.events import EVENT_TYPES, PoisonEvent, parse_event
-from service.metrics import EVENTS
+from service.metrics import EVENT_DURATION, EVENTS
 from service.sidecar import Sidecar, SidecarError
 
 log = structlog.get_logger("intake")
@@ -133,13 +133,15 @@ async def handle_delivery(
             outcome="retry",
         )
         return RETRY
+    elapsed = time.perf_counter() - start
     EVENTS.labels(type=envelope["type"], outcome=str(result.get("outcome"))).inc()
+    EVENT_DURATION.labels(type=envelope["type"]).observe(elapsed)
     log.info(
         "event_handled",
         event_id=data["event_id"],
         student_id=data["student_id"],
         type=envelope["type"],
         outcome=result.get("outcome"),
-        duration_ms=round((time.perf_counter() - start) * 1000, 2),
+        duration_ms=round(elapsed * 1000, 2),
     )
     return SUCCESS

@@ -25,9 +25,11 @@ from service.deps import AppState
 from service.health import check_health
 from service.intake import Delivery, handle_delivery
 from service.log_config import configure_logging
+from service.metrics import ALERTS_OPEN
 from service.middleware import DAPR_PREFIXES, BodyLimitMiddleware, DaprTokenMiddleware
 from service.outbound import Outbound
 from service.problems import install_problem_handlers
+from service.request_context import RequestContextMiddleware
 from service.routes import ops, progress, struggles, students
 from service.schemas import API_ERRORS
 from service.settings import Settings, domain_config, get_settings
@@ -137,14 +139,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(report, status_code=200 if report["status"] == "up" else 503)
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
-    async def metrics() -> Response:
+    async def metrics(app_state: AppState) -> Response:
         """Prometheus metrics (text exposition format)."""
+        for kind, count in (await app_state.alert_queries.open_by_kind()).items():
+            ALERTS_OPEN.labels(kind=kind).set(count)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.openapi = lambda: _public_openapi(app)  # type: ignore[method-assign]
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     app.add_middleware(DaprTokenMiddleware, token=token)
+    app.add_middleware(RequestContextMiddleware)  # outermost: sees every response
     return app
 
 

@@ -1,13 +1,45 @@
-"""Prometheus collectors, all in one place.
+"""Prometheus collectors, all in one place (served on GET /metrics).
 
-- ``progress_events_total{type, outcome}``: inbound deliveries by event type and
-  outcome (applied, duplicate, poison, retried).
+- ``progress_events_total{type, outcome}``: inbound deliveries by event type and outcome
+  (applied, duplicate, poison, retried); unknown types are labelled ``invalid``.
+- ``progress_event_duration_seconds{type}``: delivery received -> actor done (state
+  saved, effects performed), for events that reached the actor.
 - ``progress_struggles_raised_total{kind}``: new alerts written and published.
+- ``progress_alerts_open{kind}``: unresolved (open or acknowledged) alerts, read from the
+  alert table at scrape time.
+- ``progress_http_request_duration_seconds{method, route, status}``: API requests, by
+  route template (never the raw path, so ids do not create series).
+- ``progress_actor_activations_total``: StudentProgressActor activations in this process
+  (defined in actors/telemetry.py, where the actor increments it).
 """
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge, Histogram
+
+from actors.telemetry import ACTOR_ACTIVATIONS
 
 EVENTS = Counter("progress_events_total", "Inbound events by type and outcome", ["type", "outcome"])
+EVENT_DURATION = Histogram(
+    "progress_event_duration_seconds",
+    "Event processing time, delivery to actor done",
+    ["type"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 STRUGGLES_RAISED = Counter(
     "progress_struggles_raised_total", "Struggle alerts raised, by kind", ["kind"]
 )
+ALERTS_OPEN = Gauge("progress_alerts_open", "Unresolved struggle alerts, by kind", ["kind"])
+HTTP_DURATION = Histogram(
+    "progress_http_request_duration_seconds",
+    "HTTP API request duration",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+__all__ = [
+    "ACTOR_ACTIVATIONS",
+    "ALERTS_OPEN",
+    "EVENTS",
+    "EVENT_DURATION",
+    "HTTP_DURATION",
+    "STRUGGLES_RAISED",
+]

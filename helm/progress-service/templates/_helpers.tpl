@@ -1,0 +1,36 @@
+{{- define "progress.name" -}}{{ .Release.Name }}{{- end -}}
+{{- define "progress.labels" -}}
+app.kubernetes.io/name: progress-service
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+{{- define "progress.selector" -}}
+app.kubernetes.io/name: progress-service
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+{{- define "progress.env" -}}
+- name: PROGRESS_ENVIRONMENT
+  value: {{ .Values.environment | quote }}
+- name: PROGRESS_LOG_FORMAT
+  value: json
+- name: PROGRESS_DATABASE_URL
+  valueFrom:
+    secretKeyRef: {name: {{ .Values.postgres.existingSecret }}, key: url}
+- name: PROGRESS_JWT_ISSUER
+  value: {{ .Values.jwt.issuer | quote }}
+- name: PROGRESS_JWT_AUDIENCE
+  value: {{ .Values.jwt.audience | quote }}
+- name: PROGRESS_JWT_JWKS_FILE
+  value: /etc/progress/jwks/jwks.json
+- name: PROGRESS_STUCK_MINUTES
+  value: {{ .Values.rules.stuckMinutes | quote }}
+- name: PROGRESS_INACTIVITY_DAYS
+  value: {{ .Values.rules.inactivityDays | quote }}
+- name: APP_API_TOKEN
+  valueFrom:
+    secretKeyRef: {name: {{ .Values.dapr.apiTokenSecret }}, key: token}
+- name: DAPR_API_TOKEN
+  valueFrom:
+    secretKeyRef: {name: {{ .Values.dapr.apiTokenSecret }}, key: token}
+{{- end -}}
