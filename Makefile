@@ -31,11 +31,18 @@ token: venv  ## mint a local dev JWT: make token ROLE=teacher SUB=teacher-1
 openapi: venv  ## regenerate docs/openapi.yaml from the app
 	@PROGRESS_LOG_FORMAT=json .venv/bin/python -m service.openapi_export
 
+verify: venv  ## run verify.py against the local `make run` stack
+	@VERIFY_TOKEN=$$(.venv/bin/python -m service.dev_token --role admin --sub verify) \
+	 VERIFY_DAPR_TOKEN=$$(cat .stack/secrets/dapr_api_token) \
+	 VERIFY_DATABASE_URL=postgresql://progress:progress-dev@127.0.0.1:$${PG_PORT:-15432}/progress \
+	 .venv/bin/python verify.py
+
 lint: venv  ## ruff and mypy
-	@.venv/bin/ruff check actors service tests migrations
-	@.venv/bin/ruff format --check actors service tests migrations
+	@.venv/bin/ruff check actors service tests migrations verify.py
+	@.venv/bin/ruff format --check actors service tests migrations verify.py
 	@.venv/bin/mypy
 
-.PHONY: help venv runtime-deps up down run test token openapi lint
+.PHONY: help venv runtime-deps up down run test token openapi verify lint
+
 
 
