@@ -37,12 +37,19 @@ verify: venv  ## run verify.py against the local `make run` stack
 	 VERIFY_DATABASE_URL=postgresql://progress:progress-dev@127.0.0.1:$${PG_PORT:-15432}/progress \
 	 .venv/bin/python verify.py
 
+chaos: venv  ## fault suite, long form: 3000 events per scenario, 30 s outages
+	@.venv/bin/python -m bench.chaos --events $(or $(EVENTS),3000) --outage $(or $(OUTAGE),30)
+
+bench: venv  ## benchmark: throughput, latency percentiles, floor ratio, API latency
+	@.venv/bin/python -m bench.run
+
 lint: venv  ## ruff and mypy
-	@.venv/bin/ruff check actors service tests migrations verify.py
-	@.venv/bin/ruff format --check actors service tests migrations verify.py
+	@.venv/bin/ruff check actors service tests migrations bench verify.py
+	@.venv/bin/ruff format --check actors service tests migrations bench verify.py
 	@.venv/bin/mypy
 
-.PHONY: help venv runtime-deps up down run test token openapi verify lint
+.PHONY: help venv runtime-deps up down run test token openapi verify chaos bench lint
+
 
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
-from dapr.actor import Actor, Remindable
+from dapr.actor import Actor, ActorReminderFailurePolicy, Remindable
 from pydantic import TypeAdapter
 
 from actors.config import DomainConfig
@@ -39,6 +39,11 @@ from actors.state import StudentState
 from actors.telemetry import ACTOR_ACTIVATIONS
 
 STATE_KEY = "student"
+# A reminder whose callback fails (state store or broker down) is retried every 10 s
+# for 10 minutes, not in a tight loop, and not forever.
+REMINDER_FAILURE_POLICY = ActorReminderFailurePolicy.constant_policy(
+    interval=timedelta(seconds=10), max_retries=60
+)
 log = structlog.get_logger("actor")
 _effects: TypeAdapter[Effect] = TypeAdapter(Effect)
 
@@ -70,11 +75,16 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         found, raw = await self._state_manager.try_get_state(STATE_KEY)
         if not found or raw is None:
             return None
-        return StudentState.model_validate(raw)
+        if isinstance(raw, str):
+            return StudentState.model_validate_json(raw)
+        return StudentState.model_validate(raw)  # written before state was stored as text
 
     async def _save(self, state: StudentState) -> None:
+        # Stored as one JSON text, not as an object: the SDK's JSON deserializer turns
+        # every ISO-8601-looking string inside an object into a datetime, which broke
+        # the outbox (alert details no longer JSON-serialisable after a crash).
         await self._state_manager.set_state_ttl(
-            STATE_KEY, state.model_dump(mode="json"), self.state_ttl_s
+            STATE_KEY, state.model_dump_json(), self.state_ttl_s
         )
         await self._state_manager.save_state()
 
@@ -83,7 +93,10 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         if isinstance(effect, SetReminder):
             due = max(effect.due_at - self.clock(), timedelta(0))
             await self.register_reminder(
-                effect.name, json.dumps(effect.data).encode(), due_time=due
+                effect.name,
+                json.dumps(effect.data).encode(),
+                due_time=due,
+                failure_policy=REMINDER_FAILURE_POLICY,
             )
         elif isinstance(effect, CancelReminder):
             await self.unregister_reminder(effect.name)

@@ -52,9 +52,18 @@ is_running() {
   f="$(pid_file "$1")"
   [[ -f "$f" ]] || return 1
   pid="$(cat "$f")"
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then return 0; fi
+  if [[ -n "$pid" ]] && pid_alive "$pid"; then return 0; fi
   rm -f "$f"
   return 1
+}
+
+# A killed process whose parent has not reaped it yet is a zombie: kill -0 still
+# succeeds, but it is not running.
+pid_alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo gone)"
+  [[ "$state" != Z && "$state" != gone ]]
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -98,10 +107,11 @@ stop_pid() {
   f="$(pid_file "$name")"
   [[ -f "$f" ]] || return 0
   pid="$(cat "$f")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid_alive "$pid"; then
     kill -"$sig" "$pid" 2>/dev/null || true
-    for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    if kill -0 "$pid" 2>/dev/null; then
+    for ((i = 0; i < 60; i++)); do pid_alive "$pid" || break; sleep 0.25; done
+    if pid_alive "$pid"; then
+
       log "$name (pid $pid) ignored $sig for 15 s; sending KILL"
       kill -KILL "$pid" 2>/dev/null || true
     fi

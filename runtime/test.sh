@@ -4,8 +4,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$repo_dir"
 log "lint: ruff + mypy"
-.venv/bin/ruff check actors service tests migrations verify.py
-.venv/bin/ruff format --check actors service tests migrations verify.py
+.venv/bin/ruff check actors service tests migrations bench verify.py
+.venv/bin/ruff format --check actors service tests migrations bench verify.py
 .venv/bin/mypy
 
 # The test session starts the backing services that are not running (runtime/up.sh)

@@ -46,7 +46,7 @@ class AlertStore:
             "kind": alert.kind,
             "topic_id": alert.topic_id,
             "severity": alert.severity,
-            "details": json.dumps(alert.details),
+            "details": json.dumps(alert.details, default=str),
             "detected_at": alert.detected_at,
             "trigger_event_id": alert.trigger_event_id,
         }

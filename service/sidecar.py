@@ -39,7 +39,7 @@ class Sidecar:
         try:
             response = await self._client.post(
                 f"/v1.0/publish/{self._settings.pubsub_name}/{topic}",
-                content=json.dumps(payload, separators=(",", ":")),
+                content=json.dumps(payload, separators=(",", ":"), default=str),
                 headers={"content-type": "application/json"},
                 params=params,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,

@@ -1,0 +1,272 @@
+"""Fault suite: publish a known stream, inject a fault mid-stream, let the system
+recover, then check every student's final state against the pure domain's replay of
+the same stream: no event lost, none counted twice, no duplicate alert.
+
+    python -m bench.chaos [--events N] [--outage SECONDS] [scenario ...]
+
+Runs against the test instance that tests/integration/stack.py starts (make chaos does
+that); the pytest form (tests/integration/test_chaos.py) runs a shorter version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from bench.harness import Expected, Publisher, compare, expected_state, wait_until_applied
+from bench.workload import Event, generate
+from service.dev_token import mint
+from service.settings import Settings, domain_config
+from tests.integration.kafka_reader import TopicReader
+from tests.integration.stack import REPO, RUNTIME, Ports, Stack
+
+STACK_DIR = Path(os.environ.get("STACK_DIR", REPO / ".stack"))
+
+
+@dataclass
+class Context:
+    stack: Stack
+    ports: Ports
+    api: httpx.AsyncClient
+    pg: asyncpg.Connection
+    events: int
+    outage_s: float
+
+
+def _pid(name: str) -> int:
+    return int((STACK_DIR / "run" / f"{name}.pid").read_text())
+
+
+def _script(*args: str, env: dict[str, str] | None = None) -> None:
+    subprocess.run(
+        args,
+        check=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=300,
+    )
+
+
+async def _publish(events: list[Event], bootstrap: str) -> None:
+    async with Publisher(bootstrap) as pub:
+        for e in events:
+            await pub.send(e)
+        await pub.flush()
+
+
+async def _run(
+    ctx: Context,
+    name: str,
+    events: list[Event],
+    fault: Callable[[], Awaitable[None]] | None,
+    published: list[Event] | None = None,
+) -> dict[str, object]:
+    """Publish the first half, inject the fault, publish the rest, wait, compare."""
+    bootstrap = f"127.0.0.1:{ctx.ports.kafka}"
+    half = len(events) // 2
+    start = time.monotonic()
+    await _publish(events[:half], bootstrap)
+    if fault is not None:
+        await fault()
+    await _publish(events[half:], bootstrap)
+    expected: Expected = expected_state(published or events, domain_config(Settings()))
+    await wait_until_applied(ctx.api, expected, timeout=300)
+    await asyncio.sleep(2)  # anything still in flight would now show as a double count
+    problems = await compare(ctx.api, ctx.pg, expected)
+    return {
+        "scenario": name,
+        "events": len(published or events),
+        "students": len(expected.progress),
+        "recovered_in_s": round(time.monotonic() - start, 1),
+        "problems": problems,
+    }
+
+
+def _stream(ctx: Context, tag: str) -> list[Event]:
+    prefix = f"chaos-{tag}-{uuid.uuid4().hex[:6]}"
+    return generate(
+        ctx.events, max(10, ctx.events // 15), seed=hash(prefix) & 0xFFFF, prefix=prefix
+    )
+
+
+async def kill_app(ctx: Context) -> dict[str, object]:
+    async def fault() -> None:
+        os.kill(_pid("test-app"), signal.SIGKILL)
+        await asyncio.sleep(1)
+        ctx.stack.app("start-app")
+        ctx.stack.app("wait")
+
+    return await _run(ctx, "kill -9 app", _stream(ctx, "app"), fault)
+
+
+async def kill_daprd(ctx: Context) -> dict[str, object]:
+    async def fault() -> None:
+        os.kill(_pid("test-daprd"), signal.SIGKILL)
+        await asyncio.sleep(1)
+        ctx.stack.app("start-daprd")
+        ctx.stack.app("wait")
+
+    return await _run(ctx, "kill -9 daprd", _stream(ctx, "daprd"), fault)
+
+
+async def stop_kafka(ctx: Context) -> dict[str, object]:
+    async def fault() -> None:
+        _script(str(RUNTIME / "down.sh"), "kafka")
+        await asyncio.sleep(ctx.outage_s)
+        _script(str(RUNTIME / "up.sh"))
+
+    return await _run(ctx, f"stop Kafka {ctx.outage_s:g}s", _stream(ctx, "kafka"), fault)
+
+
+async def stop_postgres(ctx: Context) -> dict[str, object]:
+    async def fault() -> None:
+        await ctx.pg.close()
+        _script(str(RUNTIME / "down.sh"), "postgres")
+        await asyncio.sleep(ctx.outage_s)
+        _script(str(RUNTIME / "up.sh"))
+        ctx.pg = await asyncpg.connect(ctx.ports.database_url)
+
+    return await _run(ctx, f"stop PostgreSQL {ctx.outage_s:g}s", _stream(ctx, "pg"), fault)
+
+
+async def duplicates_and_out_of_order(ctx: Context) -> dict[str, object]:
+    events = _stream(ctx, "dup")
+    rnd = random.Random(7)
+    middle = events[len(events) // 3 : 2 * len(events) // 3]
+    rnd.shuffle(middle)  # a batch delivered out of order
+    reordered = events[: len(events) // 3] + middle + events[2 * len(events) // 3 :]
+    doubled = [e for e in reordered for _ in (0, 1)]  # every event delivered twice
+    return await _run(
+        ctx, "every event twice + a batch out of order", doubled, None, published=reordered
+    )
+
+
+async def poison_interleaved(ctx: Context) -> dict[str, object]:
+    events = _stream(ctx, "poison")
+    poison_count = max(20, ctx.events // 2) if ctx.events < 2000 else 1000
+    marker = uuid.uuid4().hex[:8]
+    reader = TopicReader(f"127.0.0.1:{ctx.ports.kafka}", "progress.deadletter")
+    await reader.start()
+    try:
+        async with Publisher(f"127.0.0.1:{ctx.ports.kafka}") as pub:
+            step = max(1, len(events) // poison_count)
+            sent = 0
+            for i, e in enumerate(events):
+                await pub.send(e)
+                if i % step == 0 and sent < poison_count:
+                    bad = json.dumps(
+                        {
+                            "specversion": "1.0",
+                            "id": f"p{sent}",
+                            "source": "chaos",
+                            "type": e.type,
+                            "data": {
+                                **e.data,
+                                "event_id": f"poison-{marker}-{sent}",
+                                "occurred_at": "not a time",
+                            },
+                        }
+                    )
+                    await pub.send_raw(e.kafka_topic, bad.encode(), e.student_id)
+                    sent += 1
+            await pub.flush()
+        expected = expected_state(events, domain_config(Settings()))
+        await wait_until_applied(ctx.api, expected, timeout=300)
+        found = 0
+        deadline = time.monotonic() + 120
+        while found < sent and time.monotonic() < deadline:
+            _, record = await reader.wait_for(
+                lambda v: str(v["data"]["original"]).find(f"poison-{marker}") >= 0, timeout=120
+            )
+            assert "occurred_at" in record["data"]["reason"]
+            found += 1
+        problems = await compare(ctx.api, ctx.pg, expected)
+        if found != sent:
+            problems.append(f"only {found} of {sent} poison events in progress.deadletter")
+    finally:
+        await reader.stop()
+    return {
+        "scenario": f"{sent} poison events interleaved",
+        "events": len(events),
+        "students": len(expected.progress),
+        "dead_lettered": found,
+        "problems": problems,
+    }
+
+
+SCENARIOS = {
+    "kill-app": kill_app,
+    "kill-daprd": kill_daprd,
+    "stop-kafka": stop_kafka,
+    "stop-postgres": stop_postgres,
+    "duplicates": duplicates_and_out_of_order,
+    "poison": poison_interleaved,
+}
+
+
+async def run_scenarios(
+    stack: Stack, names: list[str], events: int, outage_s: float
+) -> list[dict[str, object]]:
+    headers = {"Authorization": f"Bearer {mint('admin', 'chaos')}"}
+    async with httpx.AsyncClient(base_url=stack.ports.app_url, headers=headers, timeout=30) as api:
+        ctx = Context(
+            stack,
+            stack.ports,
+            api,
+            await asyncpg.connect(stack.ports.database_url),
+            events,
+            outage_s,
+        )
+        try:
+            return [await SCENARIOS[n](ctx) for n in names]
+        finally:
+            await ctx.pg.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS))
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--outage", type=float, default=30.0)
+    args = parser.parse_args()
+    stack = Stack(Ports())
+    stack.up()
+    try:
+        results = asyncio.run(run_scenarios(stack, args.scenarios, args.events, args.outage))
+    finally:
+        stack.down()
+    failed = 0
+    for r in results:
+        ok = not r["problems"]
+        failed += not ok
+        sys.stdout.write(
+            f"{'PASS' if ok else 'FAIL'}  {r['scenario']}: {r['events']} events, "
+            f"{r['students']} students, done in {r.get('recovered_in_s', '-')} s\n"
+        )
+        for p in list(r["problems"])[:10]:  # type: ignore[call-overload]
+            sys.stdout.write(f"      {p}\n")
+    out = REPO / "bench" / "results" / f"chaos-{time.strftime('%Y-%m-%d')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    sys.stdout.write(f"{len(results) - failed} passed, {failed} failed\n")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
