@@ -46,15 +46,17 @@ start_app() {
   if is_running "$name-app"; then log "$name-app already running"; return; fi
   require_free_port "$name-app" "$APP_PORT"
   cd "$repo_dir"
+  # APP_MODULE lets the benchmark run its no-op floor subscriber the same way.
   DAPR_HTTP_PORT="$DAPR_HTTP_PORT" DAPR_GRPC_PORT="$DAPR_GRPC_PORT" \
   PROGRESS_DATABASE_URL="${PROGRESS_DATABASE_URL:-postgresql+asyncpg://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE}" \
-    start_bg "$name-app" "$repo_dir/.venv/bin/uvicorn" service.main:app \
+    start_bg "$name-app" "$repo_dir/.venv/bin/uvicorn" "${APP_MODULE:-service.main:app}" \
       --host 127.0.0.1 --port "$APP_PORT" --no-access-log --timeout-keep-alive 620
 }
 
 wait_healthy() {
   wait_for "$name-app" 120 curl -fsS "http://127.0.0.1:$APP_PORT/health"
-  wait_for "$name-daprd" 60 actors_registered
+  [[ "${WAIT_FOR_ACTORS:-1}" == 1 ]] && wait_for "$name-daprd" 60 actors_registered
+
   log "$name ready: app :$APP_PORT, daprd http :$DAPR_HTTP_PORT"
 }
 

@@ -63,8 +63,12 @@ def stack_secret(name: str) -> str:
 
 
 class Stack:
-    def __init__(self, ports: Ports) -> None:
+    def __init__(self, ports: Ports, name: str = "test", fast_timers: bool = True,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.ports = ports
+        self.name = name
+        self.fast_timers = fast_timers
+        self.extra_env = extra_env or {}
         self._started = Path(tempfile.mkstemp(prefix="progress-started-")[1])
 
     def app_env(self) -> dict[str, str]:
@@ -74,10 +78,16 @@ class Stack:
             "DAPR_GRPC_PORT": str(self.ports.dapr_grpc),
             "DAPR_METRICS_PORT": str(self.ports.dapr_metrics),
             "DAPR_INTERNAL_GRPC_PORT": str(self.ports.dapr_internal),
-            # Short time-based rules so tests can watch reminders fire.
-            "PROGRESS_STUCK_MINUTES": str(STUCK_SECONDS / 60),
-            "PROGRESS_INACTIVITY_DAYS": str(INACTIVITY_SECONDS / 86400),
             "PROGRESS_LOG_FORMAT": "json",
+            **(
+                {  # short time-based rules so tests can watch reminders fire
+                    "PROGRESS_STUCK_MINUTES": str(STUCK_SECONDS / 60),
+                    "PROGRESS_INACTIVITY_DAYS": str(INACTIVITY_SECONDS / 86400),
+                }
+                if self.fast_timers
+                else {}
+            ),
+            **self.extra_env,
         }
 
     def up(self) -> None:
@@ -86,7 +96,8 @@ class Stack:
 
     def app(self, command: str) -> None:
         """runtime/app.sh COMMAND test (start, stop, restart, stop-app, ...)."""
-        _run([str(RUNTIME / "app.sh"), command, "test"], self.app_env(), timeout=300)
+        _run([str(RUNTIME / "app.sh"), command, self.name], self.app_env(), timeout=300)
+
 
     def down(self) -> None:
         try:

@@ -1,0 +1,368 @@
+"""make bench: throughput at saturation, end-to-end latency percentiles at 25/50/90 %
+of it, API latency under load, CPU and peak memory per process, and the floor (a no-op
+Dapr subscriber on the same daprd + Kafka). Writes bench/results/<date>.json and .png.
+
+End-to-end latency = publish into Kafka -> the matching progress.updated read back from
+Kafka (so: consumed, applied by the actor, state saved, outbox published). Only events
+that change a mastery score produce progress.updated, so latency is measured on those
+(about 60 % of the mix); throughput counts every event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from bench.harness import Publisher
+from bench.noop_app import FLOOR_TOPIC
+from bench.workload import Event, generate
+from service.dev_token import mint
+from tests.integration.stack import REPO, RUNTIME, Ports, Stack
+
+STACK_DIR = Path(os.environ.get("STACK_DIR", REPO / ".stack"))
+RESULTS = REPO / "bench" / "results"
+SATURATION_EVENTS = int(os.environ.get("BENCH_EVENTS", "4000"))
+STEP_SECONDS = float(os.environ.get("BENCH_STEP_SECONDS", "15"))
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "p50": round(pct(values, 50), 2),
+        "p95": round(pct(values, 95), 2),
+        "p99": round(pct(values, 99), 2),
+    }
+
+
+# ---------------------------------------------------------------- processes
+def _pids() -> dict[str, list[int]]:
+    def read(name: str) -> int | None:
+        f = STACK_DIR / "run" / f"{name}.pid"
+        return int(f.read_text()) if f.exists() else None
+
+    out: dict[str, list[int]] = {}
+    for label, name in [
+        ("app", "bench-app"),
+        ("daprd", "bench-daprd"),
+        ("kafka", "kafka"),
+        ("postgres", "postgres"),
+    ]:
+        pid = read(name)
+        if pid is None:
+            continue
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+        out[label] = [pid, *(int(p) for p in children.stdout.split())]
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class ResourceMeter:
+    def __init__(self) -> None:
+        self.pids = _pids()
+        self.start = {k: sum(_cpu_seconds(p) for p in v) for k, v in self.pids.items()}
+        self.t0 = time.monotonic()
+
+    def report(self) -> dict[str, dict[str, float]]:
+        wall = time.monotonic() - self.t0
+        return {
+            k: {
+                "cpu_percent": round(
+                    (sum(_cpu_seconds(p) for p in v) - self.start[k]) / wall * 100, 1
+                ),
+                "peak_rss_mb": round(sum(_peak_rss_mb(p) for p in v), 1),
+            }
+            for k, v in self.pids.items()
+        }
+
+
+# ---------------------------------------------------------------- measurements
+async def handled_count(api: httpx.AsyncClient) -> float:
+    text = (await api.get("/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("progress_events_total{")
+    )
+
+
+async def saturation(api: httpx.AsyncClient, ports: Ports, events: list[Event]) -> dict[str, Any]:
+    before = await handled_count(api)
+    meter = ResourceMeter()
+    start = time.monotonic()
+    async with Publisher(f"127.0.0.1:{ports.kafka}") as pub:
+        for e in events:
+            await pub.send(e)
+        await pub.flush()
+    published = time.monotonic() - start
+    while await handled_count(api) - before < len(events):
+        if time.monotonic() - start > 600:
+            raise RuntimeError("saturation run did not finish within 600 s")
+        await asyncio.sleep(0.25)
+    elapsed = time.monotonic() - start
+    return {
+        "events": len(events),
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(len(events) / elapsed, 1),
+        "publish_seconds": round(published, 2),
+        "resources": meter.report(),
+    }
+
+
+async def floor(ports: Ports, events: list[Event]) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports.app}", timeout=10) as c:
+        before = (await c.get("/count")).json()["n"]
+        start = time.monotonic()
+        async with Publisher(f"127.0.0.1:{ports.kafka}") as pub:
+            for e in events:
+                await pub.send_raw(FLOOR_TOPIC, json.dumps(e.cloud_event()).encode(), e.student_id)
+            await pub.flush()
+        while (await c.get("/count")).json()["n"] - before < len(events):
+            if time.monotonic() - start > 600:
+                raise RuntimeError("floor run did not finish within 600 s")
+            await asyncio.sleep(0.25)
+        elapsed = time.monotonic() - start
+    return {
+        "events": len(events),
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(len(events) / elapsed, 1),
+    }
+
+
+async def _progress_reader(
+    ports: Ports, sent: dict[str, float], latencies: list[float], stop: asyncio.Event
+) -> None:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=f"127.0.0.1:{ports.kafka}", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition("progress.updated", p) for p in range(6)]
+        consumer.assign(tps)
+        for tp, offset in (await consumer.end_offsets(tps)).items():
+            consumer.seek(tp, offset)
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=200)
+            now = time.monotonic()
+            for records in batch.values():
+                for r in records:
+                    trigger = json.loads(r.value)["data"].get("trigger_event_id")
+                    if trigger in sent:
+                        latencies.append((now - sent.pop(trigger)) * 1000)
+    finally:
+        await consumer.stop()
+
+
+async def _api_load(
+    api: httpx.AsyncClient, students: list[str], stop: asyncio.Event, lat: dict[str, list[float]]
+) -> None:
+    rnd = random.Random(5)
+    while not stop.is_set():
+        for route, url in (
+            ("progress", f"/progress/{rnd.choice(students)}"),
+            ("struggles", "/struggles?limit=50"),
+        ):
+            t = time.perf_counter()
+            r = await api.get(url)
+            if r.status_code in (200, 404):
+                lat[route].append((time.perf_counter() - t) * 1000)
+
+
+async def fixed_rate(
+    api: httpx.AsyncClient, ports: Ports, rate: float, events: list[Event], with_api_load: bool
+) -> dict[str, Any]:
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    stop = asyncio.Event()
+    reader = asyncio.create_task(_progress_reader(ports, sent, latencies, stop))
+    await asyncio.sleep(1.0)
+    api_lat: dict[str, list[float]] = {"progress": [], "struggles": []}
+    workers = []
+    if with_api_load:
+        students = sorted({e.student_id for e in events})
+        workers = [asyncio.create_task(_api_load(api, students, stop, api_lat)) for _ in range(4)]
+    count = int(rate * STEP_SECONDS)
+    start = time.monotonic()
+    async with Publisher(f"127.0.0.1:{ports.kafka}") as pub:
+        for i, e in enumerate(events[:count]):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent[e.event_id] = time.monotonic()
+            await pub.send(e)
+    duration = time.monotonic() - start
+    await asyncio.sleep(3.0)  # let the tail arrive
+    stop.set()
+    await asyncio.gather(reader, *workers)
+    result: dict[str, Any] = {
+        "offered_events_per_s": round(rate, 1),
+        "events": count,
+        "latency_ms": summary(latencies),
+    }
+    if with_api_load:
+        result["api"] = {
+            k: {**summary(v), "requests_per_s": round(len(v) / duration, 1)}
+            for k, v in api_lat.items()
+        }
+    return result
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = results["latency_steps"]
+    x = [s["offered_events_per_s"] for s in steps]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for p in ("p50", "p95", "p99"):
+        ax.plot(x, [s["latency_ms"][p] for s in steps], marker="o", label=p)
+    ax.set_xlabel("offered load (events/s)")
+    ax.set_ylabel("publish -> progress.updated (ms)")
+    ax.set_title(
+        f"Progress Service end-to-end latency (saturation "
+        f"{results['saturation']['events_per_s']} ev/s)"
+    )
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(int(mem) / 1048576, 1),
+        "python": platform.python_version(),
+    }
+
+
+async def main_async() -> dict[str, Any]:
+    ports = Ports(
+        app=28000, dapr_http=23500, dapr_grpc=25001, dapr_metrics=29191, dapr_internal=25011
+    )
+    stack = Stack(ports, name="bench", fast_timers=False)
+    floor_ports = Ports(
+        app=28100, dapr_http=23600, dapr_grpc=25101, dapr_metrics=29291, dapr_internal=25111
+    )
+    floor_stack = Stack(
+        floor_ports,
+        name="floor",
+        fast_timers=False,
+        extra_env={
+            "APP_MODULE": "bench.noop_app:app",
+            "DAPR_APP_ID": "progress-floor",
+            "WAIT_FOR_ACTORS": "0",
+        },
+    )
+    subprocess.run([str(RUNTIME / "up.sh")], check=True, cwd=REPO)
+    stack.up()
+    results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(), "machine": machine()}
+    try:
+        headers = {"Authorization": f"Bearer {mint('admin', 'bench')}"}
+        async with httpx.AsyncClient(base_url=ports.app_url, headers=headers, timeout=30) as api:
+            tag = f"bench-{int(time.time())}"
+            warm = generate(500, 100, seed=1, prefix=f"{tag}-warm")
+            await saturation(api, ports, warm)
+            sat_events = generate(SATURATION_EVENTS, 500, seed=2, prefix=f"{tag}-sat")
+            results["saturation"] = await saturation(api, ports, sat_events)
+            rate = results["saturation"]["events_per_s"]
+            steps = []
+            for share in (0.25, 0.5, 0.9):
+                events = generate(
+                    int(rate * share * STEP_SECONDS) + 10,
+                    500,
+                    seed=int(share * 100),
+                    prefix=f"{tag}-r{int(share * 100)}",
+                )
+                step = await fixed_rate(
+                    api, ports, rate * share, events, with_api_load=share == 0.5
+                )
+                step["share_of_saturation"] = share
+                steps.append(step)
+            results["latency_steps"] = steps
+    finally:
+        stack.app("stop")
+    floor_stack.app("start")
+    try:
+        results["floor"] = await floor(
+            floor_ports, generate(SATURATION_EVENTS, 500, seed=2, prefix="floor")
+        )
+    finally:
+        floor_stack.app("stop")
+    results["floor_ratio"] = round(
+        results["saturation"]["events_per_s"] / results["floor"]["events_per_s"], 3
+    )
+    return results
+
+
+def main() -> None:
+    results = asyncio.run(main_async())
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    day = time.strftime("%Y-%m-%d")
+    (RESULTS / f"{day}.json").write_text(json.dumps(results, indent=2) + "\n")
+    plot(results, RESULTS / f"{day}.png")
+    sat = results["saturation"]
+    sys.stdout.write(
+        f"saturation: {sat['events_per_s']} events/s; floor "
+        f"{results['floor']['events_per_s']} events/s; ratio {results['floor_ratio']}\n"
+    )
+    for s in results["latency_steps"]:
+        sys.stdout.write(
+            f"  {s['share_of_saturation']:.0%} ({s['offered_events_per_s']} ev/s): "
+            f"latency {s['latency_ms']}\n"
+        )
+        if "api" in s:
+            sys.stdout.write(f"  API under load: {s['api']}\n")
+    sys.stdout.write(f"resources at saturation: {sat['resources']}\n")
+    sys.stdout.write(f"written {RESULTS / (day + '.json')} and .png\n")
+
+
+if __name__ == "__main__":
+    main()
