@@ -63,8 +63,13 @@ def stack_secret(name: str) -> str:
 
 
 class Stack:
-    def __init__(self, ports: Ports, name: str = "test", fast_timers: bool = True,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        ports: Ports,
+        name: str = "test",
+        fast_timers: bool = True,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.ports = ports
         self.name = name
         self.fast_timers = fast_timers
@@ -97,7 +102,6 @@ class Stack:
     def app(self, command: str) -> None:
         """runtime/app.sh COMMAND test (start, stop, restart, stop-app, ...)."""
         _run([str(RUNTIME / "app.sh"), command, self.name], self.app_env(), timeout=300)
-
 
     def down(self) -> None:
         try:
