@@ -210,6 +210,82 @@ async def poison_interleaved(ctx: Context) -> dict[str, object]:
     }
 
 
+def _replica(ctx: Context, i: int) -> Stack:
+    base = ctx.ports
+    ports = Ports(
+        app=base.app + 100 * i,
+        dapr_http=base.dapr_http + 100 * i,
+        dapr_grpc=base.dapr_grpc + 100 * i,
+        dapr_metrics=base.dapr_metrics + 100 * i,
+        dapr_internal=base.dapr_internal + 100 * i,
+    )
+    return Stack(ports, name=f"replica{i}")
+
+
+async def kill_replica(ctx: Context) -> dict[str, object]:
+    """Three replicas (each with its own daprd); one dies (kill -9 app and daprd) mid-
+    stream. Its actors move to the others; the state is complete; stuck reminders of
+    every student still fire."""
+    extra = [_replica(ctx, 1), _replica(ctx, 2)]
+    for r in extra:
+        r.app("start")
+    try:
+        await asyncio.sleep(5)  # consumer-group rebalance and placement dissemination
+
+        async def fault() -> None:
+            os.kill(_pid("replica2-app"), signal.SIGKILL)
+            os.kill(_pid("replica2-daprd"), signal.SIGKILL)
+
+        events = _stream(ctx, "replica")
+        result = await _run(ctx, "3 replicas, kill -9 one", events, fault)
+        # stuck reminders armed for exercises never passed must fire on the survivors
+        expected = expected_state(events, domain_config(Settings()))
+        pending = {
+            (sid, t["topic_id"])
+            for sid, p in expected.progress.items()
+            for t in p["topics"]
+            if _has_pending(events, sid, t["topic_id"])
+        }
+        deadline = time.monotonic() + 120
+        missing = pending
+        while missing and time.monotonic() < deadline:
+            rows = await ctx.pg.fetch(
+                "select student_id, topic_id from struggle_alerts where kind = 'stuck' "
+                "and student_id = any($1)",
+                list(expected.progress),
+            )
+            missing = pending - {(r["student_id"], r["topic_id"]) for r in rows}
+            await asyncio.sleep(2)
+        if missing:
+            result["problems"].append(  # type: ignore[attr-defined]
+                f"{len(missing)} stuck reminders never fired, e.g. {sorted(missing)[:3]}"
+            )
+        result["stuck_alerts_checked"] = len(pending)
+        return result
+    finally:
+        for r in extra:
+            r.app("stop")
+
+
+def _has_pending(events: list[Event], student: str, topic: str) -> bool:
+    started = {
+        e.data["exercise_id"]
+        for e in events
+        if e.student_id == student
+        and e.type == "exercise.started"
+        and e.data.get("topic_id") == topic
+    }
+    passed = {
+        e.data["exercise_id"]
+        for e in events
+        if e.student_id == student
+        and e.type == "exercise.submitted"
+        and e.data.get("passed")
+        and e.data.get("topic_id") == topic
+    }
+    return bool(started - passed)
+
+
 SCENARIOS = {
     "kill-app": kill_app,
     "kill-daprd": kill_daprd,
@@ -217,6 +293,7 @@ SCENARIOS = {
     "stop-postgres": stop_postgres,
     "duplicates": duplicates_and_out_of_order,
     "poison": poison_interleaved,
+    "kill-replica": kill_replica,
 }
 
 

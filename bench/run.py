@@ -242,7 +242,87 @@ async def fixed_rate(
     return result
 
 
+def replica_ports(i: int) -> Ports:
+    """Ports of replica i (1-based) of the benchmark's app + daprd."""
+    base = 28000 + 10 * (i - 1)
+    return Ports(
+        app=base,
+        dapr_http=23500 + 10 * (i - 1),
+        dapr_grpc=25001 + 10 * (i - 1),
+        dapr_metrics=29191 + 10 * (i - 1),
+        dapr_internal=25011 + 10 * (i - 1),
+    )
+
+
+def replica(i: int) -> Stack:
+    return Stack(replica_ports(i), name="bench" if i == 1 else f"bench{i}", fast_timers=False)
+
+
+async def activations(ports: Ports) -> float:
+    async with httpx.AsyncClient(base_url=ports.app_url, timeout=10) as c:
+        text = (await c.get("/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("progress_actor_activations_total ")
+    )
+
+
+async def scaling(api: httpx.AsyncClient, tag: str) -> list[dict[str, Any]]:
+    """Saturation throughput with 1, 2 and 3 replicas (each its own daprd; one
+    placement, scheduler, Kafka, Postgres), and how placement spread the actors."""
+    rows = []
+    extra: list[Stack] = []
+    try:
+        for count in (1, 2, 3):
+            while len(extra) < count - 1:
+                s = replica(len(extra) + 2)
+                s.app("start")
+                extra.append(s)
+            await asyncio.sleep(5)  # consumer group rebalance, placement dissemination
+            before = {i: await activations(replica_ports(i)) for i in range(1, count + 1)}
+            events = generate(SATURATION_EVENTS, 500, seed=10 + count, prefix=f"{tag}-x{count}")
+            total_before = sum(
+                [await handled_count_at(replica_ports(i)) for i in range(1, count + 1)]
+            )
+            start = time.monotonic()
+            async with Publisher(f"127.0.0.1:{replica_ports(1).kafka}") as pub:
+                for e in events:
+                    await pub.send(e)
+                await pub.flush()
+            while sum(
+                [await handled_count_at(replica_ports(i)) for i in range(1, count + 1)]
+            ) - total_before < len(events):
+                if time.monotonic() - start > 600:
+                    raise RuntimeError("scaling run did not finish within 600 s")
+                await asyncio.sleep(0.25)
+            elapsed = time.monotonic() - start
+            spread = {
+                f"replica{i}": await activations(replica_ports(i)) - before[i]
+                for i in range(1, count + 1)
+            }
+            hosts = (await api.get("/ops/actors")).json()["placement_hosts"]
+            rows.append(
+                {
+                    "replicas": count,
+                    "events_per_s": round(len(events) / elapsed, 1),
+                    "actor_activations_per_replica": spread,
+                    "placement_hosts": len(hosts),
+                }
+            )
+    finally:
+        for s in extra:
+            s.app("stop")
+    return rows
+
+
+async def handled_count_at(ports: Ports) -> float:
+    async with httpx.AsyncClient(base_url=ports.app_url, timeout=10) as c:
+        return await handled_count(c)
+
+
 def plot(results: dict[str, Any], path: Path) -> None:
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -327,6 +407,9 @@ async def main_async() -> dict[str, Any]:
                 step["share_of_saturation"] = share
                 steps.append(step)
             results["latency_steps"] = steps
+            if os.environ.get("BENCH_SCALING", "1") == "1":
+                results["scaling"] = await scaling(api, tag)
+
     finally:
         stack.app("stop")
     floor_stack.app("start")
@@ -361,6 +444,9 @@ def main() -> None:
         if "api" in s:
             sys.stdout.write(f"  API under load: {s['api']}\n")
     sys.stdout.write(f"resources at saturation: {sat['resources']}\n")
+    for row in results.get("scaling", []):
+        sys.stdout.write(f"  scaling: {row}\n")
+
     sys.stdout.write(f"written {RESULTS / (day + '.json')} and .png\n")
 
 
