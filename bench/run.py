@@ -244,13 +244,13 @@ async def fixed_rate(
 
 def replica_ports(i: int) -> Ports:
     """Ports of replica i (1-based) of the benchmark's app + daprd."""
-    base = 28000 + 10 * (i - 1)
+    k = 1000 * (i - 1)  # distinct ports for up to 3 replicas
     return Ports(
-        app=base,
-        dapr_http=23500 + 10 * (i - 1),
-        dapr_grpc=25001 + 10 * (i - 1),
-        dapr_metrics=29191 + 10 * (i - 1),
-        dapr_internal=25011 + 10 * (i - 1),
+        app=28000 + k,
+        dapr_http=23500 + k,
+        dapr_grpc=25001 + k,
+        dapr_metrics=29191 + k,
+        dapr_internal=25011 + k,
     )
 
 
@@ -277,8 +277,8 @@ async def scaling(api: httpx.AsyncClient, tag: str) -> list[dict[str, Any]]:
         for count in (1, 2, 3):
             while len(extra) < count - 1:
                 s = replica(len(extra) + 2)
+                extra.append(s)  # stopped in finally even if its start fails half-way
                 s.app("start")
-                extra.append(s)
             await asyncio.sleep(5)  # consumer group rebalance, placement dissemination
             before = {i: await activations(replica_ports(i)) for i in range(1, count + 1)}
             events = generate(SATURATION_EVENTS, 500, seed=10 + count, prefix=f"{tag}-x{count}")

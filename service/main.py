@@ -101,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.alerts = AlertStore(state.engine)
         state.alert_queries = AlertQueries(state.engine)
         state.broadcaster = AlertBroadcaster(settings.database_url)
-        state.actors = ActorGateway(settings)
+        state.actors = ActorGateway()
+
         _configure_actor(settings, Outbound(settings, state.sidecar, state.alerts))
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
         await dapr_actor.register_actor(StudentProgressActor)
