@@ -338,7 +338,9 @@ def main() -> None:
         )
         for p in list(r["problems"])[:10]:  # type: ignore[call-overload]
             sys.stdout.write(f"      {p}\n")
-    out = REPO / "bench" / "results" / f"chaos-{time.strftime('%Y-%m-%d')}.json"
+    suffix = "" if set(args.scenarios) == set(SCENARIOS) else "-" + "-".join(args.scenarios)
+    out = REPO / "bench" / "results" / f"chaos-{time.strftime('%Y-%m-%d')}{suffix}.json"
+
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     sys.stdout.write(f"{len(results) - failed} passed, {failed} failed\n")
