@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.alerts = AlertStore(state.engine)
         state.alert_queries = AlertQueries(state.engine)
         state.broadcaster = AlertBroadcaster(settings.database_url)
-        state.actors = ActorGateway()
+        state.actors = ActorGateway(settings)
 
         _configure_actor(settings, Outbound(settings, state.sidecar, state.alerts))
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
