@@ -105,24 +105,24 @@ def _stream(ctx: Context, tag: str) -> list[Event]:
     )
 
 
-async def kill_app(ctx: Context) -> dict[str, object]:
+async def _kill_and_restart(ctx: Context, part: str) -> dict[str, object]:
+    """kill -9 the app process or its daprd (``part``: "app" or "daprd"), restart it."""
+
     async def fault() -> None:
-        os.kill(_pid("test-app"), signal.SIGKILL)
+        os.kill(_pid(f"test-{part}"), signal.SIGKILL)
         await asyncio.sleep(1)
-        ctx.stack.app("start-app")
+        ctx.stack.app(f"start-{part}")
         ctx.stack.app("wait")
 
-    return await _run(ctx, "kill -9 app", _stream(ctx, "app"), fault)
+    return await _run(ctx, f"kill -9 {part}", _stream(ctx, part), fault)
+
+
+async def kill_app(ctx: Context) -> dict[str, object]:
+    return await _kill_and_restart(ctx, "app")
 
 
 async def kill_daprd(ctx: Context) -> dict[str, object]:
-    async def fault() -> None:
-        os.kill(_pid("test-daprd"), signal.SIGKILL)
-        await asyncio.sleep(1)
-        ctx.stack.app("start-daprd")
-        ctx.stack.app("wait")
-
-    return await _run(ctx, "kill -9 daprd", _stream(ctx, "daprd"), fault)
+    return await _kill_and_restart(ctx, "daprd")
 
 
 async def stop_kafka(ctx: Context) -> dict[str, object]:

@@ -74,20 +74,23 @@ async def alerts(pg: asyncpg.Connection, student_id: str) -> list[asyncpg.Record
     )
 
 
-@pytest.fixture
-async def struggles(ports: Ports) -> AsyncIterator[TopicReader]:
-    reader = TopicReader(f"127.0.0.1:{ports.kafka}", "struggle.detected")
+async def _reader(ports: Ports, topic: str) -> AsyncIterator[TopicReader]:
+    reader = TopicReader(f"127.0.0.1:{ports.kafka}", topic)
     await reader.start()
     yield reader
     await reader.stop()
+
+
+@pytest.fixture
+async def struggles(ports: Ports) -> AsyncIterator[TopicReader]:
+    async for reader in _reader(ports, "struggle.detected"):
+        yield reader
 
 
 @pytest.fixture
 async def progress_updates(ports: Ports) -> AsyncIterator[TopicReader]:
-    reader = TopicReader(f"127.0.0.1:{ports.kafka}", "progress.updated")
-    await reader.start()
-    yield reader
-    await reader.stop()
+    async for reader in _reader(ports, "progress.updated"):
+        yield reader
 
 
 @pytest.fixture

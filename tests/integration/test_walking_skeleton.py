@@ -10,9 +10,10 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.integration.conftest import cloud_event, eventually, publish
+from tests.integration.conftest import cloud_event, publish
 from tests.integration.kafka_reader import TopicReader
 from tests.integration.stack import Ports
+from tests.integration.test_student_actor import applied
 
 
 def submitted(student_id: str, event_id: str, exercise_id: str) -> dict[str, Any]:
@@ -31,15 +32,7 @@ def submitted(student_id: str, event_id: str, exercise_id: str) -> dict[str, Any
 
 
 async def progress_when(api: httpx.AsyncClient, student_id: str, events: int) -> dict[str, Any]:
-    async def check() -> dict[str, Any] | None:
-        r = await api.get(f"/progress/{student_id}")
-        if r.status_code == 200 and r.json()["events_applied"] >= events:
-            body: dict[str, Any] = r.json()
-            return body
-        return None
-
-    result: dict[str, Any] = await eventually(check)
-    return result
+    return await applied(api, student_id, events)
 
 
 async def test_health_reports_every_dependency_up(api: httpx.AsyncClient) -> None:
