@@ -86,7 +86,11 @@ async def _run(
         await fault()
     await _publish(events[half:], bootstrap)
     expected: Expected = expected_state(published or events, domain_config(Settings()))
-    await wait_until_applied(ctx.api, expected, timeout=300)
+    try:
+        await wait_until_applied(ctx.api, expected, timeout=300)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; {await _explain_missing(ctx, published or events)}") from exc
+
     await asyncio.sleep(2)  # anything still in flight would now show as a double count
     problems = await compare(ctx.api, ctx.pg, expected)
     return {
@@ -98,7 +102,46 @@ async def _run(
     }
 
 
+async def _explain_missing(ctx: Context, events: list[Event]) -> str:
+    """Which events never reached a student's state, and whether Dapr dead-lettered
+    them (so a failure says whether a delivery was lost or given up on)."""
+    wanted: dict[str, set[str]] = {}
+    for e in events:
+        wanted.setdefault(e.student_id, set()).add(e.event_id)
+    rows = await ctx.pg.fetch(
+        "select key, value from dapr_actor_state where key like '%||StudentProgressActor||%'"
+    )
+    seen: dict[str, set[str]] = {}
+    for row in rows:
+        student = row["key"].split("||")[2]
+        if student in wanted:
+            value = json.loads(row["value"])
+            state = json.loads(value) if isinstance(value, str) else value
+            seen[student] = set(state.get("recent_event_ids", []))
+    missing = {eid for s, ids in wanted.items() for eid in ids - seen.get(s, set())}
+    if not missing:
+        return "no event id missing from the stored states"
+    reader = TopicReader(f"127.0.0.1:{ctx.ports.kafka}", "progress.deadletter")
+    dead: set[str] = set()
+    try:
+        await reader.start(from_beginning=True)
+        while True:
+            try:
+                _, record = await reader.wait_for(lambda v: True, timeout=3)
+            except TimeoutError:
+                break
+            text = json.dumps(record)
+            dead |= {eid for eid in missing if eid in text}
+    finally:
+        await reader.stop()
+    return (
+        f"missing event ids {sorted(missing)[:10]}; of these in progress.deadletter: "
+        f"{sorted(dead)[:10]}"
+    )
+
+
 def _stream(ctx: Context, tag: str) -> list[Event]:
+
     prefix = f"chaos-{tag}-{uuid.uuid4().hex[:6]}"
     return generate(
         ctx.events, max(10, ctx.events // 15), seed=hash(prefix) & 0xFFFF, prefix=prefix

@@ -34,10 +34,14 @@ class TopicReader:
             raise RuntimeError(f"topic {self.topic} has no partitions (does it exist?)")
         return partitions
 
-    async def start(self) -> None:
+    async def start(self, from_beginning: bool = False) -> None:
         tps = [TopicPartition(self.topic, p) for p in await self._partitions()]
         await self._consumer.start()
+
         self._consumer.assign(tps)
+        if from_beginning:
+            await self._consumer.seek_to_beginning(*tps)
+            return
         ends = await self._consumer.end_offsets(tps)
         for tp, offset in ends.items():
             self._consumer.seek(tp, offset)
