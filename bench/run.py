@@ -18,6 +18,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -121,18 +122,27 @@ async def handled_count(api: httpx.AsyncClient) -> float:
     )
 
 
-async def saturation(api: httpx.AsyncClient, ports: Ports, events: list[Event]) -> dict[str, Any]:
-    before = await handled_count(api)
-    meter = ResourceMeter()
+async def publish_and_wait(
+    ports: Ports,
+    events: list[Event],
+    handled: Callable[[], Awaitable[float]],
+    topic: str | None = None,
+) -> dict[str, float]:
+    """Publish ``events`` as fast as possible (to their own topics, or all to ``topic``)
+    and wait until ``handled()`` has grown by their number; seconds taken."""
+    before = await handled()
     start = time.monotonic()
     async with Publisher(f"127.0.0.1:{ports.kafka}") as pub:
         for e in events:
-            await pub.send(e)
+            if topic is None:
+                await pub.send(e)
+            else:
+                await pub.send_raw(topic, json.dumps(e.cloud_event()).encode(), e.student_id)
         await pub.flush()
     published = time.monotonic() - start
-    while await handled_count(api) - before < len(events):
+    while await handled() - before < len(events):
         if time.monotonic() - start > 600:
-            raise RuntimeError("saturation run did not finish within 600 s")
+            raise RuntimeError(f"{len(events)} events not handled within 600 s")
         await asyncio.sleep(0.25)
     elapsed = time.monotonic() - start
     return {
@@ -140,28 +150,22 @@ async def saturation(api: httpx.AsyncClient, ports: Ports, events: list[Event]) 
         "seconds": round(elapsed, 2),
         "events_per_s": round(len(events) / elapsed, 1),
         "publish_seconds": round(published, 2),
-        "resources": meter.report(),
     }
+
+
+async def saturation(api: httpx.AsyncClient, ports: Ports, events: list[Event]) -> dict[str, Any]:
+    meter = ResourceMeter()
+    result: dict[str, Any] = await publish_and_wait(ports, events, lambda: handled_count(api))
+    return {**result, "resources": meter.report()}
 
 
 async def floor(ports: Ports, events: list[Event]) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports.app}", timeout=10) as c:
-        before = (await c.get("/count")).json()["n"]
-        start = time.monotonic()
-        async with Publisher(f"127.0.0.1:{ports.kafka}") as pub:
-            for e in events:
-                await pub.send_raw(FLOOR_TOPIC, json.dumps(e.cloud_event()).encode(), e.student_id)
-            await pub.flush()
-        while (await c.get("/count")).json()["n"] - before < len(events):
-            if time.monotonic() - start > 600:
-                raise RuntimeError("floor run did not finish within 600 s")
-            await asyncio.sleep(0.25)
-        elapsed = time.monotonic() - start
-    return {
-        "events": len(events),
-        "seconds": round(elapsed, 2),
-        "events_per_s": round(len(events) / elapsed, 1),
-    }
+
+        async def delivered() -> float:
+            return float((await c.get("/count")).json()["n"])
+
+        return await publish_and_wait(ports, events, delivered, topic=FLOOR_TOPIC)
 
 
 async def _progress_reader(
@@ -282,21 +286,21 @@ async def scaling(api: httpx.AsyncClient, tag: str) -> list[dict[str, Any]]:
             await asyncio.sleep(5)  # consumer group rebalance, placement dissemination
             before = {i: await activations(replica_ports(i)) for i in range(1, count + 1)}
             events = generate(SATURATION_EVENTS, 500, seed=10 + count, prefix=f"{tag}-x{count}")
-            total_before = sum(
-                [await handled_count_at(replica_ports(i)) for i in range(1, count + 1)]
-            )
-            start = time.monotonic()
-            async with Publisher(f"127.0.0.1:{replica_ports(1).kafka}") as pub:
-                for e in events:
-                    await pub.send(e)
-                await pub.flush()
-            while sum(
-                [await handled_count_at(replica_ports(i)) for i in range(1, count + 1)]
-            ) - total_before < len(events):
-                if time.monotonic() - start > 600:
-                    raise RuntimeError("scaling run did not finish within 600 s")
-                await asyncio.sleep(0.25)
-            elapsed = time.monotonic() - start
+            clients = [
+                httpx.AsyncClient(base_url=replica_ports(i).app_url, timeout=10)
+                for i in range(1, count + 1)
+            ]
+            try:
+
+                async def handled_everywhere(
+                    clients: list[httpx.AsyncClient] = clients,
+                ) -> float:
+                    return sum([await handled_count(c) for c in clients])
+
+                run = await publish_and_wait(replica_ports(1), events, handled_everywhere)
+            finally:
+                for c in clients:
+                    await c.aclose()
             spread = {
                 f"replica{i}": await activations(replica_ports(i)) - before[i]
                 for i in range(1, count + 1)
@@ -305,7 +309,7 @@ async def scaling(api: httpx.AsyncClient, tag: str) -> list[dict[str, Any]]:
             rows.append(
                 {
                     "replicas": count,
-                    "events_per_s": round(len(events) / elapsed, 1),
+                    "events_per_s": run["events_per_s"],
                     "actor_activations_per_replica": spread,
                     "placement_hosts": len(hosts),
                 }
@@ -314,11 +318,6 @@ async def scaling(api: httpx.AsyncClient, tag: str) -> list[dict[str, Any]]:
         for s in extra:
             s.app("stop")
     return rows
-
-
-async def handled_count_at(ports: Ports) -> float:
-    async with httpx.AsyncClient(base_url=ports.app_url, timeout=10) as c:
-        return await handled_count(c)
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

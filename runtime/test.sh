@@ -1,13 +1,8 @@
 #!/usr/bin/env bash
-# make test: lint, then unit and integration tests against the real stack.
+# make test (after `make lint`): unit and integration tests against the real stack.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$repo_dir"
-log "lint: ruff + mypy"
-.venv/bin/ruff check actors service tests migrations bench verify.py
-.venv/bin/ruff format --check actors service tests migrations bench verify.py
-.venv/bin/mypy
-
 # The test session starts the backing services that are not running (runtime/up.sh)
 # and its own app + daprd instance on test ports, and stops, by PID, only what it
 # started: see tests/integration/stack.py.

@@ -27,7 +27,7 @@ class ActorCallFailed(ProblemError):
 
 
 class ActorGateway:
-    def __init__(self, settings: object = None) -> None:
+    def __init__(self) -> None:
         self._factory = ActorProxyFactory()
 
     async def aclose(self) -> None:

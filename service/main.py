@@ -93,15 +93,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = app.state
-        state.settings = settings
-        state.verifier = TokenVerifier(settings)
+        state = app.state  # settings and verifier are set in create_app
         state.sidecar = Sidecar(settings)
         state.engine = create_engine(settings)
         state.alerts = AlertStore(state.engine)
         state.alert_queries = AlertQueries(state.engine)
         state.broadcaster = AlertBroadcaster(settings.database_url)
-        state.actors = ActorGateway(settings)
+        state.actors = ActorGateway()
 
         _configure_actor(settings, Outbound(settings, state.sidecar, state.alerts))
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).

@@ -77,7 +77,7 @@ def _parse_since(text: str) -> datetime:
     return value
 
 
-async def _transition(app: Any, alert_id: uuid.UUID, action: Any) -> Any:
+async def _transition(alert_id: uuid.UUID, action: Any) -> Any:
     try:
         return await action
     except AlertNotFound as exc:
@@ -93,9 +93,7 @@ async def _transition(app: Any, alert_id: uuid.UUID, action: Any) -> Any:
 )
 async def acknowledge(alert_id: uuid.UUID, principal: Staff, app: AppState) -> Any:
     """open -> acknowledged (idempotent). 409 for a resolved alert."""
-    return await _transition(
-        app, alert_id, app.alert_queries.acknowledge(alert_id, principal.subject)
-    )
+    return await _transition(alert_id, app.alert_queries.acknowledge(alert_id, principal.subject))
 
 
 @router.post(
@@ -112,7 +110,7 @@ async def resolve(
     """open or acknowledged -> resolved, with a reason (idempotent)."""
     reason = (body or ResolveRequest()).reason
     return await _transition(
-        app, alert_id, app.alert_queries.resolve(alert_id, principal.subject, reason)
+        alert_id, app.alert_queries.resolve(alert_id, principal.subject, reason)
     )
 
 
