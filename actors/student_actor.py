@@ -1,6 +1,8 @@
 """StudentProgressActor: one Dapr virtual actor per student (the I/O edge of actors/).
 
-Dapr runs calls to one actor id one at a time (turn-based), reminders included, so the
+Dapr runs calls to one actor id one at a time (turn-based), reminders included, except
+while placement moves actors, when daprd may let a second call in before the first has
+finished; ``one_turn`` (actors/turns.py) keeps the order inside this process, so the
 read-modify-save below never races with another event for the same student.
 
 Every call follows the same steps: load the state; finish side effects left in its
@@ -13,10 +15,11 @@ outbox (the redelivered event is a duplicate and the outbox is performed then).
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import structlog
 from dapr.actor import Actor, ActorReminderFailurePolicy, Remindable
@@ -37,6 +40,7 @@ from actors.interface import StudentProgressActorInterface
 from actors.progress_view import progress_view
 from actors.state import StudentState
 from actors.telemetry import ACTOR_ACTIVATIONS
+from actors.turns import TurnLocks
 
 STATE_KEY = "student"
 # A reminder whose callback fails (state store or broker down) is retried every 10 s
@@ -58,6 +62,35 @@ class Outbound(Protocol):
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+_TURNS = TurnLocks()
+_A = TypeVar("_A", bound=Actor)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def one_turn(
+    method: Callable[Concatenate[_A, _P], Coroutine[Any, Any, _R]],
+) -> Callable[Concatenate[_A, _P], Coroutine[Any, Any, _R]]:
+    """Run the actor method while holding its id's turn lock (see actors/turns.py).
+
+    On any failure the SDK's state cache is dropped: the SDK clears it only for
+    DaprInternalError, and its save_state marks changes as saved before the write, so
+    after a timeout or a cancelled write the cache may hold a state the store never got.
+    The next call then reads the store.
+    """
+
+    @functools.wraps(method)
+    async def call(self: _A, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        async with _TURNS.lock_for(self.id.id):
+            try:
+                return await method(self, *args, **kwargs)
+            except BaseException:
+                await self._state_manager.clear_cache()
+                raise
+
+    return call
 
 
 class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
@@ -122,6 +155,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         await self._save(state)
 
     # ---------------------------------------------------------------- methods
+    @one_turn
     async def apply_event(self, envelope: dict[str, Any]) -> dict[str, Any]:
         event = parse_event(envelope.get("type"), envelope.get("data"))
         state = await self._load()
@@ -139,18 +173,21 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
             "alerts": [a.kind for a in outcome.alerts],
         }
 
+    @one_turn
     async def get_progress(self) -> dict[str, Any]:
         state = await self._load()
         if state is None:
             return {"found": False}
         return {"found": True, "progress": progress_view(state, self.domain_config)}
 
+    @one_turn
     async def list_reminders(self) -> dict[str, Any]:
         state = await self._load()
         if state is None:
             return {"found": False, "reminders": []}
         return {"found": True, "reminders": expected_reminders(state, self.domain_config)}
 
+    @one_turn
     async def erase(self) -> dict[str, Any]:
         state = await self._load()
         if state is None:
@@ -164,6 +201,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         log.info("student_erased", student_id=self.id.id, reminders=len(removed))
         return {"found": True, "reminders_removed": removed, "state_removed": True}
 
+    @one_turn
     async def receive_reminder(
         self,
         name: str,

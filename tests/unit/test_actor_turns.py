@@ -1,0 +1,124 @@
+"""Calls for one student never overlap inside the app, even when daprd lets a second
+call in before the first has finished (it does while placement moves actors); calls
+for different students still run side by side.
+
+The actor runs on the SDK's mock actor (in-memory state) with an outbound whose first
+publish blocks until the test opens a gate: that holds the first call half-way, after
+it saved its state and before it cleared its outbox, where a second call used to read
+and later lose its write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from dapr.actor.runtime.mock_actor import create_mock_actor
+
+from actors.effects import AlertCandidate
+from actors.state import StudentState
+from actors.student_actor import STATE_KEY, StudentProgressActor
+from tests.unit.factories import run
+
+
+class FirstPublishBlocks:
+    """Outbound whose first publish waits for ``gate``; later ones go straight through."""
+
+    def __init__(self, fail_first: bool = False) -> None:
+        self.gate = asyncio.Event()
+        self.first_blocked = asyncio.Event()
+        self.fail_first = fail_first
+        self.calls = 0
+
+    async def raise_alert(self, alert: AlertCandidate) -> bool:
+        return True
+
+    async def publish_progress(self, payload: dict[str, Any]) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            self.first_blocked.set()
+            await self.gate.wait()
+            if self.fail_first:
+                raise RuntimeError("broker unavailable")
+
+
+def _envelope(student: str, event_id: str) -> dict[str, Any]:
+    e = run(False, student=student, event_id=event_id)
+    return {"type": e.type, "data": e.model_dump(mode="json", exclude={"type"})}
+
+
+async def _stored(actor: StudentProgressActor) -> StudentState:
+    found, raw = await actor._state_manager.try_get_state(STATE_KEY)
+    assert found and isinstance(raw, str)
+    return StudentState.model_validate_json(raw)
+
+
+async def _let_others_run() -> None:
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+async def test_a_second_call_for_the_same_student_waits_and_nothing_is_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outbound = FirstPublishBlocks()
+    monkeypatch.setattr(StudentProgressActor, "outbound", outbound)
+    actor = create_mock_actor(StudentProgressActor, "turn-s1")
+
+    first = asyncio.create_task(actor.apply_event(_envelope("turn-s1", "turn-e1")))
+    await outbound.first_blocked.wait()
+    second = asyncio.create_task(actor.apply_event(_envelope("turn-s1", "turn-e2")))
+    await _let_others_run()
+    assert not second.done(), "the second call ran while the first was still in the app"
+
+    outbound.gate.set()
+    results = await asyncio.gather(first, second)
+
+    assert [r["outcome"] for r in results] == ["applied", "applied"]
+    state = await _stored(actor)
+    assert {"turn-e1", "turn-e2"} <= set(state.recent_event_ids)
+    assert state.outbox == []
+
+
+async def test_calls_for_different_students_are_not_held_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outbound = FirstPublishBlocks()
+    monkeypatch.setattr(StudentProgressActor, "outbound", outbound)
+    blocked = create_mock_actor(StudentProgressActor, "turn-s2")
+    other = create_mock_actor(StudentProgressActor, "turn-s3")
+
+    first = asyncio.create_task(blocked.apply_event(_envelope("turn-s2", "turn-e3")))
+    await outbound.first_blocked.wait()
+    result = await asyncio.wait_for(other.apply_event(_envelope("turn-s3", "turn-e4")), 5)
+
+    assert result["outcome"] == "applied"
+    assert not first.done()
+    outbound.gate.set()
+    assert (await first)["outcome"] == "applied"
+
+
+async def test_a_failed_call_drops_the_state_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a failure the next call must start from the store, not from a cached state
+    that the SDK may have marked as saved without the write having happened."""
+    outbound = FirstPublishBlocks(fail_first=True)
+    outbound.gate.set()
+    monkeypatch.setattr(StudentProgressActor, "outbound", outbound)
+    actor = create_mock_actor(StudentProgressActor, "turn-s4")
+    cleared: list[str] = []
+    clear_cache = actor._state_manager.clear_cache
+
+    async def recording_clear_cache() -> None:
+        cleared.append(actor.id.id)
+        await clear_cache()
+
+    monkeypatch.setattr(actor._state_manager, "clear_cache", recording_clear_cache)
+
+    with pytest.raises(RuntimeError, match="broker unavailable"):
+        await actor.apply_event(_envelope("turn-s4", "turn-e5"))
+    assert cleared == ["turn-s4"]
+
+    # a call that succeeds keeps the cache (it matches what was saved)
+    await actor.apply_event(_envelope("turn-s4", "turn-e6"))
+    assert cleared == ["turn-s4"]
