@@ -3,9 +3,9 @@
 Measured alternative (README "Benchmark"): one pooled aiohttp session to daprd's actor
 API instead of the proxy's session per call. py-spy put ~9 % of the app's samples in
 connection set-up, but alternating runs gave 148.5/142.0/155.2 events/s with the proxy
-and 138.3/142.5/173.2 with the pool (within noise), and the one fault-suite run with
-the pool lost one event when a replica was killed. The proxy stays until that is
-understood.
+and 138.3/142.5/173.2 with the pool: within noise, so the SDK's proxy stays. (An event
+lost in a fault-suite run with the pool turned out not to be the pool's doing: see
+actors/turns.py.)
 """
 
 from __future__ import annotations
