@@ -44,8 +44,8 @@ bench: venv  ## benchmark: throughput, latency percentiles, floor ratio, API lat
 	@.venv/bin/python -m bench.run
 
 lint: venv  ## ruff and mypy
-	@.venv/bin/ruff check actors service tests migrations bench verify.py
-	@.venv/bin/ruff format --check actors service tests migrations bench verify.py
+	@.venv/bin/ruff check actors service tests migrations bench runtime verify.py
+	@.venv/bin/ruff format --check actors service tests migrations bench runtime verify.py
 	@.venv/bin/mypy
 
 .PHONY: help venv runtime-deps up down run test token openapi verify chaos bench lint

@@ -41,8 +41,11 @@ def _strict(node: Any) -> Any:
 def _rewrite_refs(node: Any) -> Any:
     if isinstance(node, dict):
         return {
-            k: (v.replace("#/components/schemas/", "#/definitions/") if k == "$ref" else
-                _rewrite_refs(v))
+            k: (
+                v.replace("#/components/schemas/", "#/definitions/")
+                if k == "$ref"
+                else _rewrite_refs(v)
+            )
             for k, v in node.items()
         }
     if isinstance(node, list):
@@ -53,7 +56,7 @@ def _rewrite_refs(node: Any) -> Any:
 def kubernetes(out: Path, spec_dir: Path) -> int:
     written = 0
     for (group, version), kinds in WANTED.items():
-        name = f"api__{version}_openapi.json" if not group else f"apis__{group}__{version}_openapi.json"
+        name = f"apis__{group}__{version}_openapi.json" if group else f"api__{version}_openapi.json"
         schemas = json.loads((spec_dir / name).read_text())["components"]["schemas"]
         definitions = _strict(_rewrite_refs(schemas))
         for key, schema in schemas.items():
@@ -90,8 +93,15 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     n = kubernetes(out, k8s / "api" / "openapi-spec" / "v3")
     n += crds(out, sorted((dapr / "charts" / "dapr" / "crds").glob("*.yaml")))
-    n += crds(out, [promop / "example" / "prometheus-operator-crd"
-                    / "monitoring.coreos.com_servicemonitors.yaml"])
+    n += crds(
+        out,
+        [
+            promop
+            / "example"
+            / "prometheus-operator-crd"
+            / "monitoring.coreos.com_servicemonitors.yaml"
+        ],
+    )
     n += crds(out, [argocd / "manifests" / "crds" / "application-crd.yaml"])
     sys.stderr.write(f"wrote {n} schemas to {out}\n")
 
