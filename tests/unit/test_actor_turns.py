@@ -11,6 +11,7 @@ and later lose its write.
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from dapr.actor.runtime.mock_actor import create_mock_actor
 
 from actors.effects import AlertCandidate
 from actors.state import StudentState
-from actors.student_actor import STATE_KEY, StudentProgressActor
+from actors.student_actor import _TURNS, STATE_KEY, StudentProgressActor
 from tests.unit.factories import run
 
 
@@ -122,3 +123,18 @@ async def test_a_failed_call_drops_the_state_cache(monkeypatch: pytest.MonkeyPat
     # a call that succeeds keeps the cache (it matches what was saved)
     await actor.apply_event(_envelope("turn-s4", "turn-e6"))
     assert cleared == ["turn-s4"]
+
+
+async def test_locks_are_not_kept_for_students_without_a_call_in_progress(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One lock per student ever seen would grow without bound; a lock lives only while a
+    call holds or waits for it."""
+    outbound = FirstPublishBlocks()
+    outbound.gate.set()
+    monkeypatch.setattr(StudentProgressActor, "outbound", outbound)
+    for i in range(50):
+        actor = create_mock_actor(StudentProgressActor, f"turn-many-{i}")
+        await actor.apply_event(_envelope(f"turn-many-{i}", f"turn-many-e{i}"))
+    gc.collect()
+    assert len(_TURNS) == 0
