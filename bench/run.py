@@ -30,7 +30,7 @@ from bench.harness import Publisher
 from bench.noop_app import FLOOR_TOPIC
 from bench.workload import Event, generate
 from service.dev_token import mint
-from tests.integration.stack import REPO, RUNTIME, Ports, Stack
+from tests.integration.stack import REPO, Ports, Stack
 
 STACK_DIR = Path(os.environ.get("STACK_DIR", REPO / ".stack"))
 RESULTS = REPO / "bench" / "results"
@@ -380,44 +380,50 @@ async def main_async() -> dict[str, Any]:
             "WAIT_FOR_ACTORS": "0",
         },
     )
-    subprocess.run([str(RUNTIME / "up.sh")], check=True, cwd=REPO)
+    # stack.up() records which shared parts (Kafka, PostgreSQL, placement, scheduler) this
+    # run started; stack.down() at the end stops those and nothing else.
     stack.up()
-    results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(), "machine": machine()}
     try:
-        headers = {"Authorization": f"Bearer {mint('admin', 'bench')}"}
-        async with httpx.AsyncClient(base_url=ports.app_url, headers=headers, timeout=30) as api:
-            tag = f"bench-{int(time.time())}"
-            warm = generate(500, 100, seed=1, prefix=f"{tag}-warm")
-            await saturation(api, ports, warm)
-            sat_events = generate(SATURATION_EVENTS, 500, seed=2, prefix=f"{tag}-sat")
-            results["saturation"] = await saturation(api, ports, sat_events)
-            rate = results["saturation"]["events_per_s"]
-            steps = []
-            for share in (0.25, 0.5, 0.9):
-                events = generate(
-                    int(rate * share * STEP_SECONDS) + 10,
-                    500,
-                    seed=int(share * 100),
-                    prefix=f"{tag}-r{int(share * 100)}",
-                )
-                step = await fixed_rate(
-                    api, ports, rate * share, events, with_api_load=share == 0.5
-                )
-                step["share_of_saturation"] = share
-                steps.append(step)
-            results["latency_steps"] = steps
-            if os.environ.get("BENCH_SCALING", "1") == "1":
-                results["scaling"] = await scaling(api, tag)
+        results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(), "machine": machine()}
+        try:
+            headers = {"Authorization": f"Bearer {mint('admin', 'bench')}"}
+            async with httpx.AsyncClient(
+                base_url=ports.app_url, headers=headers, timeout=30
+            ) as api:
+                tag = f"bench-{int(time.time())}"
+                warm = generate(500, 100, seed=1, prefix=f"{tag}-warm")
+                await saturation(api, ports, warm)
+                sat_events = generate(SATURATION_EVENTS, 500, seed=2, prefix=f"{tag}-sat")
+                results["saturation"] = await saturation(api, ports, sat_events)
+                rate = results["saturation"]["events_per_s"]
+                steps = []
+                for share in (0.25, 0.5, 0.9):
+                    events = generate(
+                        int(rate * share * STEP_SECONDS) + 10,
+                        500,
+                        seed=int(share * 100),
+                        prefix=f"{tag}-r{int(share * 100)}",
+                    )
+                    step = await fixed_rate(
+                        api, ports, rate * share, events, with_api_load=share == 0.5
+                    )
+                    step["share_of_saturation"] = share
+                    steps.append(step)
+                results["latency_steps"] = steps
+                if os.environ.get("BENCH_SCALING", "1") == "1":
+                    results["scaling"] = await scaling(api, tag)
 
+        finally:
+            stack.app("stop")
+        floor_stack.app("start")
+        try:
+            results["floor"] = await floor(
+                floor_ports, generate(SATURATION_EVENTS, 500, seed=2, prefix="floor")
+            )
+        finally:
+            floor_stack.app("stop")
     finally:
-        stack.app("stop")
-    floor_stack.app("start")
-    try:
-        results["floor"] = await floor(
-            floor_ports, generate(SATURATION_EVENTS, 500, seed=2, prefix="floor")
-        )
-    finally:
-        floor_stack.app("stop")
+        stack.down()
     results["floor_ratio"] = round(
         results["saturation"]["events_per_s"] / results["floor"]["events_per_s"], 3
     )
