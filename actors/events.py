@@ -131,6 +131,12 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def to_envelope(event: LearningEvent) -> dict[str, Any]:
+    """What the intake hands to the student's actor: ``{"type": ..., "data": {...}}``,
+    the form ``parse_event(envelope["type"], envelope["data"])`` reads back."""
+    return {"type": event.type, "data": event.model_dump(mode="json", exclude={"type"})}
+
+
 def parse_event(event_type: object, data: object) -> LearningEvent:
     """Validate one event. Raises PoisonEvent naming every problem found."""
     student = data.get("student_id") if isinstance(data, dict) else None

@@ -362,11 +362,37 @@ def machine() -> dict[str, Any]:
     }
 
 
+async def _service_figures(ports: Ports) -> dict[str, Any]:
+    """Saturation, latency at 25/50/90 % of it (API load at 50 %) and, unless
+    BENCH_SCALING=0, the replica scaling runs."""
+    results: dict[str, Any] = {}
+    headers = {"Authorization": f"Bearer {mint('admin', 'bench')}"}
+    async with httpx.AsyncClient(base_url=ports.app_url, headers=headers, timeout=30) as api:
+        tag = f"bench-{int(time.time())}"
+        await saturation(api, ports, generate(500, 100, seed=1, prefix=f"{tag}-warm"))
+        sat_events = generate(SATURATION_EVENTS, 500, seed=2, prefix=f"{tag}-sat")
+        results["saturation"] = await saturation(api, ports, sat_events)
+        rate = results["saturation"]["events_per_s"]
+        steps = []
+        for share in (0.25, 0.5, 0.9):
+            events = generate(
+                int(rate * share * STEP_SECONDS) + 10,
+                500,
+                seed=int(share * 100),
+                prefix=f"{tag}-r{int(share * 100)}",
+            )
+            step = await fixed_rate(api, ports, rate * share, events, with_api_load=share == 0.5)
+            step["share_of_saturation"] = share
+            steps.append(step)
+        results["latency_steps"] = steps
+        if os.environ.get("BENCH_SCALING", "1") == "1":
+            results["scaling"] = await scaling(api, tag)
+    return results
+
+
 async def main_async() -> dict[str, Any]:
-    ports = Ports(
-        app=28000, dapr_http=23500, dapr_grpc=25001, dapr_metrics=29191, dapr_internal=25011
-    )
-    stack = Stack(ports, name="bench", fast_timers=False)
+    ports = replica_ports(1)
+    stack = replica(1)
     floor_ports = Ports(
         app=28100, dapr_http=23600, dapr_grpc=25101, dapr_metrics=29291, dapr_internal=25111
     )
@@ -386,35 +412,9 @@ async def main_async() -> dict[str, Any]:
     try:
         results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(), "machine": machine()}
         try:
-            headers = {"Authorization": f"Bearer {mint('admin', 'bench')}"}
-            async with httpx.AsyncClient(
-                base_url=ports.app_url, headers=headers, timeout=30
-            ) as api:
-                tag = f"bench-{int(time.time())}"
-                warm = generate(500, 100, seed=1, prefix=f"{tag}-warm")
-                await saturation(api, ports, warm)
-                sat_events = generate(SATURATION_EVENTS, 500, seed=2, prefix=f"{tag}-sat")
-                results["saturation"] = await saturation(api, ports, sat_events)
-                rate = results["saturation"]["events_per_s"]
-                steps = []
-                for share in (0.25, 0.5, 0.9):
-                    events = generate(
-                        int(rate * share * STEP_SECONDS) + 10,
-                        500,
-                        seed=int(share * 100),
-                        prefix=f"{tag}-r{int(share * 100)}",
-                    )
-                    step = await fixed_rate(
-                        api, ports, rate * share, events, with_api_load=share == 0.5
-                    )
-                    step["share_of_saturation"] = share
-                    steps.append(step)
-                results["latency_steps"] = steps
-                if os.environ.get("BENCH_SCALING", "1") == "1":
-                    results["scaling"] = await scaling(api, tag)
-
+            results |= await _service_figures(ports)
         finally:
-            stack.app("stop")
+            stack.app("stop")  # the floor runs alone
         floor_stack.app("start")
         try:
             results["floor"] = await floor(

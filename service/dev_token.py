@@ -6,16 +6,18 @@ python -m service.dev_token --role teacher --sub teacher-1 [--ttl 3600]
 import argparse
 import sys
 import time
+from typing import Any
 
 import jwt
 
 from service.settings import get_settings
 
 
-def mint(role: str, subject: str, ttl_s: int = 3600) -> str:
+def dev_claims(role: str, subject: str, ttl_s: int = 3600) -> dict[str, Any]:
+    """The claims of a valid token for this environment's issuer and audience."""
     settings = get_settings()
     now = int(time.time())
-    claims = {
+    return {
         "sub": subject,
         settings.jwt_role_claim: role,
         "iss": settings.jwt_issuer,
@@ -24,7 +26,11 @@ def mint(role: str, subject: str, ttl_s: int = 3600) -> str:
         "nbf": now,
         "exp": now + ttl_s,
     }
-    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+
+
+def mint(role: str, subject: str, ttl_s: int = 3600) -> str:
+    secret = get_settings().jwt_secret.get_secret_value()
+    return jwt.encode(dev_claims(role, subject, ttl_s), secret, algorithm="HS256")
 
 
 def main() -> None:

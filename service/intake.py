@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from actors.events import EVENT_TYPES, PoisonEvent, parse_event
+from actors.events import EVENT_TYPES, PoisonEvent, parse_event, to_envelope
 from service.metrics import EVENT_DURATION, EVENTS
 from service.sidecar import Sidecar, SidecarError
 
@@ -62,8 +62,7 @@ def _decode(delivery: Delivery, max_bytes: int) -> dict[str, Any]:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
             raise PoisonEvent(f"CloudEvent data is not a JSON object: {exc}") from exc
-    event = parse_event(cloud_event.get("type"), data)
-    return {"type": event.type, "data": event.model_dump(mode="json", exclude={"type"})}
+    return to_envelope(parse_event(cloud_event.get("type"), data))
 
 
 def _type_label(delivery: Delivery) -> str:

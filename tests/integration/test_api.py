@@ -16,7 +16,7 @@ import httpx
 import jwt
 import pytest
 
-from service.dev_token import mint
+from service.dev_token import dev_claims, mint
 from service.settings import DEV_JWT_SECRET
 from tests.integration.conftest import bearer, eventually
 from tests.integration.stack import Ports
@@ -106,17 +106,7 @@ def forged(claims: dict[str, Any], key: str = DEV_JWT_SECRET, alg: str = "HS256"
 
 
 def good_claims(**changes: Any) -> dict[str, Any]:
-    now = int(time.time())
-    claims = {
-        "sub": "t1",
-        "role": "teacher",
-        "iss": "progress-dev",
-        "aud": "progress-service",
-        "iat": now,
-        "nbf": now,
-        "exp": now + 600,
-    }
-    claims.update(changes)
+    claims = {**dev_claims("teacher", "t1", ttl_s=600), **changes}
     return {k: v for k, v in claims.items() if v is not None}
 
 

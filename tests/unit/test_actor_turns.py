@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
 from dapr.actor.runtime.mock_actor import create_mock_actor
 
 from actors.effects import AlertCandidate
+from actors.events import to_envelope
 from actors.state import StudentState
 from actors.student_actor import _TURNS, STATE_KEY, StudentProgressActor
 from tests.unit.factories import run
@@ -44,9 +46,19 @@ class FirstPublishBlocks:
                 raise RuntimeError("broker unavailable")
 
 
-def _envelope(student: str, event_id: str) -> dict[str, Any]:
-    e = run(False, student=student, event_id=event_id)
-    return {"type": e.type, "data": e.model_dump(mode="json", exclude={"type"})}
+def _install(
+    monkeypatch: pytest.MonkeyPatch, fail_first: bool = False, gate_open: bool = False
+) -> FirstPublishBlocks:
+    outbound = FirstPublishBlocks(fail_first)
+    if gate_open:
+        outbound.gate.set()
+    monkeypatch.setattr(StudentProgressActor, "outbound", outbound)
+    return outbound
+
+
+def _apply(actor: StudentProgressActor, event_id: str) -> Coroutine[Any, Any, dict[str, Any]]:
+    """ApplyEvent of a successful code run by the actor's own student."""
+    return actor.apply_event(to_envelope(run(False, student=actor.id.id, event_id=event_id)))
 
 
 async def _stored(actor: StudentProgressActor) -> StudentState:
@@ -63,13 +75,12 @@ async def _let_others_run() -> None:
 async def test_a_second_call_for_the_same_student_waits_and_nothing_is_lost(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    outbound = FirstPublishBlocks()
-    monkeypatch.setattr(StudentProgressActor, "outbound", outbound)
+    outbound = _install(monkeypatch)
     actor = create_mock_actor(StudentProgressActor, "turn-s1")
 
-    first = asyncio.create_task(actor.apply_event(_envelope("turn-s1", "turn-e1")))
+    first = asyncio.create_task(_apply(actor, "turn-e1"))
     await outbound.first_blocked.wait()
-    second = asyncio.create_task(actor.apply_event(_envelope("turn-s1", "turn-e2")))
+    second = asyncio.create_task(_apply(actor, "turn-e2"))
     await _let_others_run()
     assert not second.done(), "the second call ran while the first was still in the app"
 
@@ -85,14 +96,13 @@ async def test_a_second_call_for_the_same_student_waits_and_nothing_is_lost(
 async def test_calls_for_different_students_are_not_held_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    outbound = FirstPublishBlocks()
-    monkeypatch.setattr(StudentProgressActor, "outbound", outbound)
+    outbound = _install(monkeypatch)
     blocked = create_mock_actor(StudentProgressActor, "turn-s2")
     other = create_mock_actor(StudentProgressActor, "turn-s3")
 
-    first = asyncio.create_task(blocked.apply_event(_envelope("turn-s2", "turn-e3")))
+    first = asyncio.create_task(_apply(blocked, "turn-e3"))
     await outbound.first_blocked.wait()
-    result = await asyncio.wait_for(other.apply_event(_envelope("turn-s3", "turn-e4")), 5)
+    result = await asyncio.wait_for(_apply(other, "turn-e4"), 5)
 
     assert result["outcome"] == "applied"
     assert not first.done()
@@ -103,9 +113,7 @@ async def test_calls_for_different_students_are_not_held_up(
 async def test_a_failed_call_drops_the_state_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """After a failure the next call must start from the store, not from a cached state
     that the SDK may have marked as saved without the write having happened."""
-    outbound = FirstPublishBlocks(fail_first=True)
-    outbound.gate.set()
-    monkeypatch.setattr(StudentProgressActor, "outbound", outbound)
+    _install(monkeypatch, fail_first=True, gate_open=True)
     actor = create_mock_actor(StudentProgressActor, "turn-s4")
     cleared: list[str] = []
     clear_cache = actor._state_manager.clear_cache
@@ -117,11 +125,11 @@ async def test_a_failed_call_drops_the_state_cache(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(actor._state_manager, "clear_cache", recording_clear_cache)
 
     with pytest.raises(RuntimeError, match="broker unavailable"):
-        await actor.apply_event(_envelope("turn-s4", "turn-e5"))
+        await _apply(actor, "turn-e5")
     assert cleared == ["turn-s4"]
 
     # a call that succeeds keeps the cache (it matches what was saved)
-    await actor.apply_event(_envelope("turn-s4", "turn-e6"))
+    await _apply(actor, "turn-e6")
     assert cleared == ["turn-s4"]
 
 
@@ -130,11 +138,9 @@ async def test_locks_are_not_kept_for_students_without_a_call_in_progress(
 ) -> None:
     """One lock per student ever seen would grow without bound; a lock lives only while a
     call holds or waits for it."""
-    outbound = FirstPublishBlocks()
-    outbound.gate.set()
-    monkeypatch.setattr(StudentProgressActor, "outbound", outbound)
+    _install(monkeypatch, gate_open=True)
     for i in range(50):
         actor = create_mock_actor(StudentProgressActor, f"turn-many-{i}")
-        await actor.apply_event(_envelope(f"turn-many-{i}", f"turn-many-e{i}"))
+        await _apply(actor, f"turn-many-e{i}")
     gc.collect()
     assert len(_TURNS) == 0

@@ -1,7 +1,6 @@
 """Token verification with each key source: HS256 secret, RS256 PEM, JWKS file."""
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +10,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from service.auth import TokenVerifier, Unauthorized
+from service.dev_token import dev_claims
 from service.settings import Settings
 
 
 def claims(**changes: Any) -> dict[str, Any]:
-    now = int(time.time())
-    base = {
-        "sub": "t1",
-        "role": "teacher",
-        "iss": "progress-dev",
-        "aud": "progress-service",
-        "nbf": now,
-        "exp": now + 60,
-    }
-    return {**base, **changes}
+    return {**dev_claims("teacher", "t1", ttl_s=60), **changes}
 
 
 @pytest.fixture(scope="module")
