@@ -14,8 +14,9 @@ Rules as built (contract section 4; thresholds in DomainConfig):
 - low_quiz: a quiz score below 50 (low), below 25 (high).
 - help_request: a learning.message containing a configured phrase (case-insensitive,
   curly apostrophes normalised), high.
-- inactivity: every event that advances the student's last activity re-arms one
-  reminder at last_activity + 3 days; when it fires with no newer activity, low.
+- inactivity: one reminder at last_activity + 3 days, armed by the first event (and by
+  the first after it fired); when it fires and newer activity moved the deadline, it
+  re-arms itself at the new deadline; with no newer activity it raises the alert, low.
 
 Counters follow delivery order, which Kafka keeps per student (key = student_id); the
 windows ("last 5") and the streak follow occurred_at.
@@ -24,6 +25,7 @@ windows ("last 5") and the streak follow occurred_at.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,7 +49,8 @@ from actors.events import (
     LearningMessage,
     QuizGraded,
 )
-from actors.progress_view import mastery_by_topic, overall, topic_document
+from actors.mastery import Mastery, overall_mastery
+from actors.progress_view import mastery_by_topic, topic_document
 from actors.state import PendingExercise, Scored, StudentState, TopicState, push_window, record_day
 
 INACTIVITY_REMINDER = "inactivity"
@@ -64,6 +67,25 @@ class Outcome:
     @property
     def alerts(self) -> list[AlertCandidate]:
         return [e.alert for e in self.effects if isinstance(e, RaiseAlert)]
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    """What one turn (several events of one student, in order) did, event by event."""
+
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def applied(self) -> int:
+        return sum(not o.duplicate for o in self.outcomes)
+
+    @property
+    def effects(self) -> tuple[Effect, ...]:
+        return tuple(e for o in self.outcomes for e in o.effects)
+
+    @property
+    def alerts(self) -> list[AlertCandidate]:
+        return [a for o in self.outcomes for a in o.alerts]
 
 
 def stuck_reminder_name(topic_id: str, exercise_id: str) -> str:
@@ -217,14 +239,51 @@ class _Rules:
                 )
 
 
+def apply_events(
+    state: StudentState,
+    events: Sequence[LearningEvent],
+    config: DomainConfig,
+    in_place: bool = False,
+) -> tuple[StudentState, TurnOutcome]:
+    """The new state after ``events`` (in delivery order) and each event's outcome.
+
+    One copy of the state for the whole sequence, and each event's mastery "after" is
+    the next one's "before": the result equals applying the events one by one with
+    :func:`apply_event` (a property test checks it). The input is not modified, unless
+    ``in_place``: then it becomes the new state (the actor, which drops its copy of the
+    state when a turn fails, saves the deep copy that way).
+    """
+    new = state if in_place else state.model_copy(deep=True)
+    seen = set(new.recent_event_ids)
+    before = mastery_by_topic(new, config)
+    outcomes: list[Outcome] = []
+    for event in events:
+        if event.event_id in seen:
+            outcomes.append(Outcome(duplicate=True))
+            continue
+        outcome, before = _apply_in_place(new, event, config, before)
+        seen.add(event.event_id)
+        while len(new.recent_event_ids) > config.dedupe_window:
+            seen.discard(new.recent_event_ids.pop(0))
+        outcomes.append(outcome)
+    if not any(not o.duplicate for o in outcomes):
+        return state, TurnOutcome(tuple(outcomes))
+    return new, TurnOutcome(tuple(outcomes))
+
+
 def apply_event(
     state: StudentState, event: LearningEvent, config: DomainConfig
 ) -> tuple[StudentState, Outcome]:
-    """The new state after ``event`` and the effects to perform (input not modified)."""
-    if state.has_seen(event.event_id):
-        return state, Outcome(duplicate=True)
-    before = mastery_by_topic(state, config)
-    new = state.model_copy(deep=True)
+    """The new state after one ``event`` and the effects to perform (input not modified)."""
+    new, turn = apply_events(state, (event,), config)
+    return new, turn.outcomes[0]
+
+
+def _apply_in_place(
+    new: StudentState, event: LearningEvent, config: DomainConfig, before: dict[str, Mastery]
+) -> tuple[Outcome, dict[str, Mastery]]:
+    """Apply one event not seen before to ``new`` (modified); ``before`` is the mastery
+    of ``new`` as it is now. Returns the outcome and the mastery afterwards."""
     new.active_days = record_day(new.active_days, event.occurred_at.astimezone(UTC).date())
     advanced = new.last_activity is None or event.occurred_at > new.last_activity
     if advanced:
@@ -233,16 +292,14 @@ def apply_event(
     rules = _Rules(new, event, config)
     rules.run()
     effects = rules.effects
-    if advanced:
-        effects.append(
-            SetReminder(
-                name=INACTIVITY_REMINDER,
-                due_at=event.occurred_at + config.inactivity_after,
-                data={"kind": "inactivity"},
-            )
-        )
+    if advanced and (new.inactivity_due is None or new.inactivity_due <= event.occurred_at):
+        # Armed once, not moved on every event: when it fires before the deadline (a
+        # newer event moved it) it re-arms itself (fire_reminder). A due time already
+        # behind this event means the reminder was lost: arm it again.
+        new.inactivity_due = event.occurred_at + config.inactivity_after
+        effects.append(_inactivity_reminder(new.inactivity_due))
 
-    new.recent_event_ids = [*new.recent_event_ids, event.event_id][-config.dedupe_window :]
+    new.recent_event_ids.append(event.event_id)
     new.events_applied += 1
 
     after = mastery_by_topic(new, config)
@@ -256,7 +313,7 @@ def apply_event(
                     "trigger_event_id": event.event_id,
                     "trigger_type": event.type,
                     "occurred_at": _iso(event.occurred_at),
-                    "overall_mastery": overall(new, config),
+                    "overall_mastery": overall_mastery([m.score for m in after.values()]),
                     "topics": [
                         {
                             **topic_document(t, after[t]),
@@ -267,7 +324,26 @@ def apply_event(
                 }
             )
         )
-    return new, Outcome(duplicate=False, changed_topics=changed, effects=tuple(effects))
+    return Outcome(duplicate=False, changed_topics=changed, effects=tuple(effects)), after
+
+
+def _inactivity_reminder(due_at: datetime) -> SetReminder:
+    return SetReminder(name=INACTIVITY_REMINDER, due_at=due_at, data={"kind": "inactivity"})
+
+
+def collapse_reminders(effects: Sequence[Effect]) -> tuple[Effect, ...]:
+    """The effects of one turn with reminder changes reduced to the last one per name
+    (setting a reminder twice, or setting then cancelling it, ends in the same place);
+    other effects keep their order."""
+    last: dict[str, int] = {}
+    for i, effect in enumerate(effects):
+        if isinstance(effect, SetReminder | CancelReminder):
+            last[effect.name] = i
+    return tuple(
+        e
+        for i, e in enumerate(effects)
+        if not isinstance(e, SetReminder | CancelReminder) or last[e.name] == i
+    )
 
 
 def fire_reminder(
@@ -303,8 +379,14 @@ def fire_reminder(
         return new, (RaiseAlert(alert=alert),)
     if kind == "inactivity":
         last = new.last_activity
-        if last is None or now + _EARLY_TOLERANCE < last + config.inactivity_after:
-            return state, ()  # a newer event moved the deadline; its reminder will fire
+        if last is None:
+            return state, ()
+        deadline = last + config.inactivity_after
+        if now + _EARLY_TOLERANCE < deadline:
+            # a newer event moved the deadline: follow it
+            new.inactivity_due = deadline
+            return new, (_inactivity_reminder(deadline),)
+        new.inactivity_due = None  # one-shot: the next event arms it again
         alert = make_alert(
             new.student_id,
             "inactivity",
@@ -323,8 +405,8 @@ def fire_reminder(
 
 
 def expected_reminders(state: StudentState, config: DomainConfig) -> list[dict[str, Any]]:
-    """The reminders the state implies are pending (the inactivity one may already have
-    fired: it is one-shot)."""
+    """The reminders the state implies are pending (inactivity: at the time it is armed
+    for, which may be before the deadline; it then moves itself)."""
     reminders: list[dict[str, Any]] = []
     for topic_id, topic in sorted(state.topics.items()):
         for pending in topic.pending_exercises:
@@ -337,12 +419,12 @@ def expected_reminders(state: StudentState, config: DomainConfig) -> list[dict[s
                     "due_at": _iso(pending.started_at + config.stuck_after),
                 }
             )
-    if state.last_activity is not None:
+    if state.inactivity_due is not None:
         reminders.append(
             {
                 "name": INACTIVITY_REMINDER,
                 "kind": "inactivity",
-                "due_at": _iso(state.last_activity + config.inactivity_after),
+                "due_at": _iso(state.inactivity_due),
             }
         )
     return reminders

@@ -1,5 +1,6 @@
-"""Property-based tests: any event stream keeps scores in range, and replaying a stream
-(redelivery) never changes the state a second time."""
+"""Property-based tests: any event stream keeps scores in range, replaying a stream
+(redelivery) never changes the state a second time, and applying it in batches is the
+same as applying it one event at a time."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.config import DomainConfig
-from actors.engine import apply_event
+from actors.effects import CancelReminder, PublishProgress, RaiseAlert, SetReminder
+from actors.engine import apply_event, apply_events, collapse_reminders
 from actors.events import LearningEvent, parse_event
 from actors.progress_view import mastery_by_topic, overall
 from actors.state import StudentState
@@ -114,3 +116,74 @@ def test_out_of_order_delivery_gives_same_mastery(stream: list[LearningEvent], r
     shuffled = list(kept)
     rnd.shuffle(shuffled)
     assert mastery_by_topic(replay(kept), CONFIG) == mastery_by_topic(replay(shuffled), CONFIG)
+
+
+def _reminders_after(effects: Any) -> dict[str, Any]:
+    """Where a sequence of reminder changes leaves each reminder (None = cancelled)."""
+    final: dict[str, Any] = {}
+    for e in effects:
+        if isinstance(e, SetReminder):
+            final[e.name] = (e.due_at, e.data)
+        elif isinstance(e, CancelReminder):
+            final[e.name] = None
+    return final
+
+
+@settings(max_examples=200, deadline=None)
+@given(streams(), st.lists(st.integers(min_value=1, max_value=15), min_size=1, max_size=8))
+def test_batches_equal_one_event_at_a_time(stream: list[LearningEvent], cuts: list[int]) -> None:
+    """Any cut of a stream (redeliveries and in-batch duplicates included) into turns
+    gives the state, outcomes and effects of applying it one event at a time; reducing a
+    turn's reminder changes to the last per name leaves every reminder in the same place."""
+    stream = stream + stream[: len(stream) // 3]  # some events delivered twice
+    one_by_one = StudentState(student_id="s1")
+    expected_effects: list[Any] = []
+    expected_outcomes = []
+    for e in stream:
+        one_by_one, outcome = apply_event(one_by_one, e, CONFIG)
+        expected_outcomes.append(outcome.duplicate)
+        expected_effects.extend(outcome.effects)
+
+    batched = StudentState(student_id="s1")
+    got_effects: list[Any] = []
+    got_outcomes = []
+    start, i = 0, 0
+    while start < len(stream):
+        size = cuts[i % len(cuts)]
+        batched, turn = apply_events(
+            batched, stream[start : start + size], CONFIG, in_place=i % 2 == 1
+        )
+        got_outcomes.extend(o.duplicate for o in turn.outcomes)
+        got_effects.extend(turn.effects)
+        collapsed = collapse_reminders(turn.effects)
+        assert _reminders_after(collapsed) == _reminders_after(turn.effects)
+        assert [e for e in collapsed if isinstance(e, PublishProgress | RaiseAlert)] == [
+            e for e in turn.effects if isinstance(e, PublishProgress | RaiseAlert)
+        ]
+        start, i = start + size, i + 1
+    assert batched == one_by_one
+    assert got_outcomes == expected_outcomes
+    assert got_effects == expected_effects
+
+
+def test_the_dedupe_window_holds_inside_a_batch() -> None:
+    """An id pushed out of the window by later events of the same batch counts as new
+    again, exactly as it would one event at a time."""
+    config = DomainConfig(dedupe_window=16)
+    stream = [parse_event("learning.lesson_started", _lesson(i)) for i in range(20)]
+    again = parse_event("learning.lesson_started", _lesson(0))
+    state, turn = apply_events(StudentState(student_id="s1"), [*stream, again], config)
+    assert [o.duplicate for o in turn.outcomes][-1] is False
+    assert len(state.recent_event_ids) == 16
+    _, turn = apply_events(state, [again], config)
+    assert turn.outcomes[0].duplicate
+
+
+def _lesson(i: int) -> dict[str, Any]:
+    return {
+        "event_id": f"l{i}",
+        "student_id": "s1",
+        "occurred_at": (T0 + timedelta(minutes=i)).isoformat(),
+        "topic_id": "python.loops",
+        "lesson_id": "l",
+    }

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
 from actors.config import DomainConfig
-from actors.effects import CancelReminder, PublishProgress, SetReminder
+from actors.effects import CancelReminder, PublishProgress, RaiseAlert, SetReminder
 from actors.engine import INACTIVITY_REMINDER, Outcome, apply_event, fire_reminder
 from actors.events import LearningEvent
 from actors.state import StudentState
@@ -183,26 +184,43 @@ def test_start_of_already_passed_exercise_arms_nothing() -> None:
     )
 
 
-def test_inactivity_rearmed_by_newer_events_only() -> None:
-    _, outcomes = feed(
+def _inactivity_due(effects: Any) -> list[datetime]:
+    return [
+        e.due_at for e in effects if isinstance(e, SetReminder) and e.name == INACTIVITY_REMINDER
+    ]
+
+
+def test_inactivity_is_armed_once_and_follows_the_deadline_when_it_fires_early() -> None:
+    state, outcomes = feed(
         [quiz(80), quiz(80, at=T0 + timedelta(hours=1)), quiz(80, at=T0 - timedelta(hours=1))]
     )
-    due = [
-        [
-            e.due_at
-            for e in o.effects
-            if isinstance(e, SetReminder) and e.name == INACTIVITY_REMINDER
-        ]
-        for o in outcomes
-    ]
-    assert due == [[T0 + timedelta(days=3)], [T0 + timedelta(days=3, hours=1)], []]
+    assert [_inactivity_due(o.effects) for o in outcomes] == [[T0 + timedelta(days=3)], [], []]
+    data = {"kind": "inactivity"}
+    # fires at the armed time: the newer event moved the deadline by an hour
+    moved, effects = fire_reminder(state, "inactivity", data, T0 + timedelta(days=3), CONFIG)
+    assert _inactivity_due(effects) == [T0 + timedelta(days=3, hours=1)]
+    assert moved.inactivity_due == T0 + timedelta(days=3, hours=1)
+    # fires at the deadline: the alert, and the reminder is disarmed
+    fired, [alert] = fire_reminder(
+        moved, "inactivity", data, T0 + timedelta(days=3, hours=1), CONFIG
+    )
+    assert isinstance(alert, RaiseAlert) and fired.inactivity_due is None
+    # the next event arms it again
+    _, again = apply_event(fired, quiz(70, at=T0 + timedelta(days=4)), CONFIG)
+    assert _inactivity_due(again.effects) == [T0 + timedelta(days=7)]
+
+
+def test_inactivity_reminder_is_armed_again_when_it_should_have_fired_already() -> None:
+    state, _ = feed([quiz(80)])
+    _, later = apply_event(state, quiz(80, at=T0 + timedelta(days=5)), CONFIG)
+    assert _inactivity_due(later.effects) == [T0 + timedelta(days=8)]
 
 
 def test_inactivity_fires_only_after_the_threshold() -> None:
     state, _ = feed([quiz(80)])
     data = {"kind": "inactivity"}
     _, early = fire_reminder(state, "inactivity", data, T0 + timedelta(days=2), CONFIG)
-    assert early == ()
+    assert [type(e) for e in early] == [SetReminder]  # re-armed, no alert
     _, due = fire_reminder(state, "inactivity", data, T0 + timedelta(days=3), CONFIG)
     [effect] = due
     assert effect.alert.kind == "inactivity" and effect.alert.severity == "low"  # type: ignore[union-attr]

@@ -1,0 +1,55 @@
+"""A student's state as stored in the actor state store, and how older stored forms are
+read: each schema version has one upgrade step to the next, applied in turn on load.
+
+Version 1 (before 2026-11-27) had no ``schema_version`` and re-armed the inactivity
+reminder on every event; version 2 records when that reminder is armed for
+(``inactivity_due``). The upgrade leaves it unset, so the next event arms it once more.
+
+A stored form newer than this code knows is refused rather than guessed at: a
+rolled-back deployment must not silently drop fields it does not understand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from actors.state import StudentState
+
+SCHEMA_VERSION = 2
+
+
+class UnknownSchemaVersion(ValueError):
+    """The stored state was written by a newer version of the service."""
+
+
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    return {**doc, "schema_version": 2, "inactivity_due": None}
+
+
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+
+def decode_state(raw: str | bytes | dict[str, Any]) -> StudentState:
+    """The state from its stored form: JSON text (today) or a JSON object (the first
+    stored form, before state was kept as text), of any known schema version."""
+    doc: Any = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    if not isinstance(doc, dict):
+        raise ValueError(f"stored student state is not a JSON object: {type(doc).__name__}")
+    version = doc.get("schema_version", 1)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise UnknownSchemaVersion(
+            f"stored student state has schema_version {version!r}; this code reads up to "
+            f"{SCHEMA_VERSION}"
+        )
+    while version < SCHEMA_VERSION:
+        doc = UPGRADES[version](doc)
+        version += 1
+    return StudentState.model_validate(doc)
+
+
+def encode_state(state: StudentState) -> str:
+    """Stored as one JSON text, not as an object: the SDK's default JSON deserializer
+    turns every ISO-8601-looking string inside an object into a datetime."""
+    return state.model_dump_json()
