@@ -13,11 +13,15 @@ ACTOR_TYPE = "StudentProgressActor"
 
 
 class StudentProgressActorInterface(ActorInterface):
-    @actormethod(name="ApplyEvent")  # type: ignore[untyped-decorator]
+    @actormethod(name="ApplyEvents")  # type: ignore[untyped-decorator]
     @abstractmethod
-    async def apply_event(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        """Apply one validated event ``{"type": ..., "data": {...}}``; returns
-        ``{"outcome": "applied" | "duplicate", "changed_topics": [...]}``."""
+    async def apply_events(self, batch_json: str) -> dict[str, Any]:
+        """Apply this student's validated events of one delivery batch, in order, in one
+        turn. The argument is JSON text (``{"events": [{"type": ..., "data": {...}},
+        ...], "trace_ids": [...]}``): the SDK's JSON decoder, which scans objects in pure
+        Python and turns date-like strings into datetimes, then sees a single string.
+        Returns ``{"outcomes": ["applied" | "duplicate", ...]}``, one per event; fails
+        as a whole (nothing saved) or not at all."""
         ...
 
     @actormethod(name="ListReminders")  # type: ignore[untyped-decorator]

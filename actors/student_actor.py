@@ -5,18 +5,26 @@ while placement moves actors, when daprd may let a second call in before the fir
 finished; ``one_turn`` (actors/turns.py) keeps the order inside this process, so the
 read-modify-save below never races with another event for the same student.
 
-Every call follows the same steps: load the state; finish side effects left in its
-outbox by an interrupted earlier call; apply the event or reminder (pure, in
+Every call follows the same steps: load the state (read once per activation, then kept
+parsed in the actor object); finish side effects left in its outbox by an interrupted
+earlier call; apply the student's events of one delivery batch, or a reminder (pure, in
 actors/engine.py); save the new state with its new effects in the outbox (one write,
-TTL 30 days); perform the effects; clear the outbox. A crash at any point leaves either
-the old state (the redelivered event is applied afresh) or the new state with its
-outbox (the redelivered event is a duplicate and the outbox is performed then).
+TTL 30 days); perform the effects. A crash at any point leaves either the old state (the
+redelivered events are applied afresh) or the new state with its outbox (the redelivered
+events are duplicates and the outbox is performed then).
+
+The stored outbox is not cleared by a write of its own: the next turn's write replaces
+it, and deactivation writes it empty. Only a new activation after a crash finds a
+performed outbox still stored, and performs it again: each effect is idempotent
+(actors/effects.py). ``make bench`` measured the saved write (docs/performance.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
@@ -34,11 +42,12 @@ from actors.effects import (
     RaiseAlert,
     SetReminder,
 )
-from actors.engine import apply_event, expected_reminders, fire_reminder
-from actors.events import parse_event
+from actors.engine import apply_events, collapse_reminders, expected_reminders, fire_reminder
+from actors.events import LearningEvent, PoisonEvent, parse_event
 from actors.interface import StudentProgressActorInterface
 from actors.progress_view import progress_view
 from actors.state import StudentState
+from actors.stored_state import decode_state, encode_state
 from actors.telemetry import ACTOR_ACTIVATIONS
 from actors.turns import TurnLocks
 
@@ -55,9 +64,9 @@ _effects: TypeAdapter[Effect] = TypeAdapter(Effect)
 class Outbound(Protocol):
     """Where alerts and progress updates go (the service provides it)."""
 
-    async def raise_alert(self, alert: AlertCandidate) -> bool: ...
+    async def raise_alerts(self, alerts: list[AlertCandidate]) -> None: ...
 
-    async def publish_progress(self, payload: dict[str, Any]) -> None: ...
+    async def publish_progress(self, payloads: list[dict[str, Any]]) -> None: ...
 
 
 def _utcnow() -> datetime:
@@ -65,7 +74,7 @@ def _utcnow() -> datetime:
 
 
 _TURNS = TurnLocks()
-_A = TypeVar("_A", bound=Actor)
+_A = TypeVar("_A", bound="StudentProgressActor")
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -87,7 +96,7 @@ def one_turn(
             try:
                 return await method(self, *args, **kwargs)
             except BaseException:
-                await self._state_manager.clear_cache()
+                await self._forget_state()
                 raise
 
     return call
@@ -100,78 +109,130 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
     outbound: Outbound | None = None
     clock: Callable[[], datetime] = staticmethod(_utcnow)
 
+    # Per actor object (class values are the defaults; the SDK's mock actor skips
+    # __init__): the stored state, parsed once per activation, and whether this object
+    # has performed its outbox.
+    _loaded: bool = False
+    _state: StudentState | None = None
+    _outbox_done: bool = False
+
     async def _on_activate(self) -> None:
         ACTOR_ACTIVATIONS.inc()
 
     # ------------------------------------------------------------------ state
     async def _load(self) -> StudentState | None:
-        found, raw = await self._state_manager.try_get_state(STATE_KEY)
-        if not found or raw is None:
-            return None
-        if isinstance(raw, str):
-            return StudentState.model_validate_json(raw)
-        return StudentState.model_validate(raw)  # written before state was stored as text
+        if not self._loaded:
+            found, raw = await self._state_manager.try_get_state(STATE_KEY)
+            self._state = decode_state(raw) if found and raw is not None else None
+            self._outbox_done = False
+            self._loaded = True
+        return self._state
+
+    async def _forget_state(self) -> None:
+        """After a failed call nothing in memory is trusted: the next call reads the
+        store. The SDK clears its own cache only for DaprInternalError, and its
+        save_state marks changes as saved before the write, so after a timeout or a
+        cancelled write its cache may hold a state the store never got."""
+        self._loaded = False
+        self._state = None
+        await self._state_manager.clear_cache()
 
     async def _save(self, state: StudentState) -> None:
-        # Stored as one JSON text, not as an object: the SDK's JSON deserializer turns
-        # every ISO-8601-looking string inside an object into a datetime, which broke
-        # the outbox (alert details no longer JSON-serialisable after a crash).
-        await self._state_manager.set_state_ttl(
-            STATE_KEY, state.model_dump_json(), self.state_ttl_s
-        )
+        await self._state_manager.set_state_ttl(STATE_KEY, encode_state(state), self.state_ttl_s)
         await self._state_manager.save_state()
 
     # ---------------------------------------------------------------- effects
-    async def _perform(self, effect: Effect) -> None:
-        if isinstance(effect, SetReminder):
-            due = max(effect.due_at - self.clock(), timedelta(0))
-            await self.register_reminder(
-                effect.name,
-                json.dumps(effect.data).encode(),
-                due_time=due,
-                failure_policy=REMINDER_FAILURE_POLICY,
-            )
-        elif isinstance(effect, CancelReminder):
-            await self.unregister_reminder(effect.name)
-        elif isinstance(effect, RaiseAlert):
-            assert self.outbound is not None, "StudentProgressActor.outbound not configured"
-            await self.outbound.raise_alert(effect.alert)
-        elif isinstance(effect, PublishProgress):
-            assert self.outbound is not None, "StudentProgressActor.outbound not configured"
-            await self.outbound.publish_progress(effect.payload)
+    async def _perform(self, effects: list[Effect]) -> None:
+        """Perform one outbox, its parts side by side: progress updates in one bulk
+        publish, alerts, and each reminder change (already reduced to the last one per
+        name, so no two touch the same reminder). Each part is idempotent, so their
+        order does not matter; if any fails the whole outbox is performed again."""
+        outbound = self.outbound
+        assert outbound is not None, "StudentProgressActor.outbound not configured"
+        parts: list[Coroutine[Any, Any, None]] = []
+        progress = [e.payload for e in effects if isinstance(e, PublishProgress)]
+        if progress:
+            parts.append(outbound.publish_progress(progress))
+        alerts = [e.alert for e in effects if isinstance(e, RaiseAlert)]
+        if alerts:
+            parts.append(outbound.raise_alerts(alerts))
+        for effect in effects:
+            if isinstance(effect, SetReminder):
+                parts.append(
+                    self.register_reminder(
+                        effect.name,
+                        json.dumps(effect.data).encode(),
+                        due_time=max(effect.due_at - self.clock(), timedelta(0)),
+                        failure_policy=REMINDER_FAILURE_POLICY,
+                    )
+                )
+            elif isinstance(effect, CancelReminder):
+                parts.append(self.unregister_reminder(effect.name))
+        results = await asyncio.gather(*parts, return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            raise failed[0]
 
-    async def _commit(self, state: StudentState, effects: tuple[Effect, ...]) -> None:
-        """Save ``state`` with ``effects`` as its outbox, perform them, clear it."""
+    async def _commit(self, state: StudentState, effects: tuple[Effect, ...]) -> dict[str, float]:
+        """Save ``state`` with ``effects`` as its outbox (one write), then perform them;
+        how long each step took (ms)."""
+        start = time.perf_counter()
         state.outbox = [e.model_dump(mode="json") for e in effects]
         await self._save(state)
-        await self._drain(state)
+        self._state, self._outbox_done = state, False
+        saved = time.perf_counter()
+        await self._perform(list(effects))
+        self._outbox_done = True
+        done = time.perf_counter()
+        timing = {
+            "save_ms": round((saved - start) * 1000, 2),
+            "effects_ms": round((done - saved) * 1000, 2),
+        }
+        return timing
 
-    async def _drain(self, state: StudentState) -> None:
-        if not state.outbox:
-            return
-        for raw in state.outbox:
-            await self._perform(_effects.validate_python(raw))
-        state.outbox = []
-        await self._save(state)
+    async def _finish_outbox(self, state: StudentState) -> None:
+        """Perform an outbox stored by a call that did not get to perform it."""
+        if state.outbox and not self._outbox_done:
+            await self._perform([_effects.validate_python(raw) for raw in state.outbox])
+            self._outbox_done = True
 
     # ---------------------------------------------------------------- methods
     @one_turn
-    async def apply_event(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        event = parse_event(envelope.get("type"), envelope.get("data"))
+    async def apply_events(self, batch_json: str) -> dict[str, Any]:
+        start = time.perf_counter()
+        batch = json.loads(batch_json)
+        envelopes: list[dict[str, Any]] = batch["events"]
+        events: list[LearningEvent] = []
+        for envelope in envelopes:
+            event = parse_event(envelope.get("type"), envelope.get("data"))
+            if event.student_id != self.id.id:
+                raise PoisonEvent(f"event {event.event_id} is for student {event.student_id}")
+            events.append(event)
         state = await self._load()
         if state is None:
             state = StudentState(student_id=self.id.id)
         else:
-            await self._drain(state)
-        new_state, outcome = apply_event(state, event, self.domain_config)
-        if outcome.duplicate:
-            return {"outcome": "duplicate", "changed_topics": [], "alerts": []}
-        await self._commit(new_state, outcome.effects)
-        return {
-            "outcome": "applied",
-            "changed_topics": list(outcome.changed_topics),
-            "alerts": [a.kind for a in outcome.alerts],
-        }
+            await self._finish_outbox(state)
+        # in place: the state object is this actor's copy, dropped if the turn fails
+        new_state, turn = apply_events(state, events, self.domain_config, in_place=True)
+        timing: dict[str, float] = {}
+        if turn.applied:
+            timing = await self._commit(new_state, collapse_reminders(turn.effects))
+        outcomes = ["duplicate" if o.duplicate else "applied" for o in turn.outcomes]
+        log.info(
+            "student_turn",
+            student_id=self.id.id,
+            events=len(events),
+            applied=turn.applied,
+            duplicates=len(events) - turn.applied,
+            alerts=[a.kind for a in turn.alerts],
+            trace_ids=batch.get("trace_ids", []),
+            duration_ms=round((time.perf_counter() - start) * 1000, 2),
+            **timing,
+        )
+        for event, outcome in zip(events, outcomes, strict=True):
+            log.debug("event_applied", event_id=event.event_id, type=event.type, outcome=outcome)
+        return {"outcomes": outcomes}
 
     @one_turn
     async def get_progress(self) -> dict[str, Any]:
@@ -198,6 +259,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
             removed.append(reminder["name"])
         await self._state_manager.remove_state(STATE_KEY)
         await self._state_manager.save_state()
+        self._state = None
         log.info("student_erased", student_id=self.id.id, reminders=len(removed))
         return {"found": True, "reminders_removed": removed, "state_removed": True}
 
@@ -214,7 +276,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         if student is None:
             log.info("reminder_without_state", student_id=self.id.id, reminder=name)
             return
-        await self._drain(student)
+        await self._finish_outbox(student)
         data = json.loads(state) if state else {}
         new_state, effects = fire_reminder(student, name, data, self.clock(), self.domain_config)
         log.info(

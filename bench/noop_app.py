@@ -1,5 +1,11 @@
 """The floor: a Dapr subscriber that acknowledges every message and does nothing, on
-the same daprd + Kafka as the service. Its throughput is what Dapr and Kafka allow."""
+the same daprd + Kafka as the service. Its throughput is what Dapr and Kafka allow.
+
+FLOOR_BULK=1 subscribes with the service's bulk settings (PROGRESS_BULK_MAX_MESSAGES,
+PROGRESS_BULK_MAX_AWAIT_MS) and answers every entry SUCCESS; otherwise per message."""
+
+import json
+import os
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -10,16 +16,34 @@ FLOOR_TOPIC = "bench.floor.events"
 _count = {"n": 0}
 
 
+BULK = os.environ.get("FLOOR_BULK") == "1"
+
+
 async def subscribe(_: Request) -> JSONResponse:
-    return JSONResponse(
-        [{"pubsubname": "kafka-pubsub", "topic": FLOOR_TOPIC, "route": "/events/floor"}]
-    )
+    sub: dict[str, object] = {
+        "pubsubname": "kafka-pubsub",
+        "topic": FLOOR_TOPIC,
+        "route": "/events/floor",
+    }
+    if BULK:
+        sub["bulkSubscribe"] = {
+            "enabled": True,
+            "maxMessagesCount": int(os.environ.get("PROGRESS_BULK_MAX_MESSAGES", "200")),
+            "maxAwaitDurationMs": int(os.environ.get("PROGRESS_BULK_MAX_AWAIT_MS", "20")),
+        }
+    return JSONResponse([sub])
 
 
 async def event(request: Request) -> JSONResponse:
-    await request.body()
-    _count["n"] += 1
-    return JSONResponse({"status": "SUCCESS"})
+    body = await request.body()
+    if not BULK:
+        _count["n"] += 1
+        return JSONResponse({"status": "SUCCESS"})
+    entries = json.loads(body)["entries"]
+    _count["n"] += len(entries)
+    return JSONResponse(
+        {"statuses": [{"entryId": e["entryId"], "status": "SUCCESS"} for e in entries]}
+    )
 
 
 async def count(_: Request) -> JSONResponse:

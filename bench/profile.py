@@ -29,7 +29,7 @@ def main() -> None:
     stack.up()
     try:
         httpx.get(replica_ports(1).app_url + "/health", timeout=10)
-        asyncio.run(load(6000))
+        asyncio.run(load(20000))
         pid = (STACK_DIR / "run" / "bench-app.pid").read_text().strip()
         raw = REPO / ".stack" / "profile.raw"
         subprocess.run(
@@ -39,7 +39,7 @@ def main() -> None:
                 "-p",
                 pid,
                 "-d",
-                "25",
+                "20",
                 "-r",
                 "200",
                 "--format",
@@ -67,7 +67,7 @@ def main() -> None:
             inclusive[frame] += count
         leaves[frames[-1]] += count
     lines = [
-        f"py-spy, 25 s at 200 Hz on the app during a 6,000-event burst: {total} samples",
+        f"py-spy, 20 s at 200 Hz on the app during a 20,000-event burst: {total} samples",
         "",
         "inclusive (frame on the stack):",
     ]

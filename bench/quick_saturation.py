@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from bench.run import replica, replica_ports, saturation
+from bench.run import SATURATION_EVENTS, replica, replica_ports, saturation
 from bench.workload import generate
 from service.dev_token import mint
 
@@ -21,7 +21,9 @@ async def main() -> None:
         async with httpx.AsyncClient(base_url=ports.app_url, headers=headers, timeout=30) as api:
             tag = f"quick-{int(time.time())}"
             await saturation(api, ports, generate(500, 100, seed=1, prefix=f"{tag}-w"))
-            result = await saturation(api, ports, generate(4000, 500, seed=2, prefix=f"{tag}-s"))
+            result = await saturation(
+                api, ports, generate(SATURATION_EVENTS, 500, seed=2, prefix=f"{tag}-s")
+            )
         sys.stdout.write(json.dumps(result) + "\n")
     finally:
         stack.down()

@@ -34,7 +34,7 @@ from tests.integration.stack import REPO, Ports, Stack
 
 STACK_DIR = Path(os.environ.get("STACK_DIR", REPO / ".stack"))
 RESULTS = REPO / "bench" / "results"
-SATURATION_EVENTS = int(os.environ.get("BENCH_EVENTS", "4000"))
+SATURATION_EVENTS = int(os.environ.get("BENCH_EVENTS", "20000"))
 STEP_SECONDS = float(os.environ.get("BENCH_STEP_SECONDS", "15"))
 
 
@@ -99,17 +99,18 @@ class ResourceMeter:
         self.start = {k: sum(_cpu_seconds(p) for p in v) for k, v in self.pids.items()}
         self.t0 = time.monotonic()
 
-    def report(self) -> dict[str, dict[str, float]]:
+    def report(self, events: int) -> dict[str, dict[str, float]]:
+        """Per process: CPU share, CPU milliseconds per event, peak RSS."""
         wall = time.monotonic() - self.t0
-        return {
-            k: {
-                "cpu_percent": round(
-                    (sum(_cpu_seconds(p) for p in v) - self.start[k]) / wall * 100, 1
-                ),
+        out = {}
+        for k, v in self.pids.items():
+            cpu = sum(_cpu_seconds(p) for p in v) - self.start[k]
+            out[k] = {
+                "cpu_percent": round(cpu / wall * 100, 1),
+                "cpu_ms_per_event": round(cpu * 1000 / events, 3),
                 "peak_rss_mb": round(sum(_peak_rss_mb(p) for p in v), 1),
             }
-            for k, v in self.pids.items()
-        }
+        return out
 
 
 # ---------------------------------------------------------------- measurements
@@ -156,7 +157,15 @@ async def publish_and_wait(
 async def saturation(api: httpx.AsyncClient, ports: Ports, events: list[Event]) -> dict[str, Any]:
     meter = ResourceMeter()
     result: dict[str, Any] = await publish_and_wait(ports, events, lambda: handled_count(api))
-    return {**result, "resources": meter.report()}
+    resources = meter.report(len(events))
+    app_and_daprd = sum(
+        resources[k]["cpu_ms_per_event"] for k in ("app", "daprd") if k in resources
+    )
+    return {
+        **result,
+        "resources": resources,
+        "app_and_daprd_cpu_ms_per_event": round(app_and_daprd, 3),
+    }
 
 
 async def floor(ports: Ports, events: list[Event]) -> dict[str, Any]:
@@ -372,6 +381,8 @@ async def _service_figures(ports: Ports) -> dict[str, Any]:
         await saturation(api, ports, generate(500, 100, seed=1, prefix=f"{tag}-warm"))
         sat_events = generate(SATURATION_EVENTS, 500, seed=2, prefix=f"{tag}-sat")
         results["saturation"] = await saturation(api, ports, sat_events)
+        uniform = generate(SATURATION_EVENTS, 500, seed=3, prefix=f"{tag}-uni", zipf_s=0)
+        results["saturation_uniform"] = await saturation(api, ports, uniform)
         rate = results["saturation"]["events_per_s"]
         steps = []
         for share in (0.25, 0.5, 0.9):
@@ -396,16 +407,20 @@ async def main_async() -> dict[str, Any]:
     floor_ports = Ports(
         app=28100, dapr_http=23600, dapr_grpc=25101, dapr_metrics=29291, dapr_internal=25111
     )
-    floor_stack = Stack(
-        floor_ports,
-        name="floor",
-        fast_timers=False,
-        extra_env={
-            "APP_MODULE": "bench.noop_app:app",
-            "DAPR_APP_ID": "progress-floor",
-            "WAIT_FOR_ACTORS": "0",
-        },
-    )
+
+    def floor_stack(bulk: bool) -> Stack:
+        return Stack(
+            floor_ports,
+            name="floor",
+            fast_timers=False,
+            extra_env={
+                "APP_MODULE": "bench.noop_app:app",
+                "DAPR_APP_ID": "progress-floor",
+                "WAIT_FOR_ACTORS": "0",
+                "FLOOR_BULK": "1" if bulk else "0",
+            },
+        )
+
     # stack.up() records which shared parts (Kafka, PostgreSQL, placement, scheduler) this
     # run started; stack.down() at the end stops those and nothing else.
     stack.up()
@@ -415,18 +430,21 @@ async def main_async() -> dict[str, Any]:
             results |= await _service_figures(ports)
         finally:
             stack.app("stop")  # the floor runs alone
-        floor_stack.app("start")
-        try:
-            results["floor"] = await floor(
-                floor_ports, generate(SATURATION_EVENTS, 500, seed=2, prefix="floor")
-            )
-        finally:
-            floor_stack.app("stop")
+        for key, bulk in (("floor", False), ("floor_bulk", True)):
+            subscriber = floor_stack(bulk)
+            subscriber.app("start")
+            try:
+                results[key] = await floor(
+                    floor_ports, generate(SATURATION_EVENTS, 500, seed=2, prefix=key)
+                )
+            finally:
+                subscriber.app("stop")
     finally:
         stack.down()
-    results["floor_ratio"] = round(
-        results["saturation"]["events_per_s"] / results["floor"]["events_per_s"], 3
-    )
+    for key in ("floor", "floor_bulk"):
+        results[f"{key}_ratio"] = round(
+            results["saturation"]["events_per_s"] / results[key]["events_per_s"], 3
+        )
     return results
 
 
@@ -438,8 +456,11 @@ def main() -> None:
     plot(results, RESULTS / f"{day}.png")
     sat = results["saturation"]
     sys.stdout.write(
-        f"saturation: {sat['events_per_s']} events/s; floor "
-        f"{results['floor']['events_per_s']} events/s; ratio {results['floor_ratio']}\n"
+        f"saturation: {sat['events_per_s']} events/s (uniform "
+        f"{results['saturation_uniform']['events_per_s']}); floor per message "
+        f"{results['floor']['events_per_s']} events/s (ratio {results['floor_ratio']}), "
+        f"bulk {results['floor_bulk']['events_per_s']} (ratio {results['floor_bulk_ratio']}); "
+        f"app + daprd CPU {sat['app_and_daprd_cpu_ms_per_event']} ms/event\n"
     )
     for s in results["latency_steps"]:
         sys.stdout.write(

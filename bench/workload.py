@@ -65,11 +65,17 @@ def zipf_weights(n: int, s: float = 1.1) -> list[float]:
 
 
 def generate(
-    count: int, students: int, seed: int, prefix: str, start: datetime | None = None
+    count: int,
+    students: int,
+    seed: int,
+    prefix: str,
+    start: datetime | None = None,
+    zipf_s: float = 1.1,
 ) -> list[Event]:
+    """``zipf_s`` = 0 gives every student the same activity (the uniform workload)."""
     rnd = random.Random(seed)
     ids = [f"{prefix}-s{i:05d}" for i in range(students)]
-    weights = zipf_weights(students)
+    weights = zipf_weights(students, zipf_s)
     types, type_weights = zip(*MIX.items(), strict=True)
     t0 = start or datetime.now(UTC)
     events = []

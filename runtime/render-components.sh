@@ -10,8 +10,21 @@ export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export KAFKA_PROTOCOL_VERSION="$KAFKA_VERSION"
 export DAPR_APP_ID="${DAPR_APP_ID:-progress-service}"
 export DAPR_PG_CONNECTION_STRING="host=127.0.0.1 port=$PG_PORT user=$PG_USER password=$PG_PASSWORD dbname=$PG_DATABASE sslmode=disable"
-vars='${KAFKA_BROKERS} ${KAFKA_PROTOCOL_VERSION} ${DAPR_APP_ID} ${DAPR_PG_CONNECTION_STRING}'
+# Intake lanes: one Kafka component per lane (service setting INTAKE_LANES, same name).
+lanes="${INTAKE_LANES:-3}"
+INTAKE_RESILIENCY_TARGETS=""
+for lane in $(seq 1 "$lanes"); do
+  INTAKE_RESILIENCY_TARGETS+="      kafka-intake-$lane:"$'\n'"        inbound:"$'\n'"          retry: inboundEvent"$'\n'
+done
+export INTAKE_RESILIENCY_TARGETS="${INTAKE_RESILIENCY_TARGETS%$'\n'}"
+vars='${KAFKA_BROKERS} ${KAFKA_PROTOCOL_VERSION} ${DAPR_APP_ID} ${DAPR_PG_CONNECTION_STRING} ${INTAKE_RESILIENCY_TARGETS}'
 for f in "$repo_dir"/components/*.yaml; do
-  [[ "$(basename "$f")" == config.yaml ]] && continue
-  envsubst "$vars" <"$f" >"$out/$(basename "$f")"
+  case "$(basename "$f")" in
+    config.yaml) continue ;;
+    pubsub-intake.yaml)
+      for lane in $(seq 1 "$lanes"); do
+        INTAKE_LANE=$lane envsubst "$vars \${INTAKE_LANE}" <"$f" >"$out/pubsub-intake-$lane.yaml"
+      done ;;
+    *) envsubst "$vars" <"$f" >"$out/$(basename "$f")" ;;
+  esac
 done

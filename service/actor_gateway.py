@@ -1,20 +1,13 @@
-"""Calls into StudentProgressActor through daprd (the SDK's ActorProxy).
-
-Measured alternative (README "Benchmark"): one pooled aiohttp session to daprd's actor
-API instead of the proxy's session per call. py-spy put ~9 % of the app's samples in
-connection set-up, but alternating runs gave 148.5/142.0/155.2 events/s with the proxy
-and 138.3/142.5/173.2 with the pool: within noise, so the SDK's proxy stays. (An event
-lost in a fault-suite run with the pool turned out not to be the pool's doing: see
-actors/turns.py.)
-"""
+"""Calls into StudentProgressActor through daprd, over the process's pooled
+connections (service/dapr_http.py)."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+import json
+from typing import Any
 
-from dapr.actor import ActorId, ActorProxy, ActorProxyFactory
-
-from actors.interface import ACTOR_TYPE, StudentProgressActorInterface
+from actors.interface import ACTOR_TYPE
+from service.dapr_http import PooledActorClient
 from service.problems import ProblemError
 
 
@@ -27,27 +20,22 @@ class ActorCallFailed(ProblemError):
 
 
 class ActorGateway:
-    def __init__(self) -> None:
-        self._factory = ActorProxyFactory()
+    def __init__(self, client: PooledActorClient) -> None:
+        self._client = client
 
-    async def aclose(self) -> None:
-        """Nothing to close: the SDK opens a session per call."""
-
-    async def _call(self, student_id: str, method: str, arg: Any = None) -> dict[str, Any]:
-        proxy: Any = ActorProxy.create(
-            ACTOR_TYPE, ActorId(student_id), StudentProgressActorInterface, self._factory
-        )
+    async def _call(
+        self, student_id: str, method: str, body: bytes | None = None
+    ) -> dict[str, Any]:
         try:
-            if arg is None:
-                result = await getattr(proxy, method)()
-            else:
-                result = await getattr(proxy, method)(arg)
+            raw = await self._client.invoke_method(ACTOR_TYPE, student_id, method, body)
+            result: dict[str, Any] = json.loads(raw)
         except Exception as exc:  # any failure of the remote call
             raise ActorCallFailed(method, exc) from exc
-        return cast(dict[str, Any], result)
+        return result
 
-    async def apply_event(self, student_id: str, envelope: dict[str, Any]) -> dict[str, Any]:
-        return await self._call(student_id, "ApplyEvent", envelope)
+    async def apply_events(self, student_id: str, batch_json: str) -> dict[str, Any]:
+        """``batch_json`` is passed as one JSON string (see the actor interface)."""
+        return await self._call(student_id, "ApplyEvents", json.dumps(batch_json).encode())
 
     async def get_progress(self, student_id: str) -> dict[str, Any]:
         return await self._call(student_id, "GetProgress")

@@ -25,7 +25,9 @@ _INSERT = text(
     RETURNING id
     """
 )
-_EXISTS = text("SELECT 1 FROM struggle_alerts WHERE id = :id")
+_STILL_OPEN = text(
+    "SELECT 1 FROM struggle_alerts WHERE id = :id AND status IN ('open', 'acknowledged')"
+)
 _OPEN_COUNT = text(
     "SELECT count(*) FROM struggle_alerts "
     "WHERE student_id = :student_id AND status IN ('open', 'acknowledged')"
@@ -38,8 +40,10 @@ class AlertStore:
 
     async def insert_if_absent(self, alert: AlertCandidate) -> bool:
         """Insert the alert unless an unresolved one with the same (student, kind,
-        topic) exists. True when the row with this id is in the table afterwards (just
-        inserted, or inserted by an earlier attempt of the same effect)."""
+        topic) exists. True when the row with this id is in the table afterwards and
+        unresolved (just inserted, or inserted by an earlier attempt of the same effect
+        that may not have been published): a repeated effect never announces an alert a
+        teacher has resolved since."""
         params = {
             "id": uuid.UUID(alert.id),
             "student_id": alert.student_id,
@@ -54,7 +58,7 @@ class AlertStore:
             inserted = (await conn.execute(_INSERT, params)).first()
             if inserted is not None:
                 return True
-            return (await conn.execute(_EXISTS, {"id": params["id"]})).first() is not None
+            return (await conn.execute(_STILL_OPEN, {"id": params["id"]})).first() is not None
 
     async def open_count(self, student_id: str) -> int:
         async with self._engine.connect() as conn:

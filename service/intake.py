@@ -1,146 +1,283 @@
-"""Inbound pub/sub deliveries: validate, hand to the student's actor, or dead-letter.
+"""Inbound pub/sub batches: validate each entry, hand each student's events to that
+student's actor in one call, dead-letter poison, answer every entry.
 
-Dapr delivers each Kafka message as a CloudEvent. The answer tells daprd what to do:
+daprd delivers Kafka messages in bulk (``bulkSubscribe``): one request carries up to
+``bulk_max_messages`` entries of one partition, in offset order. The answer has one
+status per entry, and tells daprd what to do with it:
 
-- valid event, actor applied it (or it was a duplicate): ``SUCCESS``;
-- poison event (oversized, not JSON, unknown type, invalid field): the service itself
-  publishes it to the dead-letter topic together with the reason, then answers
-  ``SUCCESS``, so the partition is never blocked and nothing is lost. Only if that
-  publish fails does it answer ``RETRY``;
-- transient failure (actor call, state store): ``RETRY``. daprd retries with the
-  resiliency policy (components/resiliency.yaml) and, when retries run out, sends the
-  message to the subscription's dead-letter topic: never dropped, never retried forever.
+- valid event, applied by the actor or found to be a duplicate: ``SUCCESS``;
+- poison (oversized, not JSON, unknown type, invalid field): the service publishes it to
+  the dead-letter topic with the reason, then answers ``SUCCESS``, so the partition never
+  blocks and nothing is lost; only when that publish fails is it ``RETRY``;
+- transient failure (actor call, state store): ``RETRY`` for that student's entries from
+  the failed call on. daprd re-sends only the entries answered ``RETRY``, so a student's
+  later entries must not succeed past an earlier one that will come again. When the
+  resiliency policy's retries run out daprd moves the entries to the dead-letter topic.
+
+An answer is never HTTP 404: daprd takes a 404 to a bulk delivery as "commit the whole
+batch" without dead-lettering anything. Any failure of the handler itself is a 500, and
+daprd retries the whole batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
 
-from actors.events import EVENT_TYPES, PoisonEvent, parse_event, to_envelope
+from actors.events import EVENT_TYPES, PoisonEvent, parse_event
 from service.metrics import EVENT_DURATION, EVENTS
-from service.sidecar import Sidecar, SidecarError
+from service.sidecar import SidecarError
 
 log = structlog.get_logger("intake")
 
-SUCCESS = {"status": "SUCCESS"}
-RETRY = {"status": "RETRY"}
+SUCCESS = "SUCCESS"
+RETRY = "RETRY"
 
 
 class ActorGateway(Protocol):
-    async def apply_event(self, student_id: str, envelope: dict[str, Any]) -> dict[str, Any]: ...
+    async def apply_events(self, student_id: str, batch_json: str) -> dict[str, Any]: ...
+
+
+class BulkPublisher(Protocol):
+    async def publish_bulk(
+        self, topic: str, messages: list[tuple[str, dict[str, Any]]]
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """One pub/sub delivery as received (the raw CloudEvent bytes)."""
+class Accepted:
+    """A valid entry: its event as the actor receives it, with what the answer needs."""
 
-    topic: str
-    body: bytes
+    entry_id: str
+    event_id: str
+    type: str
+    envelope: dict[str, Any]
+    size: int
+    trace_id: str | None
 
 
-def _decode(delivery: Delivery, max_bytes: int) -> dict[str, Any]:
-    if len(delivery.body) > max_bytes:
-        raise PoisonEvent(
-            f"payload of {len(delivery.body)} bytes exceeds the {max_bytes}-byte limit"
-        )
-    try:
-        cloud_event = json.loads(delivery.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PoisonEvent(f"body is not valid JSON: {exc}") from exc
+@dataclass(frozen=True)
+class Poison:
+    entry_id: str
+    type_label: str
+    reason: str
+    student_id: str | None
+    original: Any
+
+
+@dataclass
+class BatchResult:
+    statuses: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def answer(self, entry_id: str, status: str, outcome: str, event_type: str) -> None:
+        self.statuses[entry_id] = status
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        EVENTS.labels(type=event_type, outcome=outcome).inc()
+
+
+def _type_label(cloud_event: Any) -> str:
+    """The CloudEvent type when it is a known event type, else "invalid" (bounded label
+    values: a producer cannot create new time series by sending odd types)."""
+    value = cloud_event.get("type") if isinstance(cloud_event, dict) else None
+    return value if isinstance(value, str) and value in EVENT_TYPES else "invalid"
+
+
+def _trace_id(cloud_event: dict[str, Any]) -> str | None:
+    parent = cloud_event.get("traceparent")
+    if isinstance(parent, str) and parent.count("-") == 3:
+        return parent.split("-")[1]
+    return None
+
+
+def decode_entry(entry_id: str, cloud_event: Any, max_bytes: int) -> Accepted:
+    """One bulk entry's CloudEvent, validated. Raises PoisonEvent with a reason a
+    producer can act on."""
+    if isinstance(cloud_event, str | bytes):
+        try:
+            cloud_event = json.loads(cloud_event)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise PoisonEvent(f"body is not valid JSON: {exc}") from exc
     if not isinstance(cloud_event, dict):
         raise PoisonEvent("body is not a CloudEvent object")
     data = cloud_event.get("data")
+    size = len(json.dumps(data, separators=(",", ":"))) if data is not None else 0
     if isinstance(data, str):
         # A producer that published JSON as text/plain: data arrives as a string.
         try:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
             raise PoisonEvent(f"CloudEvent data is not a JSON object: {exc}") from exc
-    return to_envelope(parse_event(cloud_event.get("type"), data))
+    if size > max_bytes:
+        student = data.get("student_id") if isinstance(data, dict) else None
+        raise PoisonEvent(
+            f"event data of {size} bytes exceeds the {max_bytes}-byte limit",
+            student if isinstance(student, str) else None,
+        )
+    event = parse_event(cloud_event.get("type"), data)
+    return Accepted(
+        entry_id=entry_id,
+        event_id=event.event_id,
+        type=event.type,
+        envelope={"type": event.type, "data": data},
+        size=size,
+        trace_id=_trace_id(cloud_event),
+    )
 
 
-def _type_label(delivery: Delivery) -> str:
-    """The CloudEvent type when it is a known event type, else "invalid" (bounded label
-    values: a producer cannot create new time series by sending odd types)."""
-    try:
-        value = json.loads(delivery.body).get("type")
-    except (ValueError, AttributeError):
-        return "invalid"
-    return value if value in EVENT_TYPES else "invalid"
+def group_by_student(entries: Sequence[Accepted]) -> dict[str, list[Accepted]]:
+    """Entries per student, each student's in the batch's (offset) order."""
+    groups: dict[str, list[Accepted]] = {}
+    for entry in entries:
+        groups.setdefault(entry.envelope["data"]["student_id"], []).append(entry)
+    return groups
 
 
-def _dead_letter_record(delivery: Delivery, reason: str) -> dict[str, Any]:
-    text = delivery.body.decode("utf-8", errors="replace")
-    try:
-        original: Any = json.loads(text)
-    except json.JSONDecodeError:
-        original = text
+def split_calls(entries: Sequence[Accepted], max_bytes: int) -> list[list[Accepted]]:
+    """One student's entries in consecutive chunks of at most ``max_bytes`` of event
+    data each (a single larger entry goes alone)."""
+    chunks: list[list[Accepted]] = []
+    size = 0
+    for entry in entries:
+        if not chunks or size + entry.size > max_bytes:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(entry)
+        size += entry.size
+    return chunks
+
+
+def _dead_letter_record(poison: Poison, topic: str) -> dict[str, Any]:
     return {
-        "reason": reason,
-        "source_topic": delivery.topic,
+        "reason": poison.reason,
+        "source_topic": topic,
         "dead_lettered_at": datetime.now(UTC).isoformat(),
-        "original": original,
+        "original": poison.original,
     }
 
 
-async def handle_delivery(
-    delivery: Delivery,
-    actors: ActorGateway,
-    sidecar: Sidecar,
-    deadletter_topic: str,
-    max_bytes: int,
-) -> dict[str, str]:
-    start = time.perf_counter()
-    try:
-        envelope = _decode(delivery, max_bytes)
-    except PoisonEvent as poison:
+class Intake:
+    def __init__(
+        self,
+        actors: ActorGateway,
+        sidecar: BulkPublisher,
+        deadletter_topic: str,
+        max_event_bytes: int,
+        actor_call_max_bytes: int,
+    ) -> None:
+        self._actors = actors
+        self._sidecar = sidecar
+        self._deadletter_topic = deadletter_topic
+        self._max_event_bytes = max_event_bytes
+        self._actor_call_max_bytes = actor_call_max_bytes
+
+    async def handle_batch(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The bulk delivery as daprd sends it -> ``{"statuses": [...]}``."""
+        start = time.perf_counter()
+        topic = str(request.get("topic", ""))
+        accepted: list[Accepted] = []
+        poisoned: list[Poison] = []
+        for raw in request.get("entries") or []:
+            entry_id = str(raw.get("entryId"))
+            cloud_event = raw.get("event")
+            try:
+                accepted.append(decode_entry(entry_id, cloud_event, self._max_event_bytes))
+            except PoisonEvent as poison:
+                poisoned.append(
+                    Poison(
+                        entry_id,
+                        _type_label(cloud_event),
+                        poison.reason,
+                        poison.student_id,
+                        cloud_event,
+                    )
+                )
+        result = BatchResult()
+        groups = group_by_student(accepted)
+        await asyncio.gather(
+            self._dead_letter(poisoned, topic, result),
+            *(self._student(sid, entries, start, result) for sid, entries in groups.items()),
+        )
+        log.info(
+            "batch_handled",
+            topic=topic,
+            entries=len(accepted) + len(poisoned),
+            students=len(groups),
+            duration_ms=round((time.perf_counter() - start) * 1000, 2),
+            **result.outcomes,
+        )
+        return {"statuses": [{"entryId": k, "status": v} for k, v in result.statuses.items()]}
+
+    async def _dead_letter(self, poisoned: list[Poison], topic: str, result: BatchResult) -> None:
+        if not poisoned:
+            return
         try:
-            await sidecar.publish(
-                deadletter_topic,
-                _dead_letter_record(delivery, poison.reason),
-                partition_key=poison.student_id,
+            await self._sidecar.publish_bulk(
+                self._deadletter_topic,
+                [(p.student_id or "", _dead_letter_record(p, topic)) for p in poisoned],
             )
         except SidecarError as exc:
-            log.warning("deadletter_publish_failed", topic=delivery.topic, error=str(exc))
-            return RETRY
-        EVENTS.labels(type=_type_label(delivery), outcome="poison").inc()
-        log.warning(
-            "event_poison",
-            topic=delivery.topic,
-            reason=poison.reason,
-            student_id=poison.student_id,
-            outcome="poison",
-        )
-        return SUCCESS
-    data = envelope["data"]
-    try:
-        result = await actors.apply_event(data["student_id"], envelope)
-    except Exception as exc:  # transient: daprd retries, then dead-letters
-        EVENTS.labels(type=envelope["type"], outcome="retried").inc()
-        log.warning(
-            "event_retry",
-            event_id=data["event_id"],
-            student_id=data["student_id"],
-            type=envelope["type"],
-            error=repr(exc),
-            outcome="retry",
-        )
-        return RETRY
-    elapsed = time.perf_counter() - start
-    EVENTS.labels(type=envelope["type"], outcome=str(result.get("outcome"))).inc()
-    EVENT_DURATION.labels(type=envelope["type"]).observe(elapsed)
-    log.info(
-        "event_handled",
-        event_id=data["event_id"],
-        student_id=data["student_id"],
-        type=envelope["type"],
-        outcome=result.get("outcome"),
-        duration_ms=round(elapsed * 1000, 2),
-    )
-    return SUCCESS
+            log.warning("deadletter_publish_failed", topic=topic, error=str(exc))
+            for p in poisoned:
+                result.answer(p.entry_id, RETRY, "retried", p.type_label)
+            return
+        for p in poisoned:
+            result.answer(p.entry_id, SUCCESS, "poison", p.type_label)
+            log.warning(
+                "event_poison",
+                topic=topic,
+                reason=p.reason,
+                student_id=p.student_id,
+                outcome="poison",
+            )
+
+    async def _student(
+        self, student_id: str, entries: list[Accepted], start: float, result: BatchResult
+    ) -> None:
+        """One actor call per chunk of the student's entries, in order; after a failed
+        call this and every later entry of the student is RETRY (order must hold)."""
+        chunks = split_calls(entries, self._actor_call_max_bytes)
+        for i, chunk in enumerate(chunks):
+            batch_json = json.dumps(
+                {
+                    "events": [e.envelope for e in chunk],
+                    "trace_ids": sorted({e.trace_id for e in chunk if e.trace_id}),
+                },
+                separators=(",", ":"),
+            )
+            try:
+                answer = await self._actors.apply_events(student_id, batch_json)
+                outcomes = answer["outcomes"]
+                if len(outcomes) != len(chunk):
+                    raise ValueError(f"{len(outcomes)} outcomes for {len(chunk)} events")
+            except Exception as exc:  # transient: daprd re-sends the RETRY entries
+                later = [e for c in chunks[i:] for e in c]
+                log.warning(
+                    "student_retry",
+                    student_id=student_id,
+                    events=len(later),
+                    first_event_id=later[0].event_id,
+                    error=repr(exc),
+                )
+                for e in later:
+                    result.answer(e.entry_id, RETRY, "retried", e.type)
+                return
+            elapsed = time.perf_counter() - start
+            for e, outcome in zip(chunk, outcomes, strict=True):
+                result.answer(e.entry_id, SUCCESS, str(outcome), e.type)
+                EVENT_DURATION.labels(type=e.type).observe(elapsed)
+                log.debug(
+                    "event_handled",
+                    event_id=e.event_id,
+                    student_id=student_id,
+                    type=e.type,
+                    outcome=outcome,
+                    trace_id=e.trace_id,
+                )

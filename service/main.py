@@ -3,13 +3,14 @@
 Run with ``uvicorn service.main:app``; daprd must be started alongside (see runtime/).
 """
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from dapr.actor.runtime.config import ActorRuntimeConfig
 from dapr.actor.runtime.runtime import ActorRuntime
-from dapr.ext.fastapi import DaprActor, DaprApp
+from dapr.ext.fastapi import DaprActor
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
@@ -20,10 +21,11 @@ from service.actor_gateway import ActorGateway
 from service.alert_store import AlertQueries, AlertStore
 from service.alert_stream import AlertBroadcaster
 from service.auth import TokenVerifier
+from service.dapr_http import DaprHttp, PooledActorClient
 from service.db import create_engine
 from service.deps import AppState
 from service.health import check_health
-from service.intake import Delivery, handle_delivery
+from service.intake import Intake
 from service.log_config import configure_logging
 from service.metrics import ALERTS_OPEN
 from service.middleware import DAPR_PREFIXES, BodyLimitMiddleware, DaprTokenMiddleware
@@ -36,6 +38,7 @@ from service.settings import Settings, domain_config, get_settings
 from service.sidecar import Sidecar
 
 API_VERSION = "1.0.0"
+BATCH_ROUTE = "/events/batch"
 
 
 def _configure_actor(settings: Settings, outbound: Outbound) -> None:
@@ -45,26 +48,38 @@ def _configure_actor(settings: Settings, outbound: Outbound) -> None:
     ActorRuntime.set_actor_config(ActorRuntimeConfig())
 
 
+def subscriptions(settings: Settings) -> list[dict[str, Any]]:
+    """What daprd reads from /dapr/subscribe: every inbound topic on every intake lane,
+    delivered in bulk to one route, with the dead-letter topic. (DaprApp.subscribe has
+    no bulk option, so the list is served here.)"""
+    return [
+        {
+            "pubsubname": pubsub,
+            "topic": topic,
+            "route": BATCH_ROUTE,
+            "deadLetterTopic": settings.deadletter_topic,
+            "bulkSubscribe": {
+                "enabled": True,
+                "maxMessagesCount": settings.bulk_max_messages,
+                "maxAwaitDurationMs": settings.bulk_max_await_ms,
+            },
+        }
+        for pubsub in settings.intake_pubsubs
+        for topic in settings.inbound_topics
+    ]
+
+
 def _subscribe(app: FastAPI, settings: Settings) -> None:
-    dapr_app = DaprApp(app)
-    for topic in settings.inbound_topics:
+    subs = subscriptions(settings)
 
-        async def on_event(request: Request, app_state: AppState, _topic: str = topic) -> Any:
-            delivery = Delivery(topic=_topic, body=await request.body())
-            return await handle_delivery(
-                delivery,
-                app_state.actors,
-                app_state.sidecar,
-                settings.deadletter_topic,
-                settings.max_event_bytes,
-            )
+    @app.get("/dapr/subscribe", include_in_schema=False)
+    async def dapr_subscribe() -> list[dict[str, Any]]:
+        return subs
 
-        dapr_app.subscribe(
-            pubsub=settings.pubsub_name,
-            topic=topic,
-            route=f"/events/{topic}",
-            dead_letter_topic=settings.deadletter_topic,
-        )(on_event)
+    @app.post(BATCH_ROUTE, include_in_schema=False)
+    async def on_batch(request: Request, app_state: AppState) -> Response:
+        answer = await app_state.intake.handle_batch(json.loads(await request.body()))
+        return Response(json.dumps(answer, separators=(",", ":")), media_type="application/json")
 
 
 def _public_openapi(app: FastAPI) -> dict[str, Any]:
@@ -94,23 +109,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = app.state  # settings and verifier are set in create_app
-        state.sidecar = Sidecar(settings)
+        # Two pools, or calls into actors starve the actors' own state writes (see
+        # service/dapr_http.py).
+        state.dapr_http = DaprHttp(settings, pool_size=settings.dapr_connection_pool)
+        state.dapr_actor_calls = DaprHttp(settings)
+        actor_client = PooledActorClient(state.dapr_http)
+        state.sidecar = Sidecar(settings, state.dapr_http)
         state.engine = create_engine(settings)
         state.alerts = AlertStore(state.engine)
         state.alert_queries = AlertQueries(state.engine)
         state.broadcaster = AlertBroadcaster(settings.database_url)
-        state.actors = ActorGateway()
+        state.actors = ActorGateway(PooledActorClient(state.dapr_actor_calls))
+        state.intake = Intake(
+            state.actors,
+            state.sidecar,
+            settings.deadletter_topic,
+            settings.max_event_bytes,
+            settings.actor_call_max_bytes,
+        )
 
         _configure_actor(settings, Outbound(settings, state.sidecar, state.alerts))
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
-        await dapr_actor.register_actor(StudentProgressActor)
+        await dapr_actor.register_actor(StudentProgressActor, actor_client=actor_client)
         try:
             yield
         finally:
             await state.broadcaster.close()
-            await state.actors.aclose()
-
-            await state.sidecar.aclose()
+            await state.dapr_http.aclose()
+            await state.dapr_actor_calls.aclose()
             await state.engine.dispose()
 
     app = FastAPI(

@@ -36,32 +36,37 @@ class Outbound:
         self._sidecar = sidecar
         self._alerts = alerts
 
-    async def raise_alert(self, alert: AlertCandidate) -> bool:
-        """Insert the alert and publish struggle.detected if it is (now) in the table;
-        False when an unresolved alert of the same (student, kind, topic) blocked it."""
-        if not await self._alerts.insert_if_absent(alert):
+    async def raise_alerts(self, alerts: list[AlertCandidate]) -> None:
+        """Insert each alert and publish struggle.detected (one bulk publish) for those now
+        in the table; an alert blocked by an unresolved one of the same (student, kind,
+        topic) is neither stored nor published."""
+        raised = []
+        for alert in alerts:
+            if await self._alerts.insert_if_absent(alert):
+                raised.append(alert)
+            else:
+                log.info(
+                    "alert_suppressed",
+                    student_id=alert.student_id,
+                    kind=alert.kind,
+                    topic_id=alert.topic_id,
+                    reason="an unresolved alert is open",
+                )
+        await self._sidecar.publish_bulk(
+            self._settings.struggle_topic, [(a.student_id, struggle_payload(a)) for a in raised]
+        )
+        for alert in raised:
+            STRUGGLES_RAISED.labels(kind=alert.kind).inc()
             log.info(
-                "alert_suppressed",
+                "alert_raised",
                 student_id=alert.student_id,
                 kind=alert.kind,
                 topic_id=alert.topic_id,
-                reason="an unresolved alert is open",
+                alert_id=alert.id,
             )
-            return False
-        await self._sidecar.publish(
-            self._settings.struggle_topic, struggle_payload(alert), partition_key=alert.student_id
-        )
-        STRUGGLES_RAISED.labels(kind=alert.kind).inc()
-        log.info(
-            "alert_raised",
-            student_id=alert.student_id,
-            kind=alert.kind,
-            topic_id=alert.topic_id,
-            alert_id=alert.id,
-        )
-        return True
 
-    async def publish_progress(self, payload: dict[str, Any]) -> None:
-        await self._sidecar.publish(
-            self._settings.progress_topic, payload, partition_key=str(payload["student_id"])
+    async def publish_progress(self, payloads: list[dict[str, Any]]) -> None:
+        """progress.updated, one message per changed event, in one bulk publish."""
+        await self._sidecar.publish_bulk(
+            self._settings.progress_topic, [(str(p["student_id"]), p) for p in payloads]
         )

@@ -5,6 +5,7 @@ import tomllib
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,9 @@ class Settings(BaseSettings):
     environment: str = "development"
     # "json", "console" or "auto" (console when stderr is a terminal).
     log_format: str = "auto"
+    # "debug" adds a line per event (the intake's and the actor's); "info" logs one line
+    # per delivery batch and one per student turn.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     # daprd sidecar
     dapr_host: str = "127.0.0.1"
@@ -67,6 +71,23 @@ class Settings(BaseSettings):
     # A delivery larger than this is a poison event (dead-lettered, not processed).
     max_event_bytes: int = 64 * 1024
 
+    # --- batched intake (docs/performance.md) -----------------------------------------
+    # Kafka pub/sub components the intake consumes through, kafka-intake-1..N, all in
+    # one consumer group: daprd keeps one bulk batch in flight per component, so N is
+    # how many batches this replica processes at once. runtime/render-components.sh and
+    # the Helm chart render the same number (INTAKE_LANES / intake.lanes).
+    intake_lanes: int = Field(default=3, ge=1, le=16, validation_alias="INTAKE_LANES")
+    # Bulk subscribe: at most this many messages per batch, waiting at most this long
+    # for a batch to fill.
+    bulk_max_messages: int = Field(default=200, ge=1, le=1000)
+    bulk_max_await_ms: int = Field(default=20, ge=1, le=10_000)
+    # One actor call carries at most this many bytes of events (daprd caps actor request
+    # bodies at 4 MiB); a student's longer run in a batch is split into several calls.
+    actor_call_max_bytes: int = Field(default=1024 * 1024, ge=64 * 1024, le=3 * 1024 * 1024)
+    # At most this many connections to daprd for the actor runtime's own calls, publishing
+    # and health (calls into actors have their own pool: service/dapr_http.py).
+    dapr_connection_pool: int = Field(default=128, ge=4)
+
     # Actor state lives this long after its last write (contract: 30 days).
     actor_state_ttl_s: int = 30 * 24 * 3600
     # How many recent event_ids each student actor remembers for deduplication.
@@ -96,6 +117,10 @@ class Settings(BaseSettings):
         if self.app_api_token is None:
             raise ValueError("APP_API_TOKEN must be set outside development")
         return self
+
+    @property
+    def intake_pubsubs(self) -> list[str]:
+        return [f"kafka-intake-{lane}" for lane in range(1, self.intake_lanes + 1)]
 
     @property
     def inbound_topics(self) -> list[str]:

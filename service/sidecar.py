@@ -1,13 +1,13 @@
-"""Calls from the service to its daprd sidecar over Dapr's HTTP API (publish, metadata,
-health). One pooled httpx client per process, created in the app lifespan."""
+"""Calls from the service to its daprd sidecar over Dapr's HTTP API: publish (one
+message or a bulk), health, metadata, reminder look-ups. Over the process's one
+connection pool (service/dapr_http.py)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import httpx
-
+from service.dapr_http import DaprHttp, DaprUnreachable, error_text
 from service.settings import Settings
 
 
@@ -15,16 +15,33 @@ class SidecarError(RuntimeError):
     """daprd answered with an error or could not be reached."""
 
 
+def _json(payload: Any) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), default=str).encode()
+
+
 class Sidecar:
-    def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
-        headers = {"dapr-api-token": settings.dapr_api_token} if settings.dapr_api_token else {}
+    def __init__(self, settings: Settings, http: DaprHttp | None = None) -> None:
         self._settings = settings
-        self._client = client or httpx.AsyncClient(
-            base_url=settings.dapr_http_url, headers=headers, timeout=10.0
-        )
+        self._http = http or DaprHttp(settings, timeout_s=10.0)
+        self._owns_http = http is None
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        data: bytes | None = None,
+        params: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> tuple[int, bytes]:
+        try:
+            return await self._http.request(method, path, data, params, timeout_s=timeout)
+        except DaprUnreachable as exc:
+            raise SidecarError(f"{what} failed: daprd unreachable ({exc})") from exc
 
     async def publish(
         self,
@@ -36,54 +53,72 @@ class Sidecar:
         """Publish JSON ``payload`` on ``topic`` through the Kafka pub/sub component;
         ``partition_key`` becomes the Kafka message key."""
         params = {"metadata.partitionKey": partition_key} if partition_key else None
-        try:
-            response = await self._client.post(
-                f"/v1.0/publish/{self._settings.pubsub_name}/{topic}",
-                content=json.dumps(payload, separators=(",", ":"), default=str),
-                headers={"content-type": "application/json"},
-                params=params,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )
-        except httpx.HTTPError as exc:
-            raise SidecarError(f"publish to {topic} failed: {exc!r}") from exc
-        if response.status_code != 204:
+        status, body = await self._request(
+            "POST",
+            f"/v1.0/publish/{self._settings.pubsub_name}/{topic}",
+            f"publish to {topic}",
+            _json(payload),
+            params,
+            timeout,
+        )
+        if status != 204:
+            raise SidecarError(f"publish to {topic} failed: HTTP {status} {error_text(body)}")
+
+    async def publish_bulk(self, topic: str, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Publish ``(key, payload)`` pairs on ``topic`` in one call (one Kafka produce
+        request); each key becomes its message's Kafka key. All or an error: the caller
+        retries the whole list (every message carries an id consumers dedupe on)."""
+        if not messages:
+            return
+        entries = [
+            {
+                "entryId": str(i),
+                "event": payload,
+                "contentType": "application/json",
+                # per entry: a request-level partitionKey would override every entry's
+                "metadata": {"partitionKey": key},
+            }
+            for i, (key, payload) in enumerate(messages)
+        ]
+        status, body = await self._request(
+            "POST",
+            f"/v1.0-alpha1/publish/bulk/{self._settings.pubsub_name}/{topic}",
+            f"bulk publish to {topic}",
+            _json(entries),
+        )
+        if status != 204:
             raise SidecarError(
-                f"publish to {topic} failed: HTTP {response.status_code} {response.text[:300]}"
+                f"bulk publish of {len(entries)} to {topic} failed: HTTP {status} "
+                f"{error_text(body)}"
             )
 
     async def healthz(self, timeout: float) -> None:
-        try:
-            response = await self._client.get("/v1.0/healthz", timeout=timeout)
-        except httpx.HTTPError as exc:
-            raise SidecarError(f"daprd unreachable at {self._settings.dapr_http_url}") from exc
-        if response.status_code != 204:
-            raise SidecarError(f"daprd unhealthy: HTTP {response.status_code}")
+        status, _ = await self._request("GET", "/v1.0/healthz", "daprd health", timeout=timeout)
+        if status != 204:
+            raise SidecarError(f"daprd unhealthy: HTTP {status}")
 
     async def get_reminder(
         self, actor_type: str, actor_id: str, name: str
     ) -> dict[str, Any] | None:
         """The reminder as daprd (and the scheduler behind it) holds it; None if absent."""
-        try:
-            response = await self._client.get(
-                f"/v1.0/actors/{actor_type}/{actor_id}/reminders/{name}", timeout=5.0
-            )
-        except httpx.HTTPError as exc:
-            raise SidecarError(f"daprd unreachable: {exc!r}") from exc
-        if response.status_code in (404, 204) or (
-            response.status_code == 500 and "not found" in response.text.lower()
-        ):
+        status, body = await self._request(
+            "GET",
+            f"/v1.0/actors/{actor_type}/{actor_id}/reminders/{name}",
+            "reminder lookup",
+            timeout=5.0,
+        )
+        if status in (404, 204) or (status == 500 and b"not found" in body.lower()):
             return None
-        if response.status_code != 200:
-            raise SidecarError(f"reminder lookup failed: HTTP {response.status_code}")
-        data: dict[str, Any] = response.json()
+        if status != 200:
+            raise SidecarError(f"reminder lookup failed: HTTP {status}")
+        data: dict[str, Any] = json.loads(body)
         return data
 
     async def metadata(self, timeout: float = 5.0) -> dict[str, Any]:
-
-        try:
-            response = await self._client.get("/v1.0/metadata", timeout=timeout)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise SidecarError(f"daprd metadata unavailable: {exc!r}") from exc
-        data: dict[str, Any] = response.json()
+        status, body = await self._request(
+            "GET", "/v1.0/metadata", "daprd metadata", timeout=timeout
+        )
+        if status != 200:
+            raise SidecarError(f"daprd metadata unavailable: HTTP {status}")
+        data: dict[str, Any] = json.loads(body)
         return data

@@ -1,11 +1,19 @@
-"""Decoding a delivery: anything unusable is a PoisonEvent with a readable reason."""
+"""The intake's decisions on one bulk delivery: what is poison (with a readable reason),
+how a batch is grouped and split per student, and which entries are answered RETRY when
+a student's call fails (that one and every later one of the same student, so order
+holds). Pure logic: the actor calls and the dead-letter publish are recorded in memory
+here; tests/integration/test_batches.py runs the same paths on the real stack."""
+
+from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from actors.events import PoisonEvent
-from service.intake import Delivery, _decode
+from service.intake import Accepted, Intake, decode_entry, group_by_student, split_calls
+from service.sidecar import SidecarError
 
 GOOD = {
     "event_id": "e1",
@@ -17,34 +25,127 @@ GOOD = {
 }
 
 
-def delivery(body: object) -> Delivery:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return Delivery(topic="exercise.events", body=raw)
+def cloud(data: Any, event_type: str = "exercise.quiz_graded", **extra: Any) -> dict[str, Any]:
+    return {"type": event_type, "data": data, **extra}
 
 
-def test_cloud_event_is_decoded() -> None:
-    envelope = _decode(delivery({"type": "exercise.quiz_graded", "data": GOOD}), 65536)
-    assert envelope["type"] == "exercise.quiz_graded"
-    assert envelope["data"]["score"] == 70.0 and envelope["data"]["occurred_at"].endswith("Z")
+def test_cloud_event_is_decoded_with_its_trace_id() -> None:
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    entry = decode_entry("1", cloud(GOOD, traceparent=f"00-{trace}-b7ad6b7169203331-01"), 65536)
+    assert (entry.event_id, entry.type, entry.trace_id) == ("e1", "exercise.quiz_graded", trace)
+    assert entry.envelope == {"type": "exercise.quiz_graded", "data": GOOD}
 
 
 def test_json_sent_as_text_is_accepted() -> None:
-    body = {"type": "exercise.quiz_graded", "data": json.dumps(GOOD)}
-    assert _decode(delivery(body), 65536)["data"]["event_id"] == "e1"
+    assert decode_entry("1", cloud(json.dumps(GOOD)), 65536).event_id == "e1"
 
 
 @pytest.mark.parametrize(
-    ("body", "reason"),
+    ("event", "reason"),
     [
-        (b"{not json", "not valid JSON"),
+        ("{not json", "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
-        (b"[1, 2]", "not a CloudEvent object"),
-        ({"type": "exercise.quiz_graded", "data": "plain text"}, "not a JSON object"),
-        ({"type": "com.dapr.event.sent", "data": GOOD}, "unknown event type"),
-        ({"type": "exercise.quiz_graded", "data": {**GOOD, "pad": "x" * 70000}}, "exceeds"),
+        ([1, 2], "not a CloudEvent object"),
+        (cloud("plain text"), "not a JSON object"),
+        (cloud(GOOD, "com.dapr.event.sent"), "unknown event type"),
+        (cloud({**GOOD, "pad": "x" * 70000}), "exceeds"),
+        (cloud({**GOOD, "score": 150}), "score"),
     ],
 )
-def test_poison(body: object, reason: str) -> None:
+def test_poison(event: Any, reason: str) -> None:
     with pytest.raises(PoisonEvent) as info:
-        _decode(delivery(body), 65536)
+        decode_entry("1", event, 65536)
     assert reason in info.value.reason
+
+
+def accepted(entry_id: str, student: str, size: int = 100) -> Accepted:
+    data = {**GOOD, "event_id": f"ev-{entry_id}", "student_id": student}
+    envelope = {"type": "exercise.quiz_graded", "data": data}
+    return Accepted(entry_id, f"ev-{entry_id}", "exercise.quiz_graded", envelope, size, None)
+
+
+def test_grouping_keeps_each_students_order() -> None:
+    entries = [accepted("1", "a"), accepted("2", "b"), accepted("3", "a"), accepted("4", "a")]
+    groups = group_by_student(entries)
+    assert {k: [e.entry_id for e in v] for k, v in groups.items()} == {
+        "a": ["1", "3", "4"],
+        "b": ["2"],
+    }
+
+
+def test_calls_are_split_by_size_in_order() -> None:
+    entries = [accepted(str(i), "a", size) for i, size in enumerate([400, 400, 400, 900, 10])]
+    chunks = split_calls(entries, 1000)
+    assert [[e.entry_id for e in c] for c in chunks] == [["0", "1"], ["2"], ["3", "4"]]
+
+
+class Actors:
+    """Records each call; a student in ``fail_on`` fails its n-th call (1-based)."""
+
+    def __init__(self, fail_on: dict[str, int]) -> None:
+        self.fail_on = fail_on
+        self.calls: list[tuple[str, list[str]]] = []
+
+    async def apply_events(self, student_id: str, batch_json: str) -> dict[str, Any]:
+        ids = [e["data"]["event_id"] for e in json.loads(batch_json)["events"]]
+        self.calls.append((student_id, ids))
+        if sum(1 for s, _ in self.calls if s == student_id) == self.fail_on.get(student_id):
+            raise ConnectionError("state store down")
+        return {"outcomes": ["applied"] * len(ids)}
+
+
+class DeadLetters:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.published: list[dict[str, Any]] = []
+
+    async def publish_bulk(self, topic: str, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        if self.fail:
+            raise SidecarError("broker down")
+        self.published += [m for _, m in messages]
+
+
+def entry(entry_id: str, student: str, pad: int = 0, **data: Any) -> dict[str, Any]:
+    body = {**GOOD, "event_id": f"ev-{entry_id}", "student_id": student, **data}
+    if pad:
+        body["pad"] = "x" * pad
+    return {"entryId": entry_id, "event": cloud(body)}
+
+
+async def handle(
+    actors: Actors, dead: DeadLetters, entries: list[dict[str, Any]]
+) -> dict[str, str]:
+    intake = Intake(actors, dead, "progress.deadletter", 65536, 64 * 1024)
+    answer = await intake.handle_batch({"topic": "exercise.events", "entries": entries})
+    return {s["entryId"]: s["status"] for s in answer["statuses"]}
+
+
+async def test_a_failed_call_retries_that_student_from_there_on_and_nobody_else() -> None:
+    # student a's 6 entries are two calls (each ~40 KiB of data), the second fails
+    entries = [entry(str(i), "a", pad=20_000) for i in range(6)] + [entry("b1", "b")]
+    actors = Actors(fail_on={"a": 2})
+    statuses = await handle(actors, DeadLetters(), entries)
+    first_call = actors.calls[[s for s, _ in actors.calls].index("a")][1]
+    assert 0 < len(first_call) < 6
+    for i in range(6):
+        applied_first = f"ev-{i}" in first_call
+        assert statuses[str(i)] == ("SUCCESS" if applied_first else "RETRY")
+    assert statuses["b1"] == "SUCCESS"
+
+
+async def test_poison_in_the_middle_is_dead_lettered_and_the_rest_applied() -> None:
+    entries = [entry("1", "a"), entry("2", "a", score=150), entry("3", "a")]
+    dead = DeadLetters()
+    actors = Actors(fail_on={})
+    statuses = await handle(actors, dead, entries)
+    assert statuses == {"1": "SUCCESS", "2": "SUCCESS", "3": "SUCCESS"}
+    assert actors.calls == [("a", ["ev-1", "ev-3"])]
+    assert len(dead.published) == 1 and "score" in dead.published[0]["reason"]
+    assert dead.published[0]["original"]["data"]["event_id"] == "ev-2"
+
+
+async def test_poison_is_retried_when_the_dead_letter_topic_is_unreachable() -> None:
+    statuses = await handle(
+        Actors(fail_on={}), DeadLetters(fail=True), [entry("1", "a", score=150), entry("2", "a")]
+    )
+    assert statuses == {"1": "RETRY", "2": "SUCCESS"}

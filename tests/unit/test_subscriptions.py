@@ -6,15 +6,21 @@ from service.main import create_app
 from service.settings import Settings
 
 
-def test_every_inbound_topic_is_subscribed_with_the_dead_letter_topic() -> None:
+def test_every_inbound_topic_is_bulk_subscribed_on_every_lane_with_the_dead_letter_topic() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
-    app = create_app(Settings())
-    subs = TestClient(app).get("/dapr/subscribe").json()  # lifespan not started
-    assert {(s["topic"], s["route"], s["deadLetterTopic"]) for s in subs} == {
-        ("learning.events", "/events/learning.events", "progress.deadletter"),
-        ("exercise.events", "/events/exercise.events", "progress.deadletter"),
-        ("code.events", "/events/code.events", "progress.deadletter"),
+    settings = Settings(INTAKE_LANES=2, bulk_max_messages=150, bulk_max_await_ms=15)
+    subs = TestClient(create_app(settings)).get("/dapr/subscribe").json()  # no lifespan
+    assert {(s["pubsubname"], s["topic"]) for s in subs} == {
+        (lane, topic)
+        for lane in ("kafka-intake-1", "kafka-intake-2")
+        for topic in ("learning.events", "exercise.events", "code.events")
     }
-    assert all(s["pubsubname"] == "kafka-pubsub" for s in subs)
+    for s in subs:
+        assert (s["route"], s["deadLetterTopic"]) == ("/events/batch", "progress.deadletter")
+        assert s["bulkSubscribe"] == {
+            "enabled": True,
+            "maxMessagesCount": 150,
+            "maxAwaitDurationMs": 15,
+        }

@@ -27,6 +27,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ .Values.rules.stuckMinutes | quote }}
 - name: PROGRESS_INACTIVITY_DAYS
   value: {{ .Values.rules.inactivityDays | quote }}
+- name: INTAKE_LANES
+  value: {{ .Values.intake.lanes | quote }}
+- name: PROGRESS_BULK_MAX_MESSAGES
+  value: {{ .Values.intake.bulkMaxMessages | quote }}
+- name: PROGRESS_BULK_MAX_AWAIT_MS
+  value: {{ .Values.intake.bulkMaxAwaitMs | quote }}
 - name: APP_API_TOKEN
   valueFrom:
     secretKeyRef: {name: {{ .Values.dapr.apiTokenSecret }}, key: token}

@@ -1,0 +1,90 @@
+"""One turn per student per batch on the actor (SDK mock actor, in-memory state): one
+state write per turn, and after a crash between that write and the effects, the
+redelivered batch performs the stored effects once and applies nothing twice."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from dapr.actor.runtime.mock_actor import create_mock_actor
+
+from actors.effects import AlertCandidate
+from actors.events import LearningEvent, to_envelope
+from actors.student_actor import StudentProgressActor
+from tests.unit.factories import T0, quiz, reviewed
+
+
+class Outbound:
+    def __init__(self, fail_publishes: int = 0) -> None:
+        self.fail_publishes = fail_publishes
+        self.progress: list[str] = []
+        self.alerts: dict[str, str] = {}  # like the alert table: one row per alert id
+
+    async def raise_alerts(self, alerts: list[AlertCandidate]) -> None:
+        self.alerts |= {a.id: a.kind for a in alerts}
+
+    async def publish_progress(self, payloads: list[dict[str, Any]]) -> None:
+        if self.fail_publishes:
+            self.fail_publishes -= 1
+            raise ConnectionError("broker down")
+        self.progress += [p["trigger_event_id"] for p in payloads]
+
+
+def batch(*events: LearningEvent) -> str:
+    return json.dumps({"events": [to_envelope(e) for e in events]})
+
+
+def actor_with(monkeypatch: pytest.MonkeyPatch, outbound: Outbound, sid: str) -> Any:
+    monkeypatch.setattr(StudentProgressActor, "outbound", outbound)
+    actor = create_mock_actor(StudentProgressActor, sid)
+    writes: list[int] = []
+    save = actor._save
+
+    async def counting_save(state: Any) -> None:
+        writes.append(state.events_applied)
+        await save(state)
+
+    monkeypatch.setattr(actor, "_save", counting_save)
+    actor.writes = writes
+    return actor
+
+
+EVENTS = [
+    quiz(80, event_id="b1", student="batch-s1", at=T0),
+    quiz(20, event_id="b2", student="batch-s1", at=T0),  # low quiz alert
+    reviewed(70, event_id="b3", student="batch-s1", at=T0),
+]
+
+
+async def test_a_batch_is_one_turn_and_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    outbound = Outbound()
+    actor = actor_with(monkeypatch, outbound, "batch-s1")
+    result = await actor.apply_events(batch(*EVENTS, EVENTS[0]))
+    assert result["outcomes"] == ["applied", "applied", "applied", "duplicate"]
+    assert actor.writes == [3]
+    assert outbound.progress == ["b1", "b2", "b3"] and list(outbound.alerts.values()) == [
+        "low_quiz"
+    ]
+
+
+async def test_a_crash_between_write_and_effects_performs_them_once_on_redelivery(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outbound = Outbound(fail_publishes=1)
+    actor = actor_with(monkeypatch, outbound, "batch-s1")
+    with pytest.raises(ConnectionError):
+        await actor.apply_events(batch(*EVENTS))
+    assert actor.writes == [3] and outbound.progress == []  # saved, effects not done
+
+    again = await actor.apply_events(batch(*EVENTS))  # daprd re-sends the batch
+    assert again["outcomes"] == ["duplicate"] * 3
+    assert actor.writes == [3]  # nothing applied twice, nothing written again
+    assert outbound.progress == ["b1", "b2", "b3"] and list(outbound.alerts.values()) == [
+        "low_quiz"
+    ]
+
+    more = await actor.apply_events(batch(quiz(90, event_id="b4", student="batch-s1", at=T0)))
+    assert more["outcomes"] == ["applied"]
+    assert outbound.progress == ["b1", "b2", "b3", "b4"]  # the old outbox not performed again
