@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 WEIGHT_EXERCISE = 0.4
 WEIGHT_QUIZ = 0.3
@@ -19,8 +20,10 @@ WEIGHT_CONSISTENCY = 0.1
 STREAK_CAP_DAYS = 7
 
 
+@lru_cache(maxsize=65536)
 def round1(value: float) -> float:
-    """Round half up to one decimal (Python's round() rounds half to even)."""
+    """Round half up to one decimal (Python's round() rounds half to even). Cached: the
+    same few thousand values come up again and again, and Decimal is slow."""
     return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import lru_cache
 from typing import Any
 
 from actors.config import DomainConfig
@@ -13,15 +14,24 @@ from actors.state import StudentState, streak
 def mastery_by_topic(state: StudentState, config: DomainConfig) -> dict[str, Mastery]:
     current_streak = streak(state.active_days)
     return {
-        topic_id: topic_mastery(
-            passed_exercises=len(topic.passed_exercises),
-            exercise_target=config.exercise_target(topic_id),
-            recent_quiz_scores=[s.value for s in topic.quiz_scores],
-            recent_quality=[s.value for s in topic.quality_ratings],
-            streak_days=current_streak,
+        topic_id: _topic_mastery(
+            len(topic.passed_exercises),
+            config.exercise_target(topic_id),
+            tuple(s.value for s in topic.quiz_scores),
+            tuple(s.value for s in topic.quality_ratings),
+            current_streak,
         )
         for topic_id, topic in sorted(state.topics.items())
     }
+
+
+@lru_cache(maxsize=65536)
+def _topic_mastery(
+    passed: int, target: int, quiz: tuple[float, ...], quality: tuple[float, ...], streak_days: int
+) -> Mastery:
+    """topic_mastery, cached on its inputs (computed twice per event otherwise; Mastery
+    is immutable, so sharing results is safe)."""
+    return topic_mastery(passed, target, quiz, quality, streak_days)
 
 
 def overall(state: StudentState, config: DomainConfig) -> float:

@@ -28,7 +28,7 @@ async def subscribe(_: Request) -> JSONResponse:
     if BULK:
         sub["bulkSubscribe"] = {
             "enabled": True,
-            "maxMessagesCount": int(os.environ.get("PROGRESS_BULK_MAX_MESSAGES", "200")),
+            "maxMessagesCount": int(os.environ.get("PROGRESS_BULK_MAX_MESSAGES", "1000")),
             "maxAwaitDurationMs": int(os.environ.get("PROGRESS_BULK_MAX_AWAIT_MS", "20")),
         }
     return JSONResponse([sub])

@@ -25,6 +25,9 @@ DAPR_API_TOKEN="$(secret dapr_api_token)"
 export APP_API_TOKEN DAPR_API_TOKEN
 
 
+# App health: probes every 5 s wait up to 3 s; 5 misses in a row mark the app unhealthy (daprd
+# then withdraws its actors from placement). With the defaults (500 ms, 3) an app busy
+# with a backlog was declared unhealthy and lost its actors mid-turn (docs/performance.md).
 start_daprd() {
   if is_running "$name-daprd"; then log "$name-daprd already running"; return; fi
   local res="$STACK_DIR/components-$name"
@@ -39,7 +42,8 @@ start_daprd() {
     --placement-host-address "127.0.0.1:$PLACEMENT_PORT" \
     --scheduler-host-address "127.0.0.1:$SCHEDULER_PORT" \
     --enable-app-health-check --app-health-check-path /healthz \
-    --app-health-probe-interval 2 --log-level "${DAPR_LOG_LEVEL:-info}"
+    --app-health-probe-interval 5 --app-health-probe-timeout 3000 --app-health-threshold 5 \
+    --log-level "${DAPR_LOG_LEVEL:-info}"
 }
 
 start_app() {

@@ -38,27 +38,31 @@ class AlertStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def insert_if_absent(self, alert: AlertCandidate) -> bool:
-        """Insert the alert unless an unresolved one with the same (student, kind,
-        topic) exists. True when the row with this id is in the table afterwards and
-        unresolved (just inserted, or inserted by an earlier attempt of the same effect
-        that may not have been published): a repeated effect never announces an alert a
-        teacher has resolved since."""
-        params = {
-            "id": uuid.UUID(alert.id),
-            "student_id": alert.student_id,
-            "kind": alert.kind,
-            "topic_id": alert.topic_id,
-            "severity": alert.severity,
-            "details": json.dumps(alert.details, default=str),
-            "detected_at": alert.detected_at,
-            "trigger_event_id": alert.trigger_event_id,
-        }
+    async def insert_if_absent(self, alerts: list[AlertCandidate]) -> list[bool]:
+        """Insert each alert unless an unresolved one with the same (student, kind,
+        topic) exists, in one transaction. For each: True when the row with its id is in
+        the table afterwards and unresolved (just inserted, or inserted by an earlier
+        attempt of the same effect that may not have been published): a repeated effect
+        never announces an alert a teacher has resolved since."""
+        found = []
         async with self._engine.begin() as conn:
-            inserted = (await conn.execute(_INSERT, params)).first()
-            if inserted is not None:
-                return True
-            return (await conn.execute(_STILL_OPEN, {"id": params["id"]})).first() is not None
+            for alert in alerts:
+                params = {
+                    "id": uuid.UUID(alert.id),
+                    "student_id": alert.student_id,
+                    "kind": alert.kind,
+                    "topic_id": alert.topic_id,
+                    "severity": alert.severity,
+                    "details": json.dumps(alert.details, default=str),
+                    "detected_at": alert.detected_at,
+                    "trigger_event_id": alert.trigger_event_id,
+                }
+                if (await conn.execute(_INSERT, params)).first() is not None:
+                    found.append(True)
+                else:
+                    still_open = await conn.execute(_STILL_OPEN, {"id": params["id"]})
+                    found.append(still_open.first() is not None)
+        return found
 
     async def open_count(self, student_id: str) -> int:
         async with self._engine.connect() as conn:

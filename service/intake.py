@@ -171,12 +171,14 @@ class Intake:
         deadletter_topic: str,
         max_event_bytes: int,
         actor_call_max_bytes: int,
+        max_turns: int = 64,
     ) -> None:
         self._actors = actors
         self._sidecar = sidecar
         self._deadletter_topic = deadletter_topic
         self._max_event_bytes = max_event_bytes
         self._actor_call_max_bytes = actor_call_max_bytes
+        self._turns = asyncio.Semaphore(max_turns)
 
     async def handle_batch(self, request: dict[str, Any]) -> dict[str, Any]:
         """The bulk delivery as daprd sends it -> ``{"statuses": [...]}``."""
@@ -253,7 +255,8 @@ class Intake:
                 separators=(",", ":"),
             )
             try:
-                answer = await self._actors.apply_events(student_id, batch_json)
+                async with self._turns:
+                    answer = await self._actors.apply_events(student_id, batch_json)
                 outcomes = answer["outcomes"]
                 if len(outcomes) != len(chunk):
                     raise ValueError(f"{len(outcomes)} outcomes for {len(chunk)} events")

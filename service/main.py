@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.deadletter_topic,
             settings.max_event_bytes,
             settings.actor_call_max_bytes,
+            settings.intake_max_turns,
         )
 
         _configure_actor(settings, Outbound(settings, state.sidecar, state.alerts))

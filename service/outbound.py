@@ -41,8 +41,10 @@ class Outbound:
         in the table; an alert blocked by an unresolved one of the same (student, kind,
         topic) is neither stored nor published."""
         raised = []
-        for alert in alerts:
-            if await self._alerts.insert_if_absent(alert):
+        for alert, in_table in zip(
+            alerts, await self._alerts.insert_if_absent(alerts), strict=True
+        ):
+            if in_table:
                 raised.append(alert)
             else:
                 log.info(

@@ -79,11 +79,14 @@ class Settings(BaseSettings):
     intake_lanes: int = Field(default=3, ge=1, le=16, validation_alias="INTAKE_LANES")
     # Bulk subscribe: at most this many messages per batch, waiting at most this long
     # for a batch to fill.
-    bulk_max_messages: int = Field(default=200, ge=1, le=1000)
+    bulk_max_messages: int = Field(default=1000, ge=1, le=1000)
     bulk_max_await_ms: int = Field(default=20, ge=1, le=10_000)
     # One actor call carries at most this many bytes of events (daprd caps actor request
     # bodies at 4 MiB); a student's longer run in a batch is split into several calls.
     actor_call_max_bytes: int = Field(default=1024 * 1024, ge=64 * 1024, le=3 * 1024 * 1024)
+    # At most this many student turns in flight at once across all lanes: bounds the
+    # event loop's queue, so health probes and API requests are answered during a backlog.
+    intake_max_turns: int = Field(default=64, ge=1)
     # At most this many connections to daprd for the actor runtime's own calls, publishing
     # and health (calls into actors have their own pool: service/dapr_http.py).
     dapr_connection_pool: int = Field(default=128, ge=4)

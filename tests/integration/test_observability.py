@@ -1,5 +1,6 @@
-"""Logs and metrics of the running service: trace ids from Dapr's traceparent in every
-line of an event's or request's work, no secrets in logs, each metric moving."""
+"""Logs and metrics of the running service: one line per delivery batch and per student
+turn, the producer's trace id (from the CloudEvent's traceparent) on the turn's line,
+trace ids in every request's line, no secrets in logs, each metric moving."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def metric(text: str, name: str, **labels: str) -> float:
     return total
 
 
-async def test_event_log_line_carries_the_trace_id_from_traceparent(
+async def test_turn_log_line_carries_the_trace_id_from_traceparent(
     api: httpx.AsyncClient, dapr: httpx.AsyncClient, student_id: str
 ) -> None:
     trace_id = secrets.token_hex(16)
@@ -67,20 +68,33 @@ async def test_event_log_line_carries_the_trace_id_from_traceparent(
     assert r.status_code == 204
     await applied(api, student_id, 1)
 
-    async def handled() -> dict[str, Any] | None:
+    async def turn() -> dict[str, Any] | None:
         return next(
             (
                 line
                 for line in log_lines()
-                if line.get("event") == "event_handled" and line.get("student_id") == student_id
+                if line.get("event") == "student_turn" and line.get("student_id") == student_id
             ),
             None,
         )
 
-    line = await eventually(handled)
-    assert line["trace_id"] == trace_id
-    assert line["event_id"] == f"{student_id}-traced" and line["type"] == "exercise.quiz_graded"
-    assert line["outcome"] == "applied" and line["duration_ms"] > 0
+    line = await eventually(turn)
+    assert trace_id in line["trace_ids"]
+    assert (line["events"], line["applied"], line["duplicates"]) == (1, 1, 0)
+    assert line["duration_ms"] > 0 and line["save_ms"] > 0
+
+    async def batch() -> dict[str, Any] | None:
+        return next(
+            (
+                line
+                for line in log_lines()
+                if line.get("event") == "batch_handled" and line.get("applied", 0) >= 1
+            ),
+            None,
+        )
+
+    line = await eventually(batch)
+    assert line["entries"] >= 1 and line["students"] >= 1 and line["duration_ms"] > 0
 
 
 async def test_request_log_line_has_trace_id_and_no_token(
