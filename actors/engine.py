@@ -331,19 +331,32 @@ def _inactivity_reminder(due_at: datetime) -> SetReminder:
     return SetReminder(name=INACTIVITY_REMINDER, due_at=due_at, data={"kind": "inactivity"})
 
 
-def collapse_reminders(effects: Sequence[Effect]) -> tuple[Effect, ...]:
-    """The effects of one turn with reminder changes reduced to the last one per name
-    (setting a reminder twice, or setting then cancelling it, ends in the same place);
-    other effects keep their order."""
-    last: dict[str, int] = {}
+def collapse_turn_effects(effects: Sequence[Effect]) -> tuple[Effect, ...]:
+    """One turn's effects, reduced without changing where they lead:
+
+    - reminder changes: the last one per name (setting a reminder twice, or setting then
+      cancelling it, ends in the same place);
+    - alerts: the first per (kind, topic). The alert table holds one unresolved alert per
+      (student, kind, topic), so a later one of the same turn could only be refused.
+
+    Other effects keep their order."""
+    last_reminder: dict[str, int] = {}
     for i, effect in enumerate(effects):
         if isinstance(effect, SetReminder | CancelReminder):
-            last[effect.name] = i
-    return tuple(
-        e
-        for i, e in enumerate(effects)
-        if not isinstance(e, SetReminder | CancelReminder) or last[e.name] == i
-    )
+            last_reminder[effect.name] = i
+    alert_keys: set[tuple[str, str | None]] = set()
+    kept: list[Effect] = []
+    for i, effect in enumerate(effects):
+        if isinstance(effect, SetReminder | CancelReminder):
+            if last_reminder[effect.name] != i:
+                continue
+        elif isinstance(effect, RaiseAlert):
+            key = (effect.alert.kind, effect.alert.topic_id)
+            if key in alert_keys:
+                continue
+            alert_keys.add(key)
+        kept.append(effect)
+    return tuple(kept)
 
 
 def fire_reminder(

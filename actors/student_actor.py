@@ -42,7 +42,7 @@ from actors.effects import (
     RaiseAlert,
     SetReminder,
 )
-from actors.engine import apply_events, collapse_reminders, expected_reminders, fire_reminder
+from actors.engine import apply_events, collapse_turn_effects, expected_reminders, fire_reminder
 from actors.events import LearningEvent, PoisonEvent, parse_event
 from actors.interface import StudentProgressActorInterface
 from actors.progress_view import progress_view
@@ -217,7 +217,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         new_state, turn = apply_events(state, events, self.domain_config, in_place=True)
         timing: dict[str, float] = {}
         if turn.applied:
-            timing = await self._commit(new_state, collapse_reminders(turn.effects))
+            timing = await self._commit(new_state, collapse_turn_effects(turn.effects))
         outcomes = ["duplicate" if o.duplicate else "applied" for o in turn.outcomes]
         log.info(
             "student_turn",
