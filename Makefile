@@ -43,12 +43,15 @@ chaos: venv  ## fault suite, long form: 3000 events per scenario, 30 s outages
 bench: venv  ## benchmark: throughput, latency percentiles, floor ratio, API latency
 	@.venv/bin/python -m bench.run
 
+bench-ab: venv  ## A/B: saturation alternating between the per-event commit and this checkout
+	@.venv/bin/python -m bench.ab $(if $(BASELINE),--baseline $(BASELINE)) $(if $(ROUNDS),--rounds $(ROUNDS))
+
 lint: venv  ## ruff and mypy
 	@.venv/bin/ruff check actors service tests migrations bench runtime verify.py
 	@.venv/bin/ruff format --check actors service tests migrations bench runtime verify.py
 	@.venv/bin/mypy
 
-.PHONY: help venv runtime-deps up down run test token openapi verify chaos bench lint
+.PHONY: help venv runtime-deps up down run test token openapi verify chaos bench bench-ab lint
 
 
 
