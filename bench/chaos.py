@@ -27,7 +27,14 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.harness import Expected, Publisher, compare, expected_state, wait_until_applied
+from bench.harness import (
+    Expected,
+    Publisher,
+    compare,
+    expected_state,
+    process_memory_mb,
+    wait_until_applied,
+)
 from bench.workload import Event, generate
 from service.dev_token import mint
 from service.settings import Settings, domain_config
@@ -254,13 +261,6 @@ async def poison_interleaved(ctx: Context) -> dict[str, object]:
     }
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 async def _paced_publish(events: list[Event], bootstrap: str, rate: float) -> float:
     """Publish ``events`` at ``rate`` per second (in 20 ms slices); seconds taken."""
     start = time.monotonic()
@@ -286,12 +286,12 @@ async def overload(ctx: Context) -> dict[str, object]:
     events = generate(count, 500, seed=hash(prefix) & 0xFFFF, prefix=prefix)
     expected = expected_state(events, domain_config(Settings()))
     app_pid = _pid("test-app")
-    rss: list[float] = [_rss_mb(app_pid)]
+    rss: list[float] = [process_memory_mb(app_pid)]
     done = asyncio.Event()
 
     async def sample_rss() -> None:
         while not done.is_set():
-            rss.append(_rss_mb(app_pid))
+            rss.append(process_memory_mb(app_pid))
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample_rss())

@@ -9,6 +9,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -46,6 +47,17 @@ def expected_state(events: Iterable[Event], config: DomainConfig) -> Expected:
         out.progress[sid] = progress_view(state, config)
         out.alerts[sid] = alerts.get(sid, set())
     return out
+
+
+def process_memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A memory figure of a process from /proc (VmRSS now, VmHWM peak); 0 if gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 class Publisher:

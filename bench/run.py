@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.harness import Publisher
+from bench.harness import Publisher, process_memory_mb
 from bench.noop_app import FLOOR_TOPIC
 from bench.workload import Event, generate
 from service.dev_token import mint
@@ -83,16 +83,6 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 class ResourceMeter:
     def __init__(self) -> None:
         self.pids = _pids()
@@ -108,7 +98,7 @@ class ResourceMeter:
             out[k] = {
                 "cpu_percent": round(cpu / wall * 100, 1),
                 "cpu_ms_per_event": round(cpu * 1000 / events, 3),
-                "peak_rss_mb": round(sum(_peak_rss_mb(p) for p in v), 1),
+                "peak_rss_mb": round(sum(process_memory_mb(p, "VmHWM") for p in v), 1),
             }
         return out
 

@@ -86,6 +86,27 @@ def cloud_event(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def student_event(
+    event_type: str,
+    student_id: str,
+    event_id: str,
+    occurred_at: str = "2026-11-25T10:00:00Z",
+    topic_id: str = "python.loops",
+    **fields: Any,
+) -> dict[str, Any]:
+    """A CloudEvent of one student's learning event, topic and time defaulted."""
+    return cloud_event(
+        event_type,
+        {
+            "event_id": event_id,
+            "student_id": student_id,
+            "occurred_at": occurred_at,
+            "topic_id": topic_id,
+            **fields,
+        },
+    )
+
+
 async def publish(
     dapr: httpx.AsyncClient, topic: str, body: dict[str, Any] | str, key: str | None = None
 ) -> None:

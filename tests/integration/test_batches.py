@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 
 from bench.harness import Publisher
-from tests.integration.conftest import cloud_event, publish
+from tests.integration.conftest import publish, student_event
 from tests.integration.kafka_reader import TopicReader
 from tests.integration.stack import Ports
 from tests.integration.test_student_actor import applied
@@ -23,16 +23,13 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def quiz(student_id: str, event_id: str, score: float) -> dict[str, Any]:
-    return cloud_event(
+    return student_event(
         "exercise.quiz_graded",
-        {
-            "event_id": event_id,
-            "student_id": student_id,
-            "occurred_at": "2026-11-26T10:00:00Z",
-            "topic_id": "python.loops",
-            "quiz_id": "q",
-            "score": score,
-        },
+        student_id,
+        event_id,
+        occurred_at="2026-11-26T10:00:00Z",
+        quiz_id="q",
+        score=score,
     )
 
 

@@ -10,24 +10,15 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.integration.conftest import cloud_event, publish
+from tests.integration.conftest import publish, student_event
 from tests.integration.kafka_reader import TopicReader
 from tests.integration.stack import Ports
 from tests.integration.test_student_actor import applied
 
 
 def submitted(student_id: str, event_id: str, exercise_id: str) -> dict[str, Any]:
-    return cloud_event(
-        "exercise.submitted",
-        {
-            "event_id": event_id,
-            "student_id": student_id,
-            "occurred_at": "2026-11-25T10:00:00Z",
-            "topic_id": "python.loops",
-            "exercise_id": exercise_id,
-            "passed": True,
-            "score": 90,
-        },
+    return student_event(
+        "exercise.submitted", student_id, event_id, exercise_id=exercise_id, passed=True, score=90
     )
 
 
