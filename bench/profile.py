@@ -1,6 +1,8 @@
-"""Profile the app process on the event hot path with py-spy while a saturating stream
-is processed: python -m bench.profile. Writes bench/results/profile-<date>.txt with the
-frames that hold the most samples (inclusive) and the leaves (self)."""
+"""Profile the app process on the event hot path with py-spy: python -m bench.profile
+[RATE]. Without RATE a saturating burst is published first (big batches, several events
+per turn); with RATE events are paced at RATE/s while sampling (small batches, about one
+event per turn: the part-load regime). Writes bench/results/profile-<date>[-RATE].txt with
+the frames that hold the most samples (inclusive) and the leaves (self)."""
 
 import asyncio
 import collections
@@ -16,67 +18,101 @@ from bench.workload import generate
 from tests.integration.stack import REPO
 
 
-async def load(events: int) -> None:
+async def load(events: int, rate: float | None = None) -> None:
     ports = replica_ports(1)
     async with Publisher(f"127.0.0.1:{ports.kafka}") as pub:
-        for e in generate(events, 500, seed=3, prefix=f"prof-{int(time.time())}"):
+        start = time.monotonic()
+        for i, e in enumerate(generate(events, 500, seed=3, prefix=f"prof-{int(time.time())}")):
+            if rate is not None:
+                delay = start + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
             await pub.send(e)
         await pub.flush()
 
 
+def record(pid: str, raw: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            str(REPO / ".venv" / "bin" / "py-spy"),
+            "record",
+            "-p",
+            pid,
+            "-d",
+            "20",
+            "-r",
+            "200",
+            "--format",
+            "raw",
+            "-o",
+            str(raw),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+LIBRARIES = (
+    "starlette", "fastapi", "uvicorn", "httptools", "aiohttp", "dapr", "pydantic",
+    "structlog", "asyncpg", "sqlalchemy", "json", "asyncio", "actors", "service",
+    "prometheus_client", "opentelemetry", "aiokafka",
+)  # fmt: skip
+
+
+def library(frame: str) -> str:
+    """The package a frame's file belongs to ("other" when none of LIBRARIES)."""
+    path = frame.rpartition("(")[2]
+    parts = path.replace("\\", "/").split("/")
+    for part in reversed(parts[:-1]):
+        if part in LIBRARIES:
+            return part
+    return "other"
+
+
 def main() -> None:
+    rate = float(sys.argv[1]) if len(sys.argv) > 1 else None
     stack = replica(1)
     stack.up()
+    raw = REPO / ".stack" / "profile.raw"
     try:
         httpx.get(replica_ports(1).app_url + "/health", timeout=10)
-        asyncio.run(load(20000))
         pid = (STACK_DIR / "run" / "bench-app.pid").read_text().strip()
-        raw = REPO / ".stack" / "profile.raw"
-        subprocess.run(
-            [
-                str(REPO / ".venv" / "bin" / "py-spy"),
-                "record",
-                "-p",
-                pid,
-                "-d",
-                "20",
-                "-r",
-                "200",
-                "--format",
-                "raw",
-                "-o",
-                str(raw),
-                "--nonblocking",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        if rate is None:
+            asyncio.run(load(20000))
+            record(pid, raw).wait()
+        else:
+            spy = record(pid, raw)
+            asyncio.run(load(int(rate * 25), rate))
+            spy.wait()
     finally:
         stack.down()
     inclusive: collections.Counter[str] = collections.Counter()
     leaves: collections.Counter[str] = collections.Counter()
+    by_library: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack_text, _, count_text = line.rpartition(" ")
         count = int(count_text)
-        frames = [
-            f.split(" (")[0] + " " + f.split("/")[-1].rstrip(")") for f in stack_text.split(";")
-        ]
+        full = stack_text.split(";")
+        frames = [f.split(" (")[0] + " " + f.split("/")[-1].rstrip(")") for f in full]
         total += count
         for frame in set(frames):
             inclusive[frame] += count
         leaves[frames[-1]] += count
-    lines = [
-        f"py-spy, 20 s at 200 Hz on the app during a 20,000-event burst: {total} samples",
-        "",
-        "inclusive (frame on the stack):",
-    ]
-    lines += [f"  {n / total:6.1%}  {f}" for f, n in inclusive.most_common(40)]
+        by_library[library(full[-1])] += count
+    mode = "a 20,000-event burst" if rate is None else f"events paced at {rate:g}/s"
+    lines = [f"py-spy, 20 s at 200 Hz on the app during {mode}: {total} samples", ""]
+    lines += ["self time by package of the leaf frame:"]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in by_library.most_common()]
+    lines += ["", "inclusive (frame on the stack):"]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in inclusive.most_common(60)]
     lines += ["", "self (leaf frame):"]
-    lines += [f"  {n / total:6.1%}  {f}" for f, n in leaves.most_common(25)]
-    out = RESULTS / f"profile-{time.strftime('%Y-%m-%d')}.txt"
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in leaves.most_common(40)]
+    suffix = "" if rate is None else f"-{rate:g}"
+    out = RESULTS / f"profile-{time.strftime('%Y-%m-%d')}{suffix}.txt"
     out.write_text("\n".join(lines) + "\n")
-    sys.stdout.write("\n".join(lines[:60]) + "\n")
+    sys.stdout.write("\n".join(lines[:80]) + "\n")
 
 
 if __name__ == "__main__":
