@@ -3,7 +3,6 @@
 Run with ``uvicorn service.main:app``; daprd must be started alongside (see runtime/).
 """
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from dapr.actor.runtime.config import ActorRuntimeConfig
 from dapr.actor.runtime.runtime import ActorRuntime
 from dapr.ext.fastapi import DaprActor
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,6 +20,7 @@ from service.actor_gateway import ActorGateway
 from service.alert_store import AlertQueries, AlertStore
 from service.alert_stream import AlertBroadcaster
 from service.auth import TokenVerifier
+from service.dapr_callbacks import BATCH_ROUTE, DaprCallbacks
 from service.dapr_http import DaprHttp, PooledActorClient
 from service.db import create_engine
 from service.deps import AppState
@@ -38,7 +38,6 @@ from service.settings import Settings, domain_config, get_settings
 from service.sidecar import Sidecar
 
 API_VERSION = "1.0.0"
-BATCH_ROUTE = "/events/batch"
 
 
 def _configure_actor(settings: Settings, outbound: Outbound) -> None:
@@ -50,8 +49,9 @@ def _configure_actor(settings: Settings, outbound: Outbound) -> None:
 
 def subscriptions(settings: Settings) -> list[dict[str, Any]]:
     """What daprd reads from /dapr/subscribe: every inbound topic on every intake lane,
-    delivered in bulk to one route, with the dead-letter topic. (DaprApp.subscribe has
-    no bulk option, so the list is served here.)"""
+    delivered in bulk to one route (served by service/dapr_callbacks.py), with the
+    dead-letter topic. (DaprApp.subscribe has no bulk option, so the list is served
+    here.)"""
     return [
         {
             "pubsubname": pubsub,
@@ -75,11 +75,6 @@ def _subscribe(app: FastAPI, settings: Settings) -> None:
     @app.get("/dapr/subscribe", include_in_schema=False)
     async def dapr_subscribe() -> list[dict[str, Any]]:
         return subs
-
-    @app.post(BATCH_ROUTE, include_in_schema=False)
-    async def on_batch(request: Request, app_state: AppState) -> Response:
-        answer = await app_state.intake.handle_batch(json.loads(await request.body()))
-        return Response(json.dumps(answer, separators=(",", ":")), media_type="application/json")
 
 
 def _public_openapi(app: FastAPI) -> dict[str, Any]:
@@ -177,7 +172,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     app.add_middleware(DaprTokenMiddleware, token=token)
-    app.add_middleware(RequestContextMiddleware)  # outermost: sees every response
+    app.add_middleware(RequestContextMiddleware)  # sees every response but the two below
+    app.add_middleware(DaprCallbacks, token=token)  # actor method calls, bulk deliveries
     return app
 
 
