@@ -9,11 +9,15 @@ import structlog
 
 from actors.effects import AlertCandidate
 from service.alert_store import AlertStore
+from service.coalescing import Coalescer
 from service.metrics import STRUGGLES_RAISED
 from service.settings import Settings
 from service.sidecar import Sidecar
 
 log = structlog.get_logger("outbound")
+# progress.updated messages per bulk publish when concurrent turns' messages are sent
+# together (a Kafka produce request of ~0.5 MB at most)
+PROGRESS_MESSAGES_PER_PUBLISH = 500
 
 
 def struggle_payload(alert: AlertCandidate) -> dict[str, Any]:
@@ -35,6 +39,9 @@ class Outbound:
         self._settings = settings
         self._sidecar = sidecar
         self._alerts = alerts
+        self._progress: Coalescer[tuple[str, dict[str, Any]]] = Coalescer(
+            self._send_progress, PROGRESS_MESSAGES_PER_PUBLISH
+        )
 
     async def raise_alerts(self, alerts: list[AlertCandidate]) -> None:
         """Insert each alert and publish struggle.detected (one bulk publish) for those now
@@ -68,7 +75,10 @@ class Outbound:
             )
 
     async def publish_progress(self, payloads: list[dict[str, Any]]) -> None:
-        """progress.updated, one message per changed event, in one bulk publish."""
-        await self._sidecar.publish_bulk(
-            self._settings.progress_topic, [(str(p["student_id"]), p) for p in payloads]
-        )
+        """progress.updated, one message per changed event, keyed by student; sent in
+        one bulk publish with those of the turns that publish at the same time
+        (service/coalescing.py). Returns when they are out."""
+        await self._progress.submit([(str(p["student_id"]), p) for p in payloads])
+
+    async def _send_progress(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        await self._sidecar.publish_bulk(self._settings.progress_topic, messages)
