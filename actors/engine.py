@@ -9,17 +9,26 @@ Rules as built (contract section 4; thresholds in DomainConfig):
   reaches the threshold, not again for the 4th, 5th... until a success resets it.
 - failed_executions: the 5th consecutive failed code.executed in a topic; re-armed by
   a successful run.
-- stuck: exercise.started arms a durable reminder at occurred_at + 10 min; a passing
-  exercise.submitted for that exercise cancels it; when it fires, the alert is raised.
+- stuck: an exercise.started not followed by a passing exercise.submitted of that
+  exercise within 10 min of occurred_at: the alert is raised when the deadline passes.
 - low_quiz: a quiz score below 50 (low), below 25 (high).
 - help_request: a learning.message containing a configured phrase (case-insensitive,
   curly apostrophes normalised), high.
-- inactivity: one reminder at last_activity + 3 days, armed by the first event (and by
-  the first after it fired); when it fires and newer activity moved the deadline, it
-  re-arms itself at the new deadline; with no newer activity it raises the alert, low.
+- inactivity: no event for 3 days after last_activity: the alert, low, once per idle
+  spell (the next event starts a new one).
 
 Counters follow delivery order, which Kafka keeps per student (key = student_id); the
 windows ("last 5") and the streak follow occurred_at.
+
+Time-based rules: the two deadline rules (stuck, inactivity) share one durable Dapr
+reminder per student, ``wake``, armed for the earliest deadline the state holds
+(:func:`next_deadline`). A new deadline re-arms it only when it is earlier than the armed
+one; a passed exercise or new activity does not cancel or move anything. When it fires,
+:func:`fire_reminder` raises what is due by then and arms it again for the next deadline;
+when it fires early (what it was armed for went away) it just re-arms. A reminder write
+goes through the Dapr scheduler, whose store commits each write on its own (~160 writes/s
+on the benchmark machine, docs/performance.md): one per exercise start and one per pass,
+as before this design, capped the whole service.
 """
 
 from __future__ import annotations
@@ -53,7 +62,7 @@ from actors.mastery import Mastery, overall_mastery
 from actors.progress_view import mastery_by_topic, topic_document
 from actors.state import PendingExercise, Scored, StudentState, TopicState, push_window, record_day
 
-INACTIVITY_REMINDER = "inactivity"
+WAKE_REMINDER = "wake"
 # A reminder may be delivered a moment before its due time.
 _EARLY_TOLERANCE = timedelta(seconds=1)
 
@@ -89,6 +98,9 @@ class TurnOutcome:
 
 
 def stuck_reminder_name(topic_id: str, exercise_id: str) -> str:
+    """The name of the reminder schema version 2 armed per pending exercise. Stuck alert
+    ids are still derived from it, so an alert raised before and after the upgrade for
+    the same start has the same id."""
     digest = hashlib.sha256(f"{topic_id}|{exercise_id}".encode()).hexdigest()[:24]
     return f"stuck-{digest}"
 
@@ -188,30 +200,20 @@ class _Rules:
         if e.exercise_id in topic.passed_exercises:
             return
         if any(p.exercise_id == e.exercise_id for p in topic.pending_exercises):
-            return  # already armed by an earlier start
-        name = stuck_reminder_name(e.topic_id, e.exercise_id)
+            return  # the deadline runs from the first start
         topic.pending_exercises.append(
-            PendingExercise(exercise_id=e.exercise_id, started_at=e.occurred_at, reminder=name)
+            PendingExercise(exercise_id=e.exercise_id, started_at=e.occurred_at)
         )
-        self.effects.append(
-            SetReminder(
-                name=name,
-                due_at=e.occurred_at + self.config.stuck_after,
-                data={"kind": "stuck", "topic_id": e.topic_id, "exercise_id": e.exercise_id},
-            )
-        )
-        while len(topic.pending_exercises) > self.config.max_pending_exercises:
-            dropped = topic.pending_exercises.pop(0)
-            self.effects.append(CancelReminder(name=dropped.reminder))
+        del topic.pending_exercises[: -self.config.max_pending_exercises]
 
     def exercise_submitted(self, e: ExerciseSubmitted, topic: TopicState) -> None:
         if not e.passed:
             return
         if e.exercise_id not in topic.passed_exercises:
             topic.passed_exercises = sorted([*topic.passed_exercises, e.exercise_id])
-        for pending in [p for p in topic.pending_exercises if p.exercise_id == e.exercise_id]:
-            topic.pending_exercises.remove(pending)
-            self.effects.append(CancelReminder(name=pending.reminder))
+        topic.pending_exercises = [
+            p for p in topic.pending_exercises if p.exercise_id != e.exercise_id
+        ]
 
     def code_executed(self, e: CodeExecuted, topic: TopicState) -> None:
         if e.success:
@@ -289,15 +291,15 @@ def _apply_in_place(
     if advanced:
         new.last_activity = event.occurred_at
 
+    if advanced:
+        new.inactivity_alerted_for = None  # a new idle spell starts
+
     rules = _Rules(new, event, config)
     rules.run()
     effects = rules.effects
-    if advanced and (new.inactivity_due is None or new.inactivity_due <= event.occurred_at):
-        # Armed once, not moved on every event: when it fires before the deadline (a
-        # newer event moved it) it re-arms itself (fire_reminder). A due time already
-        # behind this event means the reminder was lost: arm it again.
-        new.inactivity_due = event.occurred_at + config.inactivity_after
-        effects.append(_inactivity_reminder(new.inactivity_due))
+    wake = _arm_wake(new, event.occurred_at, config)
+    if wake is not None:
+        effects.append(wake)
 
     new.recent_event_ids.append(event.event_id)
     new.events_applied += 1
@@ -327,8 +329,45 @@ def _apply_in_place(
     return Outcome(duplicate=False, changed_topics=changed, effects=tuple(effects)), after
 
 
-def _inactivity_reminder(due_at: datetime) -> SetReminder:
-    return SetReminder(name=INACTIVITY_REMINDER, due_at=due_at, data={"kind": "inactivity"})
+def _stuck_deadlines(state: StudentState, config: DomainConfig) -> list[tuple[datetime, str, str]]:
+    """(deadline, topic, exercise) of every pending exercise."""
+    return [
+        (pending.started_at + config.stuck_after, topic_id, pending.exercise_id)
+        for topic_id, topic in sorted(state.topics.items())
+        for pending in topic.pending_exercises
+    ]
+
+
+def _inactivity_deadline(state: StudentState, config: DomainConfig) -> datetime | None:
+    """When the current idle spell's inactivity alert is due (None: no activity yet, or
+    raised already)."""
+    last = state.last_activity
+    if last is None or state.inactivity_alerted_for == last:
+        return None
+    return last + config.inactivity_after
+
+
+def next_deadline(state: StudentState, config: DomainConfig) -> datetime | None:
+    """The earliest time a time-based rule may raise an alert (None: none pending)."""
+    deadlines = [d for d, _, _ in _stuck_deadlines(state, config)]
+    inactivity = _inactivity_deadline(state, config)
+    if inactivity is not None:
+        deadlines.append(inactivity)
+    return min(deadlines, default=None)
+
+
+def _arm_wake(state: StudentState, now: datetime, config: DomainConfig) -> SetReminder | None:
+    """Arm the wake-up reminder (modifying ``state``) when the earliest deadline is before
+    the armed one, or none is armed, or the armed one is at or behind ``now`` (an event
+    time, or the firing time): a reminder that should have fired by now was lost or is
+    the one firing. An armed reminder earlier than the deadline is left alone: it fires
+    early and re-arms then."""
+    due = next_deadline(state, config)
+    armed = state.wake_due
+    if due is None or (armed is not None and now < armed <= due):
+        return None
+    state.wake_due = due
+    return SetReminder(name=WAKE_REMINDER, due_at=due, data={"kind": "wake"})
 
 
 def collapse_turn_effects(effects: Sequence[Effect]) -> tuple[Effect, ...]:
@@ -362,44 +401,41 @@ def collapse_turn_effects(effects: Sequence[Effect]) -> tuple[Effect, ...]:
 def fire_reminder(
     state: StudentState, name: str, data: dict[str, Any], now: datetime, config: DomainConfig
 ) -> tuple[StudentState, tuple[Effect, ...]]:
-    """Handle a reminder firing at ``now``: raise the time-based alert if it still holds."""
+    """A reminder fired at ``now``: raise every time-based alert due by then and arm the
+    wake-up for the next deadline. Any reminder name is handled so: ``wake``, and the
+    per-exercise and inactivity reminders armed by schema version 2 states, each firing
+    once more after the upgrade."""
+    del data  # what is due is read from the state, not from the reminder
     new = state.model_copy(deep=True)
-    kind = data.get("kind")
-    if kind == "stuck":
-        topic = new.topics.get(str(data.get("topic_id")))
-        pending = (
-            next((p for p in topic.pending_exercises if p.reminder == name), None)
-            if topic
-            else None
-        )
-        if topic is None or pending is None:
-            return state, ()  # passed (or dropped) since the reminder was armed
+    if name == WAKE_REMINDER:
+        new.wake_due = None  # a one-shot reminder: spent
+    effects: list[Effect] = []
+    horizon = now + _EARLY_TOLERANCE
+    for deadline, topic_id, exercise_id in _stuck_deadlines(new, config):
+        if deadline > horizon:
+            continue
+        topic = new.topics[topic_id]
+        [pending] = [p for p in topic.pending_exercises if p.exercise_id == exercise_id]
         topic.pending_exercises.remove(pending)
         alert = make_alert(
             new.student_id,
             "stuck",
-            str(data["topic_id"]),
+            topic_id,
             "medium",
             {
-                "exercise_id": pending.exercise_id,
+                "exercise_id": exercise_id,
                 "started_at": _iso(pending.started_at),
                 "minutes_without_pass": round(config.stuck_after.total_seconds() / 60, 2),
             },
             detected_at=now,
-            trigger=f"{name}|{_iso(pending.started_at)}",
+            trigger=f"{stuck_reminder_name(topic_id, exercise_id)}|{_iso(pending.started_at)}",
             trigger_event_id=None,
         )
-        return new, (RaiseAlert(alert=alert),)
-    if kind == "inactivity":
+        effects.append(RaiseAlert(alert=alert))
+    inactivity = _inactivity_deadline(new, config)
+    if inactivity is not None and inactivity <= horizon and new.last_activity is not None:
         last = new.last_activity
-        if last is None:
-            return state, ()
-        deadline = last + config.inactivity_after
-        if now + _EARLY_TOLERANCE < deadline:
-            # a newer event moved the deadline: follow it
-            new.inactivity_due = deadline
-            return new, (_inactivity_reminder(deadline),)
-        new.inactivity_due = None  # one-shot: the next event arms it again
+        new.inactivity_alerted_for = last
         alert = make_alert(
             new.student_id,
             "inactivity",
@@ -413,31 +449,33 @@ def fire_reminder(
             trigger=f"inactivity|{_iso(last)}",
             trigger_event_id=None,
         )
-        return new, (RaiseAlert(alert=alert),)
-    return state, ()
+        effects.append(RaiseAlert(alert=alert))
+    wake = _arm_wake(new, now, config)
+    if wake is not None:
+        effects.append(wake)
+    if not effects and new.wake_due == state.wake_due:
+        return state, ()
+    return new, tuple(effects)
 
 
 def expected_reminders(state: StudentState, config: DomainConfig) -> list[dict[str, Any]]:
-    """The reminders the state implies are pending (inactivity: at the time it is armed
-    for, which may be before the deadline; it then moves itself)."""
-    reminders: list[dict[str, Any]] = []
-    for topic_id, topic in sorted(state.topics.items()):
-        for pending in topic.pending_exercises:
-            reminders.append(
-                {
-                    "name": pending.reminder,
-                    "kind": "stuck",
-                    "topic_id": topic_id,
-                    "exercise_id": pending.exercise_id,
-                    "due_at": _iso(pending.started_at + config.stuck_after),
-                }
-            )
-    if state.inactivity_due is not None:
-        reminders.append(
-            {
-                "name": INACTIVITY_REMINDER,
-                "kind": "inactivity",
-                "due_at": _iso(state.inactivity_due),
-            }
-        )
-    return reminders
+    """The reminder the state implies is armed (at most the one wake-up; it may be
+    armed earlier than the first deadline, and then re-arms itself), with the deadlines
+    it serves."""
+    if state.wake_due is None:
+        return []
+    deadlines: list[dict[str, Any]] = [
+        {"kind": "stuck", "topic_id": t, "exercise_id": x, "due_at": _iso(d)}
+        for d, t, x in _stuck_deadlines(state, config)
+    ]
+    inactivity = _inactivity_deadline(state, config)
+    if inactivity is not None:
+        deadlines.append({"kind": "inactivity", "due_at": _iso(inactivity)})
+    return [
+        {
+            "name": WAKE_REMINDER,
+            "kind": "wake",
+            "due_at": _iso(state.wake_due),
+            "deadlines": sorted(deadlines, key=lambda d: str(d["due_at"])),
+        }
+    ]

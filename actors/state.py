@@ -28,7 +28,6 @@ class PendingExercise(BaseModel):
 
     exercise_id: str
     started_at: datetime
-    reminder: str
 
 
 class TopicState(BaseModel):
@@ -45,16 +44,20 @@ class TopicState(BaseModel):
 class StudentState(BaseModel):
     # The stored form's version; older stored forms are upgraded on load
     # (actors/stored_state.py).
-    schema_version: int = 2  # SCHEMA_VERSION in actors/stored_state.py
+    schema_version: int = 3  # SCHEMA_VERSION in actors/stored_state.py
     student_id: str
     topics: dict[str, TopicState] = Field(default_factory=dict)
     # Distinct UTC days with activity, sorted; days more than STREAK_CAP_DAYS before the
     # newest are dropped: they can no longer change the capped streak.
     active_days: list[date] = Field(default_factory=list)
     last_activity: datetime | None = None
-    # When the inactivity reminder is armed to fire (None: not armed; version 1 states
-    # did not record it, so their next event arms it).
-    inactivity_due: datetime | None = None
+    # The last_activity an inactivity alert was raised for: no second alert until newer
+    # activity (None: none raised since the last activity).
+    inactivity_alerted_for: datetime | None = None
+    # When the student's one wake-up reminder is armed to fire (None: not armed). It is
+    # armed for the earliest time-based deadline and moved only to an earlier one
+    # (actors/engine.py, "Time-based rules").
+    wake_due: datetime | None = None
     # The most recent event_ids, oldest first, at most DomainConfig.dedupe_window.
     recent_event_ids: list[str] = Field(default_factory=list)
     events_applied: int = 0

@@ -4,6 +4,11 @@ read: each schema version has one upgrade step to the next, applied in turn on l
 Version 1 (before 2026-11-27) had no ``schema_version`` and re-armed the inactivity
 reminder on every event; version 2 records when that reminder is armed for
 (``inactivity_due``). The upgrade leaves it unset, so the next event arms it once more.
+Version 3 replaces a reminder per pending exercise plus the inactivity reminder with one
+wake-up reminder per student (``wake_due``; ``inactivity_alerted_for`` says whether the
+inactivity alert of the current idle spell was raised). The upgrade leaves the wake-up
+unarmed, so the next event or the firing of any reminder a version 2 state armed arms
+it; those older reminders fire once more and are handled as wake-ups.
 
 A stored form newer than this code knows is refused rather than guessed at: a
 rolled-back deployment must not silently drop fields it does not understand.
@@ -17,7 +22,7 @@ from typing import Any
 
 from actors.state import StudentState
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class UnknownSchemaVersion(ValueError):
@@ -28,7 +33,31 @@ def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "schema_version": 2, "inactivity_due": None}
 
 
-UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+    """Per-exercise reminder names go. Whether the inactivity alert of the last idle spell
+    was raised is not recorded before version 3: taken as not raised. Raising it again
+    derives the same alert id (actors/effects.py), which the alert table already holds."""
+    topics = {
+        topic_id: {
+            **topic,
+            "pending_exercises": [
+                {k: v for k, v in pending.items() if k != "reminder"}
+                for pending in topic.get("pending_exercises", [])
+            ],
+        }
+        for topic_id, topic in doc.get("topics", {}).items()
+    }
+    upgraded = {k: v for k, v in doc.items() if k != "inactivity_due"}
+    return {
+        **upgraded,
+        "schema_version": 3,
+        "topics": topics,
+        "inactivity_alerted_for": None,
+        "wake_due": None,
+    }
+
+
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def decode_state(raw: str | bytes | dict[str, Any]) -> StudentState:

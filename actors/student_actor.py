@@ -285,5 +285,5 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
             reminder=name,
             alerts=[e.alert.kind for e in effects if isinstance(e, RaiseAlert)],
         )
-        if effects:
+        if new_state is not student:
             await self._commit(new_state, effects)

@@ -72,15 +72,24 @@ class Erasure(BaseModel):
     alerts_removed: int
 
 
-class Reminder(BaseModel):
-    name: str
-    kind: str
-    expected_due_at: datetime
+class Deadline(BaseModel):
+    """A time-based rule's deadline the wake-up reminder serves."""
 
-    pending_in_scheduler: bool
-    scheduler: dict[str, Any] | None
+    kind: str = Field(description="stuck or inactivity")
+    due_at: datetime
     topic_id: str | None = None
     exercise_id: str | None = None
+
+
+class Reminder(BaseModel):
+    name: str
+    kind: str = Field(description="wake: the student's one reminder for time-based rules")
+    expected_due_at: datetime = Field(
+        description="when it is armed to fire: at or before the earliest deadline"
+    )
+    pending_in_scheduler: bool
+    scheduler: dict[str, Any] | None
+    deadlines: list[Deadline] = Field(description="what it checks when it fires")
 
 
 class Reminders(BaseModel):

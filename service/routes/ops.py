@@ -58,8 +58,9 @@ async def actors(_: Admin, app: AppState, settings: CurrentSettings) -> Any:
     responses={404: problem("student never seen")},
 )
 async def reminders(student_id: StudentId, _: Admin, app: AppState) -> Any:
-    """The reminders the student's state expects, each checked against what the Dapr
-    scheduler holds (``pending_in_scheduler``)."""
+    """The reminder the student's state expects (one wake-up for its time-based rules,
+    with the deadlines it serves), checked against what the Dapr scheduler holds
+    (``pending_in_scheduler``)."""
     expected = await app.actors.list_reminders(student_id)
     if not expected["found"]:
         raise ProblemError(404, f"no events have been received for student {student_id!r}")
@@ -76,8 +77,7 @@ async def reminders(student_id: StudentId, _: Admin, app: AppState) -> Any:
                 "expected_due_at": reminder["due_at"],
                 "pending_in_scheduler": held is not None,
                 "scheduler": held,
-                "topic_id": reminder.get("topic_id"),
-                "exercise_id": reminder.get("exercise_id"),
+                "deadlines": reminder["deadlines"],
             }
         )
     return {"student_id": student_id, "reminders": out}

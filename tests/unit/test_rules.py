@@ -9,10 +9,17 @@ from typing import Any
 import pytest
 
 from actors.config import DomainConfig
-from actors.effects import CancelReminder, PublishProgress, RaiseAlert, SetReminder
-from actors.engine import INACTIVITY_REMINDER, Outcome, apply_event, fire_reminder
+from actors.effects import PublishProgress, RaiseAlert, SetReminder, make_alert
+from actors.engine import (
+    WAKE_REMINDER,
+    Outcome,
+    apply_event,
+    fire_reminder,
+    stuck_reminder_name,
+)
 from actors.events import LearningEvent
 from actors.state import StudentState
+from actors.stored_state import decode_state
 from tests.unit.factories import T0, message, quiz, reviewed, run, started, submitted
 
 CONFIG = DomainConfig()
@@ -35,10 +42,13 @@ def kinds(outcomes: list[Outcome]) -> list[list[str]]:
     return [[a.kind for a in o.alerts] for o in outcomes]
 
 
-def stuck_name(outcome: Outcome) -> str:
-    return next(
-        e.name for e in outcome.effects if isinstance(e, SetReminder) and e.name.startswith("stuck")
-    )
+def wakes(effects: Iterable[Any]) -> list[datetime]:
+    """Due times of the wake-up reminder armed by ``effects``."""
+    return [e.due_at for e in effects if isinstance(e, SetReminder) and e.name == WAKE_REMINDER]
+
+
+def fire(state: StudentState, at: datetime, name: str = WAKE_REMINDER) -> Any:
+    return fire_reminder(state, name, {"kind": "wake"}, at, CONFIG)
 
 
 def test_repeated_error_fires_on_third_not_fourth() -> None:
@@ -135,96 +145,142 @@ def test_help_phrases_are_configurable() -> None:
     assert len(a.alerts) == 1 and b.alerts == []
 
 
-def test_exercise_started_arms_stuck_reminder_and_pass_cancels_it() -> None:
-    state, [arm, cancel] = feed([started("ex1"), submitted("ex1")])
-    [reminder] = [e for e in arm.effects if isinstance(e, SetReminder) and e.name != "inactivity"]
-    assert reminder.due_at == T0 + timedelta(minutes=10)
-    assert [e.name for e in cancel.effects if isinstance(e, CancelReminder)] == [reminder.name]
-    assert state.topics["python.loops"].pending_exercises == []
+def test_first_event_arms_the_wake_up_for_inactivity() -> None:
+    state, [outcome] = feed([quiz(80)])
+    assert (
+        wakes(outcome.effects) == [T0 + timedelta(days=3)]
+        and state.wake_due == wakes(outcome.effects)[0]
+    )
 
 
-def test_failed_submission_does_not_cancel_stuck() -> None:
+def test_a_start_moves_the_wake_up_earlier_later_starts_and_passes_write_nothing() -> None:
+    state, outcomes = feed(
+        [
+            quiz(80),
+            started("ex1"),
+            started("ex2", at=T0 + timedelta(minutes=1)),
+            submitted("ex1"),
+        ]
+    )
+    assert [wakes(o.effects) for o in outcomes] == [
+        [T0 + timedelta(days=3)],
+        [T0 + timedelta(minutes=10)],
+        [],
+        [],
+    ]
+    assert [p.exercise_id for p in state.topics["python.loops"].pending_exercises] == ["ex2"]
+
+
+def test_failed_submission_keeps_the_exercise_pending() -> None:
     state, [_, outcome] = feed([started("ex1"), submitted("ex1", passed=False)])
-    assert not any(isinstance(e, CancelReminder) for e in outcome.effects)
+    assert outcome.effects == () or not wakes(outcome.effects)
     assert len(state.topics["python.loops"].pending_exercises) == 1
 
 
-def test_stuck_reminder_fires_alert_once() -> None:
-    state, [arm] = feed([started("ex1")])
-    name = next(
-        e.name for e in arm.effects if isinstance(e, SetReminder) and e.name != "inactivity"
-    )
-    data = {"kind": "stuck", "topic_id": "python.loops", "exercise_id": "ex1"}
-    state, effects = fire_reminder(state, name, data, T0 + timedelta(minutes=10), CONFIG)
-    [alert] = [e.alert for e in effects]  # type: ignore[union-attr]
+def test_wake_up_raises_stuck_once_and_arms_for_the_next_deadline() -> None:
+    state, _ = feed([started("ex1"), started("ex2", at=T0 + timedelta(minutes=5))])
+    state, effects = fire(state, T0 + timedelta(minutes=10))
+    [alert] = [e.alert for e in effects if isinstance(e, RaiseAlert)]
     assert (alert.kind, alert.severity, alert.details["exercise_id"]) == ("stuck", "medium", "ex1")
-    _, again = fire_reminder(state, name, data, T0 + timedelta(minutes=11), CONFIG)
-    assert again == ()
+    assert wakes(effects) == [T0 + timedelta(minutes=15)]
+    # an early second firing raises nothing again and re-arms for ex2
+    _, again = fire(state, T0 + timedelta(minutes=11))
+    assert [type(e) for e in again] == [SetReminder]
+    state, effects = fire(state, T0 + timedelta(minutes=15))
+    assert [e.alert.details["exercise_id"] for e in effects if isinstance(e, RaiseAlert)] == ["ex2"]
+    assert wakes(effects) == [T0 + timedelta(minutes=5, days=3)]  # inactivity next
 
 
-def test_stuck_reminder_after_pass_raises_nothing() -> None:
-    state, [arm, _] = feed([started("ex1"), submitted("ex1")])
-    name = next(
-        e.name for e in arm.effects if isinstance(e, SetReminder) and e.name != "inactivity"
-    )
-    _, effects = fire_reminder(
-        state,
-        name,
-        {"kind": "stuck", "topic_id": "python.loops"},
-        T0 + timedelta(minutes=10),
-        CONFIG,
-    )
-    assert effects == ()
+def test_wake_up_after_a_pass_raises_nothing_and_arms_for_inactivity() -> None:
+    state, _ = feed([started("ex1"), submitted("ex1")])
+    _, effects = fire(state, T0 + timedelta(minutes=10))
+    assert [type(e) for e in effects] == [SetReminder]
+    assert wakes(effects) == [T0 + timedelta(days=3)]
 
 
 def test_start_of_already_passed_exercise_arms_nothing() -> None:
-    _, [_, outcome] = feed([submitted("ex1"), started("ex1", at=T0 - timedelta(minutes=5))])
-    assert not any(
-        isinstance(e, SetReminder) and e.name.startswith("stuck") for e in outcome.effects
-    )
+    state, [_, outcome] = feed([submitted("ex1"), started("ex1", at=T0 - timedelta(minutes=5))])
+    assert wakes(outcome.effects) == []
+    assert state.topics["python.loops"].pending_exercises == []
 
 
-def _inactivity_due(effects: Any) -> list[datetime]:
-    return [
-        e.due_at for e in effects if isinstance(e, SetReminder) and e.name == INACTIVITY_REMINDER
-    ]
-
-
-def test_inactivity_is_armed_once_and_follows_the_deadline_when_it_fires_early() -> None:
+def test_inactivity_is_armed_once_and_raised_once_per_idle_spell() -> None:
     state, outcomes = feed(
         [quiz(80), quiz(80, at=T0 + timedelta(hours=1)), quiz(80, at=T0 - timedelta(hours=1))]
     )
-    assert [_inactivity_due(o.effects) for o in outcomes] == [[T0 + timedelta(days=3)], [], []]
-    data = {"kind": "inactivity"}
+    assert [wakes(o.effects) for o in outcomes] == [[T0 + timedelta(days=3)], [], []]
     # fires at the armed time: the newer event moved the deadline by an hour
-    moved, effects = fire_reminder(state, "inactivity", data, T0 + timedelta(days=3), CONFIG)
-    assert _inactivity_due(effects) == [T0 + timedelta(days=3, hours=1)]
-    assert moved.inactivity_due == T0 + timedelta(days=3, hours=1)
-    # fires at the deadline: the alert, and the reminder is disarmed
-    fired, [alert] = fire_reminder(
-        moved, "inactivity", data, T0 + timedelta(days=3, hours=1), CONFIG
-    )
-    assert isinstance(alert, RaiseAlert) and fired.inactivity_due is None
-    # the next event arms it again
+    moved, effects = fire(state, T0 + timedelta(days=3))
+    assert [type(e) for e in effects] == [SetReminder]
+    assert moved.wake_due == T0 + timedelta(days=3, hours=1)
+    # fires at the deadline: the alert; nothing else is pending, so nothing is armed
+    fired, [alert] = fire(moved, T0 + timedelta(days=3, hours=1))
+    assert isinstance(alert, RaiseAlert) and alert.alert.kind == "inactivity"
+    assert fired.wake_due is None and fired.inactivity_alerted_for == T0 + timedelta(hours=1)
+    # a later firing (a reminder armed by an older version) raises nothing
+    assert fire(fired, T0 + timedelta(days=5), name="inactivity") == (fired, ())
+    # the next event starts a new idle spell
     _, again = apply_event(fired, quiz(70, at=T0 + timedelta(days=4)), CONFIG)
-    assert _inactivity_due(again.effects) == [T0 + timedelta(days=7)]
+    assert wakes(again.effects) == [T0 + timedelta(days=7)]
 
 
-def test_inactivity_reminder_is_armed_again_when_it_should_have_fired_already() -> None:
+def test_wake_up_is_armed_again_when_it_should_have_fired_already() -> None:
     state, _ = feed([quiz(80)])
     _, later = apply_event(state, quiz(80, at=T0 + timedelta(days=5)), CONFIG)
-    assert _inactivity_due(later.effects) == [T0 + timedelta(days=8)]
+    assert wakes(later.effects) == [T0 + timedelta(days=8)]
 
 
 def test_inactivity_fires_only_after_the_threshold() -> None:
     state, _ = feed([quiz(80)])
-    data = {"kind": "inactivity"}
-    _, early = fire_reminder(state, "inactivity", data, T0 + timedelta(days=2), CONFIG)
+    _, early = fire(state, T0 + timedelta(days=2))
     assert [type(e) for e in early] == [SetReminder]  # re-armed, no alert
-    _, due = fire_reminder(state, "inactivity", data, T0 + timedelta(days=3), CONFIG)
+    _, due = fire(state, T0 + timedelta(days=3))
     [effect] = due
     assert effect.alert.kind == "inactivity" and effect.alert.severity == "low"  # type: ignore[union-attr]
     assert effect.alert.topic_id is None  # type: ignore[union-attr]
+
+
+def test_a_reminder_armed_by_schema_version_2_fires_as_a_wake_up() -> None:
+    """A version 2 state, its per-exercise reminder firing after the upgrade: the stuck
+    alert has the id version 2 gave it, and the wake-up is armed for what is left."""
+    started_at = "2026-11-25T10:00:00Z"
+    doc = {
+        "schema_version": 2,
+        "student_id": "s1",
+        "topics": {
+            "python.loops": {
+                "first_seen": started_at,
+                "pending_exercises": [
+                    {
+                        "exercise_id": "ex1",
+                        "started_at": started_at,
+                        "reminder": stuck_reminder_name("python.loops", "ex1"),
+                    }
+                ],
+            }
+        },
+        "last_activity": started_at,
+        "inactivity_due": "2026-11-28T10:00:00Z",
+    }
+    state = decode_state(doc)
+    assert state.wake_due is None
+    at = datetime.fromisoformat(started_at) + timedelta(minutes=10)
+    name = stuck_reminder_name("python.loops", "ex1")
+    new, effects = fire(state, at, name=name)
+    [alert] = [e.alert for e in effects if isinstance(e, RaiseAlert)]
+    v2_id = make_alert(
+        "s1",
+        "stuck",
+        "python.loops",
+        "medium",
+        {},
+        detected_at=at,
+        trigger=f"{name}|{started_at}",
+        trigger_event_id=None,
+    ).id
+    assert alert.id == v2_id
+    assert wakes(effects) == [datetime.fromisoformat(started_at) + timedelta(days=3)]
+    assert new.wake_due == wakes(effects)[0]
 
 
 def test_alert_ids_are_deterministic_per_cause() -> None:
