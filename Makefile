@@ -43,8 +43,8 @@ chaos: venv  ## fault suite, long form: 3000 events per scenario, 30 s outages
 bench: venv  ## benchmark: throughput, latency percentiles, floor ratio, API latency
 	@.venv/bin/python -m bench.run
 
-bench-ab: venv  ## A/B: saturation alternating between the per-event commit and this checkout
-	@.venv/bin/python -m bench.ab $(if $(BASELINE),--baseline $(BASELINE)) $(if $(ROUNDS),--rounds $(ROUNDS))
+bench-ab: venv  ## A/B: alternating runs of BASELINE (default the per-event commit) and this checkout; RATE adds a paced step
+	@.venv/bin/python -m bench.ab $(if $(BASELINE),--baseline $(BASELINE)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(RATE),--rate $(RATE))
 
 lint: venv  ## ruff and mypy
 	@.venv/bin/ruff check actors service tests migrations bench runtime verify.py
