@@ -55,6 +55,7 @@ def one_run(checkout: Path, rate: float | None) -> dict[str, Any]:
     if checkout != REPO:
         shutil.copyfile(REPO / script, checkout / script)
     stack_dir = Path(tempfile.mkdtemp(prefix="progress-ab-"))
+    stack_dir.chmod(0o755)  # PostgreSQL runs as its own account and must get in
     try:
         out = subprocess.run(
             [str(checkout / ".venv" / "bin" / "python"), "-m", "bench.quick_saturation"]
@@ -128,7 +129,7 @@ def main() -> None:
         "runs": runs,
         "summary": {side: summary(r) for side, r in runs.items()},
     }
-    out = RESULTS / f"ab-{time.strftime('%Y-%m-%d')}.json"
+    out = RESULTS / f"ab-{time.strftime('%Y-%m-%d-%H%M')}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     sys.stdout.write(json.dumps(report["summary"], indent=2) + f"\nwritten {out}\n")
 

@@ -347,7 +347,7 @@ async def kill_replica(ctx: Context) -> dict[str, object]:
 
         events = _stream(ctx, "replica")
         result = await _run(ctx, "3 replicas, kill -9 one", events, fault)
-        # stuck reminders armed for exercises never passed must fire on the survivors
+        # exercises never passed must be reported stuck by the survivors (wake-up reminders)
         expected = expected_state(events, domain_config(Settings()))
         pending = {
             (sid, t["topic_id"])
@@ -367,7 +367,7 @@ async def kill_replica(ctx: Context) -> dict[str, object]:
             await asyncio.sleep(2)
         if missing:
             result["problems"].append(  # type: ignore[attr-defined]
-                f"{len(missing)} stuck reminders never fired, e.g. {sorted(missing)[:3]}"
+                f"{len(missing)} stuck alerts never raised, e.g. {sorted(missing)[:3]}"
             )
         result["stuck_alerts_checked"] = len(pending)
         return result
