@@ -2,23 +2,9 @@
 effects follow (alerts, reminders, progress.updated). Pure: no I/O, no clock: the
 current time is passed in where a rule needs it (reminder firings only).
 
-Rules as built (contract section 4; thresholds in DomainConfig):
-
-- repeated_error: a failed code.executed whose error_type reaches the threshold (3)
-  failures in the topic since the last successful run there. Fires when the count
-  reaches the threshold, not again for the 4th, 5th... until a success resets it.
-- failed_executions: the 5th consecutive failed code.executed in a topic; re-armed by
-  a successful run.
-- stuck: an exercise.started not followed by a passing exercise.submitted of that
-  exercise within 10 min of occurred_at: the alert is raised when the deadline passes.
-- low_quiz: a quiz score below 50 (low), below 25 (high).
-- help_request: a learning.message containing a configured phrase (case-insensitive,
-  curly apostrophes normalised), high.
-- inactivity: no event for 3 days after last_activity: the alert, low, once per idle
-  spell (the next event starts a new one).
-
-Counters follow delivery order, which Kafka keeps per student (key = student_id); the
-windows ("last 5") and the streak follow occurred_at.
+The rules, their thresholds (DomainConfig) and the decisions behind them are described
+once, in docs/rules.md; this module is their implementation: ``_Rules`` has one method per
+event type, ``fire_reminder`` the time-based kinds.
 
 Time-based rules: the two deadline rules (stuck, inactivity) share one durable Dapr
 reminder per student, ``wake``, armed for the earliest deadline the state holds

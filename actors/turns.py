@@ -8,7 +8,7 @@ every actor state write takes the placement lock that the change holds. So the c
 retry (or the next event for the same student from another topic) arrives while the
 first call is still in the app, both calls share the SDK's per-actor state cache, and
 the one that saves last wins: the fault suite lost an event that the app had reported
-as applied (kill one of three replicas; see README "Fault suite").
+as applied (kill one of three replicas; see docs/decisions/003-per-actor-turn-lock.md).
 
 Holding a per-id asyncio lock for the whole call restores the order: the retry waits
 for the cancelled call to finish, then sees its save (and treats the event as a

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     # How many recent event_ids each student actor remembers for deduplication.
     dedupe_window: int = Field(default=512, ge=16)
 
-    # Struggle rule thresholds (contract section 4).
+    # Struggle rule thresholds (docs/rules.md).
     repeated_error_count: int = Field(default=3, ge=1)
     consecutive_failure_count: int = Field(default=5, ge=1)
     stuck_minutes: float = Field(default=10.0, gt=0)
