@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from actors.stored_state import SCHEMA_VERSION
 from bench.harness import Publisher
 from tests.integration.conftest import publish, student_event
 from tests.integration.kafka_reader import TopicReader
@@ -84,4 +85,4 @@ async def test_state_stored_by_the_per_event_version_loads_and_carries_on(
         "SELECT value #>> '{}' FROM dapr_actor_state WHERE key = $1",
         f"progress-service||StudentProgressActor||{student_id}||student",
     )
-    assert json.loads(value)["schema_version"] == 2
+    assert json.loads(value)["schema_version"] == SCHEMA_VERSION
