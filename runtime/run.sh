@@ -5,13 +5,18 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 started_file="$(mktemp)"
+# Every step of the cleanup runs whatever the one before did: under `set -e` a failed
+# `kill` of the log-following tail (already gone when the whole process group got the
+# signal) used to end the script before anything was stopped.
 cleanup() {
   trap - INT TERM EXIT
-  [[ -n "${tail_pid:-}" ]] && kill "$tail_pid" 2>/dev/null
+  set +e
+  if [[ -n "${tail_pid:-}" ]]; then kill "$tail_pid" 2>/dev/null; fi
   log "stopping what make run started..."
-  "$runtime_dir/app.sh" stop app || true
+  "$runtime_dir/app.sh" stop app
+  local started=()
   mapfile -t started <"$started_file"
-  [[ ${#started[@]} -gt 0 ]] && "$runtime_dir/down.sh" "${started[@]}"
+  if [[ ${#started[@]} -gt 0 ]]; then "$runtime_dir/down.sh" "${started[@]}"; fi
   rm -f "$started_file"
 }
 trap cleanup INT TERM EXIT
