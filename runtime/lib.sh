@@ -73,7 +73,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 require_free_port() {
   local name="$1" port="$2"
   if port_open "$port"; then
-    die "$name: port $port is already in use by another process; stop it or set a different port (see README)"
+    die "$name: port $port is already in use by another process; stop it or set a different port (ports: docs/operations.md)"
   fi
 }
 
