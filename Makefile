@@ -22,7 +22,7 @@ down:  ## stop everything started in the background (by PID)
 run: venv  ## start the whole stack plus daprd and the app in the foreground (Ctrl-C stops)
 	@$(RT)/run.sh
 
-test: lint  ## run every test after lint (starts what it needs, stops what it started)
+test: lint runtime-deps  ## run every test after lint (builds the runtime first, starts what it needs, stops what it started)
 	@$(RT)/test.sh
 
 token: venv  ## mint a local dev JWT: make token ROLE=teacher SUB=teacher-1

@@ -254,6 +254,8 @@ def replica_ports(i: int) -> Ports:
         dapr_grpc=25001 + k,
         dapr_metrics=29191 + k,
         dapr_internal=25011 + k,
+        database="progress_bench",
+        app_id="progress-bench",
     )
 
 

@@ -9,6 +9,10 @@ source "$(dirname "$0")/lib.sh"
 cmd="${1:?usage: app.sh start|stop|restart [NAME]}"
 name="${2:-app}"
 export DAPR_APP_ID="${DAPR_APP_ID:-progress-service}"
+# daprd's namespace: placement and the scheduler keep actors and reminders per namespace,
+# so the test and benchmark instances (their own app id, namespace and database) never
+# host make run's actors or fire its reminders, nor the other way round.
+export NAMESPACE="${DAPR_NAMESPACE:-$DAPR_APP_ID}"
 # API tokens between the app and its sidecar: daprd sends APP_API_TOKEN on every call to
 # the app; callers of daprd (the app, producers, tests) send DAPR_API_TOKEN. Generated
 # once per local stack into .stack/secrets (git-ignored).

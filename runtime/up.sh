@@ -39,12 +39,18 @@ start_postgres() {
     -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off \
     -c synchronous_commit=off -c full_page_writes=off
   wait_for postgres 60 "$pg_bin/pg_isready" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER"
+  started postgres
+}
+
+# Each instance (make run, the tests, the benchmark) has its own database (PG_DATABASE),
+# created here when missing, whoever started PostgreSQL.
+ensure_database() {
   if ! PGPASSWORD="$PG_PASSWORD" psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -Atc \
       "select 1 from pg_database where datname = '$PG_DATABASE'" | grep -q 1; then
     PGPASSWORD="$PG_PASSWORD" psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -qc \
       "create database \"$PG_DATABASE\"" >/dev/null
+    log "database $PG_DATABASE created"
   fi
-  started postgres
 }
 
 # ---------------------------------------------------------------- Kafka
@@ -133,5 +139,6 @@ start_postgres
 start_kafka
 start_placement
 start_scheduler
+ensure_database
 "$runtime_dir/migrate.sh"
 log "stack up: postgres :$PG_PORT, kafka :$KAFKA_PORT, placement :$PLACEMENT_PORT, scheduler :$SCHEDULER_PORT (logs in $log_dir)"

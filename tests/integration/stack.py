@@ -8,11 +8,20 @@ on test ports, through runtime/app.sh, so tests can restart it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
+import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+INBOUND_TOPICS = ("learning.events", "exercise.events", "code.events")
 
 REPO = Path(__file__).resolve().parents[2]
 STUCK_SECONDS = 20.0
@@ -29,6 +38,11 @@ class Ports:
     dapr_internal: int = int(os.environ.get("TEST_DAPR_INTERNAL_GRPC_PORT", "15011"))
     kafka: int = int(os.environ.get("KAFKA_PORT", "19092"))
     postgres: int = int(os.environ.get("PG_PORT", "15432"))
+    # The instance's own database and Dapr app id (also its namespace and consumer
+    # group): a test or benchmark run never shares actors, reminders or rows with
+    # `make run` (progress / progress-service) or with each other.
+    database: str = "progress_test"
+    app_id: str = "progress-test"
 
     @property
     def app_url(self) -> str:
@@ -40,7 +54,7 @@ class Ports:
 
     @property
     def database_url(self) -> str:
-        return f"postgresql://progress:progress-dev@127.0.0.1:{self.postgres}/progress"
+        return f"postgresql://progress:progress-dev@127.0.0.1:{self.postgres}/{self.database}"
 
 
 def _run(args: list[str], env: dict[str, str] | None = None, timeout: float = 900) -> None:
@@ -60,6 +74,39 @@ def _run(args: list[str], env: dict[str, str] | None = None, timeout: float = 90
 def stack_secret(name: str) -> str:
     stack_dir = Path(os.environ.get("STACK_DIR", REPO / ".stack"))
     return (stack_dir / "secrets" / name).read_text().strip()
+
+
+async def _start_group_at_end(bootstrap: str, group: str) -> None:
+    """The instance's consumer group starts at the end of the inbound topics.
+
+    The intake components start a new group at the oldest offset (so `make run` loses
+    nothing published before its first start). A test or benchmark instance only
+    consumes what it publishes after it started: replaying what other instances (or its
+    own earlier runs) published would flood it. Committing the current end offsets before
+    its daprd starts skips that history without a race. Refused by Kafka while the group
+    has live members (the instance is already running): then it keeps its position."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(INBOUND_TOPICS))
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], p["partition"])
+        for topic in described
+        for p in topic["partitions"]
+    ]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        if partitions:
+            consumer.assign(partitions)
+            try:
+                await consumer.commit(await consumer.end_offsets(partitions))
+            except KafkaError as exc:  # live members: the running instance keeps them
+                sys.stderr.write(f"consumer group {group} keeps its offsets: {exc!r}\n")
+    finally:
+        await consumer.stop()
 
 
 class Stack:
@@ -84,6 +131,8 @@ class Stack:
             "DAPR_METRICS_PORT": str(self.ports.dapr_metrics),
             "DAPR_INTERNAL_GRPC_PORT": str(self.ports.dapr_internal),
             "PROGRESS_LOG_FORMAT": "json",
+            "PG_DATABASE": self.ports.database,
+            "DAPR_APP_ID": self.ports.app_id,
             **(
                 {  # short time-based rules so tests can watch reminders fire
                     "PROGRESS_STUCK_MINUTES": str(STUCK_SECONDS / 60),
@@ -96,7 +145,14 @@ class Stack:
         }
 
     def up(self) -> None:
-        _run([str(RUNTIME / "up.sh")], {"STARTED_FILE": str(self._started)})
+        _run(
+            [str(RUNTIME / "up.sh")],
+            {"STARTED_FILE": str(self._started), "PG_DATABASE": self.ports.database},
+        )
+        # in a thread of its own: up() is also called from inside running event loops
+        with ThreadPoolExecutor(1) as pool:
+            bootstrap = f"127.0.0.1:{self.ports.kafka}"
+            pool.submit(asyncio.run, _start_group_at_end(bootstrap, self.ports.app_id)).result()
         self.app("start")
 
     def app(self, command: str) -> None:

@@ -67,7 +67,7 @@ async def test_state_stored_by_the_per_event_version_loads_and_carries_on(
     before = json.loads((FIXTURES / "student-state-v1.progress.json").read_text())
     await pg.execute(
         "INSERT INTO dapr_actor_state (key, value, isbinary) VALUES ($1, $2::jsonb, false)",
-        f"progress-service||StudentProgressActor||{student_id}||student",
+        f"{Ports().app_id}||StudentProgressActor||{student_id}||student",
         stored.replace("fixture-v1", student_id),
     )
     r = await api.get(f"/progress/{student_id}")
@@ -83,6 +83,6 @@ async def test_state_stored_by_the_per_event_version_loads_and_carries_on(
     assert loops["components"]["quiz"] == 70.0  # mean of 40 (stored) and 100 (new)
     value = await pg.fetchval(
         "SELECT value #>> '{}' FROM dapr_actor_state WHERE key = $1",
-        f"progress-service||StudentProgressActor||{student_id}||student",
+        f"{Ports().app_id}||StudentProgressActor||{student_id}||student",
     )
     assert json.loads(value)["schema_version"] == SCHEMA_VERSION

@@ -44,7 +44,7 @@ async def test_postgres_down_is_named(ports: Ports) -> None:
 async def test_sidecar_down_is_named_and_kafka_unknown(ports: Ports) -> None:
     settings = Settings(
         DAPR_HTTP_PORT=closed_port(),
-        database_url=f"postgresql+asyncpg://progress:progress-dev@127.0.0.1:{ports.postgres}/progress",
+        database_url=f"postgresql+asyncpg://progress:progress-dev@127.0.0.1:{ports.postgres}/{ports.database}",
     )
     report = await report_for(settings)
     assert report["down"] == ["dapr"]
