@@ -8,15 +8,15 @@ from typing import Any
 
 from actors.interface import ACTOR_TYPE
 from service.dapr_http import PooledActorClient
-from service.problems import ProblemError
+from service.errors import Unavailable
 
 
-class ActorCallFailed(ProblemError):
+class ActorCallFailed(Unavailable):
     """The actor could not be reached or failed (daprd down, placement moving actors,
     state store unavailable): a server-side, usually transient, fault."""
 
     def __init__(self, method: str, cause: Exception) -> None:
-        super().__init__(503, f"the student actor is unavailable ({method}): {cause}")
+        super().__init__(f"the student actor is unavailable ({method}): {cause}")
 
 
 class ActorGateway:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from actors.effects import AlertCandidate
+from service.errors import Conflict, NotFound
 from service.models import StruggleAlert
 
 _INSERT = text(
@@ -83,11 +84,12 @@ ALERT_KINDS = (
 )
 
 
-class AlertNotFound(LookupError):
-    pass
+class AlertNotFound(NotFound):
+    def __init__(self, alert_id: str) -> None:
+        super().__init__(f"no struggle alert {alert_id}")
 
 
-class TransitionRefused(ValueError):
+class TransitionRefused(Conflict):
     """The alert's status does not allow the requested change."""
 
 

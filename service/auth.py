@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import jwt
 from fastapi import Depends, Request
 
-from service.problems import ProblemError
+from service.errors import Forbidden, Unauthenticated
 from service.settings import Settings
 
 Role = Literal["teacher", "admin", "student"]
@@ -29,9 +29,7 @@ class Principal:
     role: Role
 
 
-class Unauthorized(ProblemError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(401, detail)
+Unauthorized = Unauthenticated  # the name the token checks below use
 
 
 class TokenVerifier:
@@ -111,8 +109,8 @@ def require(*roles: Role) -> Any:
 
     def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
-            raise ProblemError(
-                403, f"role {principal.role!r} may not do this (needs one of {sorted(roles)})"
+            raise Forbidden(
+                f"role {principal.role!r} may not do this (needs one of {sorted(roles)})"
             )
         return principal
 

@@ -1,4 +1,5 @@
-"""Errors as RFC 9457 ``application/problem+json``, mapped in one place."""
+"""Errors as RFC 9457 ``application/problem+json``, mapped in one place: each kind of
+service error (service/errors.py) has one status here."""
 
 from __future__ import annotations
 
@@ -11,18 +12,38 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    Unauthenticated,
+    Unavailable,
+    UnknownReference,
+)
+
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("errors")
 
 
-class ProblemError(Exception):
-    """Raise from a route to answer with a problem document."""
+STATUS: dict[type[ServiceError], int] = {
+    UnknownReference: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    InvalidInput: 422,
+    Unavailable: 503,
+}
 
-    def __init__(self, status: int, detail: str, title: str | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.title = title or HTTPStatus(status).phrase
+
+def status_of(error: ServiceError) -> int:
+    """The status of the error's kind (its nearest listed base class)."""
+    for kind in type(error).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 500
 
 
 def problem_response(
@@ -45,9 +66,12 @@ def problem_response(
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    async def on_problem(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ProblemError)
-        return problem_response(exc.status, exc.detail, exc.title)
+    async def on_service_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServiceError)
+        status = status_of(exc)
+        if status == 500:
+            log.error("unmapped_service_error", error=repr(exc), exc_info=exc)
+        return problem_response(status, exc.detail)
 
     async def on_http(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -63,6 +87,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(500, "internal error; it has been logged")
 
     app.add_exception_handler(Exception, on_unexpected)
-    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)

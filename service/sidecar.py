@@ -8,10 +8,11 @@ import json
 from typing import Any
 
 from service.dapr_http import DaprHttp, DaprUnreachable, error_text
+from service.errors import Unavailable
 from service.settings import Settings
 
 
-class SidecarError(RuntimeError):
+class SidecarError(Unavailable):
     """daprd answered with an error or could not be reached."""
 
 

@@ -8,10 +8,9 @@ from fastapi import APIRouter
 from actors.interface import ACTOR_TYPE
 from service.auth import Admin
 from service.deps import AppState, CurrentSettings
-from service.problems import ProblemError
+from service.errors import NotFound, Unavailable
 from service.routes.progress import StudentId
 from service.schemas import OpsActors, Reminders, problem
-from service.sidecar import SidecarError
 
 router = APIRouter(prefix="/ops", tags=["ops"])
 
@@ -20,17 +19,14 @@ router = APIRouter(prefix="/ops", tags=["ops"])
 async def actors(_: Admin, app: AppState, settings: CurrentSettings) -> Any:
     """Actor types and active counts (daprd metadata) and the placement table (hosts and
     the actor types each serves, from the placement service)."""
-    try:
-        meta = await app.sidecar.metadata()
-    except SidecarError as exc:
-        raise ProblemError(503, str(exc)) from exc
+    meta = await app.sidecar.metadata()
     try:
         async with httpx.AsyncClient(timeout=5.0) as client:
             response = await client.get(settings.placement_metadata_url)
             response.raise_for_status()
             placement: dict[str, Any] = response.json()
     except (httpx.HTTPError, ValueError) as exc:
-        raise ProblemError(503, f"placement metadata unavailable: {exc!r}") from exc
+        raise Unavailable(f"placement metadata unavailable: {exc!r}") from exc
     hosts = [
         {
             "namespace": namespace,
@@ -63,13 +59,10 @@ async def reminders(student_id: StudentId, _: Admin, app: AppState) -> Any:
     (``pending_in_scheduler``)."""
     expected = await app.actors.list_reminders(student_id)
     if not expected["found"]:
-        raise ProblemError(404, f"no events have been received for student {student_id!r}")
+        raise NotFound(f"no events have been received for student {student_id!r}")
     out = []
     for reminder in expected["reminders"]:
-        try:
-            held = await app.sidecar.get_reminder(ACTOR_TYPE, student_id, reminder["name"])
-        except SidecarError as exc:
-            raise ProblemError(503, str(exc)) from exc
+        held = await app.sidecar.get_reminder(ACTOR_TYPE, student_id, reminder["name"])
         out.append(
             {
                 "name": reminder["name"],

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path
 
 from service.auth import CurrentPrincipal
 from service.deps import AppState
-from service.problems import ProblemError
+from service.errors import Forbidden, NotFound
 from service.schemas import Progress, problem
 
 router = APIRouter(tags=["progress"])
@@ -23,10 +23,10 @@ async def get_progress(student_id: StudentId, principal: CurrentPrincipal, app: 
     """Mastery per topic (score, level, components), overall, streak, last activity and
     open struggle count. Teachers and admins see everyone; a student only themself."""
     if principal.role == "student" and principal.subject != student_id:
-        raise ProblemError(403, "students may read only their own progress")
+        raise Forbidden("students may read only their own progress")
     result = await app.actors.get_progress(student_id)
     if not result.get("found"):
-        raise ProblemError(404, f"no events have been received for student {student_id!r}")
+        raise NotFound(f"no events have been received for student {student_id!r}")
     view: dict[str, Any] = result["progress"]
     # The SDK's JSON deserializer turns ISO strings back into datetimes (local tz).
     if isinstance(view.get("last_activity"), datetime):

@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Header, Query
 from fastapi.responses import StreamingResponse
 
-from service.alert_store import AlertFilter, AlertNotFound, Cursor, TransitionRefused
+from service.alert_store import AlertFilter, Cursor
 from service.auth import Staff
 from service.deps import AppState, CurrentSettings
-from service.problems import ProblemError
+from service.errors import InvalidInput, UnknownReference
 from service.schemas import Alert, AlertPage, ResolveRequest, problem
 
 router = APIRouter(tags=["struggles"])
@@ -49,13 +49,13 @@ async def list_struggles(
     since_at = _parse_since(since) if since is not None else None
     bad_ids = [s for s in student_id or () if not STUDENT_ID.fullmatch(s)]
     if bad_ids:
-        raise ProblemError(422, f"student_id: {bad_ids[0]!r} is not a valid student id")
+        raise InvalidInput(f"student_id: {bad_ids[0]!r} is not a valid student id")
     position = None
     if cursor:
         try:
             position = Cursor.decode(cursor)
         except ValueError as exc:
-            raise ProblemError(400, str(exc)) from exc
+            raise UnknownReference(str(exc)) from exc
     filters = AlertFilter(
         status=status,
         kind=kind,
@@ -71,19 +71,10 @@ def _parse_since(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise ProblemError(422, f"since: {text!r} is not an RFC 3339 timestamp") from exc
+        raise InvalidInput(f"since: {text!r} is not an RFC 3339 timestamp") from exc
     if value.tzinfo is None:
-        raise ProblemError(422, "since: give a timestamp with a UTC offset, e.g. ...Z")
+        raise InvalidInput("since: give a timestamp with a UTC offset, e.g. ...Z")
     return value
-
-
-async def _transition(alert_id: uuid.UUID, action: Any) -> Any:
-    try:
-        return await action
-    except AlertNotFound as exc:
-        raise ProblemError(404, f"no struggle alert {alert_id}") from exc
-    except TransitionRefused as exc:
-        raise ProblemError(409, str(exc)) from exc
 
 
 @router.post(
@@ -93,7 +84,7 @@ async def _transition(alert_id: uuid.UUID, action: Any) -> Any:
 )
 async def acknowledge(alert_id: uuid.UUID, principal: Staff, app: AppState) -> Any:
     """open -> acknowledged (idempotent). 409 for a resolved alert."""
-    return await _transition(alert_id, app.alert_queries.acknowledge(alert_id, principal.subject))
+    return await app.alert_queries.acknowledge(alert_id, principal.subject)
 
 
 @router.post(
@@ -109,9 +100,7 @@ async def resolve(
 ) -> Any:
     """open or acknowledged -> resolved, with a reason (idempotent)."""
     reason = (body or ResolveRequest()).reason
-    return await _transition(
-        alert_id, app.alert_queries.resolve(alert_id, principal.subject, reason)
-    )
+    return await app.alert_queries.resolve(alert_id, principal.subject, reason)
 
 
 @router.get(
@@ -131,7 +120,7 @@ async def stream(
     last_seq = None
     if last_event_id is not None:
         if not last_event_id.isdigit():
-            raise ProblemError(400, "Last-Event-ID must be an id this stream sent")
+            raise UnknownReference("Last-Event-ID must be an id this stream sent")
         last_seq = int(last_event_id)
     frames = app.broadcaster.events(app.alert_queries, last_seq, settings.sse_heartbeat_s)
     return StreamingResponse(

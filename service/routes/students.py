@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from service.auth import Admin
 from service.deps import AppState
-from service.problems import ProblemError
+from service.errors import NotFound
 from service.routes.progress import StudentId
 from service.schemas import Erasure, problem
 
@@ -26,7 +26,7 @@ async def erase_student(student_id: StudentId, principal: Admin, app: AppState) 
     actor = await app.actors.erase(student_id)
     alerts = await app.alert_queries.delete_student(student_id)
     if not actor["found"] and alerts == 0:
-        raise ProblemError(404, f"nothing is held on student {student_id!r}")
+        raise NotFound(f"nothing is held on student {student_id!r}")
     log.info("student_erased", student_id=student_id, by=principal.subject, alerts=alerts)
     return {
         "student_id": student_id,

@@ -1,0 +1,42 @@
+"""The service's errors, by what they mean. Clients (the actor gateway, the sidecar, the
+alert store) and routes raise these; service/problems.py maps each kind to one HTTP
+status and a problem document, in one place. Nothing below knows about HTTP."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A failure the caller can be told about; ``detail`` is safe to show."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ServiceError):
+    """The thing asked for does not exist (or the caller may not know that it does)."""
+
+
+class Forbidden(ServiceError):
+    """The caller is known but may not do this."""
+
+
+class Unauthenticated(ServiceError):
+    """No usable credentials."""
+
+
+class Conflict(ServiceError):
+    """The request contradicts the current state (e.g. acknowledging a resolved alert)."""
+
+
+class InvalidInput(ServiceError):
+    """A parameter or body the caller can fix."""
+
+
+class UnknownReference(ServiceError):
+    """A cursor or stream position this service did not issue."""
+
+
+class Unavailable(ServiceError):
+    """A dependency (daprd, a student's actor, the database, placement) cannot be reached
+    or failed; usually transient."""
