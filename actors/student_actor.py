@@ -26,11 +26,13 @@ import functools
 import json
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import structlog
-from dapr.actor import Actor, ActorReminderFailurePolicy, Remindable
+from dapr.actor import Actor, ActorId, ActorReminderFailurePolicy, Remindable
+from dapr.actor.runtime.context import ActorRuntimeContext
 from pydantic import TypeAdapter
 
 from actors.config import DomainConfig
@@ -73,7 +75,30 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-_TURNS = TurnLocks()
+@dataclass(frozen=True)
+class ActorDeps:
+    """What every StudentProgressActor works with. The service builds it once at start-up
+    and hands it to each actor through the SDK's actor factory (:func:`actor_factory`)."""
+
+    config: DomainConfig
+    outbound: Outbound
+    state_ttl_s: int = 30 * 24 * 3600
+    clock: Callable[[], datetime] = _utcnow
+    # per-id turn locks, shared by every actor object of the process (actors/turns.py)
+    turns: TurnLocks = field(default_factory=TurnLocks)
+
+
+def actor_factory(
+    deps: ActorDeps,
+) -> Callable[[ActorRuntimeContext, ActorId], StudentProgressActor]:
+    """The factory ``register_actor(actor_factory=...)`` takes: actors built with ``deps``."""
+
+    def create(ctx: ActorRuntimeContext, actor_id: ActorId) -> StudentProgressActor:
+        return StudentProgressActor(ctx, actor_id, deps)
+
+    return create
+
+
 _A = TypeVar("_A", bound="StudentProgressActor")
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -92,7 +117,7 @@ def one_turn(
 
     @functools.wraps(method)
     async def call(self: _A, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        async with _TURNS.lock_for(self.id.id):
+        async with self._deps.turns.lock_for(self.id.id):
             try:
                 return await method(self, *args, **kwargs)
             except BaseException:
@@ -103,11 +128,7 @@ def one_turn(
 
 
 class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
-    # Set once at start-up by the service, before any actor is activated.
-    domain_config: DomainConfig = DomainConfig()
-    state_ttl_s: int = 30 * 24 * 3600
-    outbound: Outbound | None = None
-    clock: Callable[[], datetime] = staticmethod(_utcnow)
+    _deps: ActorDeps
 
     # Per actor object (class values are the defaults; the SDK's mock actor skips
     # __init__): the stored state, parsed once per activation, and whether this object
@@ -115,6 +136,10 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
     _loaded: bool = False
     _state: StudentState | None = None
     _outbox_done: bool = False
+
+    def __init__(self, ctx: ActorRuntimeContext, actor_id: ActorId, deps: ActorDeps) -> None:
+        super().__init__(ctx, actor_id)
+        self._deps = deps
 
     async def _on_activate(self) -> None:
         ACTOR_ACTIVATIONS.inc()
@@ -138,7 +163,9 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         await self._state_manager.clear_cache()
 
     async def _save(self, state: StudentState) -> None:
-        await self._state_manager.set_state_ttl(STATE_KEY, encode_state(state), self.state_ttl_s)
+        await self._state_manager.set_state_ttl(
+            STATE_KEY, encode_state(state), self._deps.state_ttl_s
+        )
         await self._state_manager.save_state()
 
     # ---------------------------------------------------------------- effects
@@ -147,8 +174,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         publish, alerts, and each reminder change (already reduced to the last one per
         name, so no two touch the same reminder). Each part is idempotent, so their
         order does not matter; if any fails the whole outbox is performed again."""
-        outbound = self.outbound
-        assert outbound is not None, "StudentProgressActor.outbound not configured"
+        outbound = self._deps.outbound
         parts: list[Coroutine[Any, Any, None]] = []
         progress = [e.payload for e in effects if isinstance(e, PublishProgress)]
         if progress:
@@ -162,7 +188,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
                     self.register_reminder(
                         effect.name,
                         json.dumps(effect.data).encode(),
-                        due_time=max(effect.due_at - self.clock(), timedelta(0)),
+                        due_time=max(effect.due_at - self._deps.clock(), timedelta(0)),
                         failure_policy=REMINDER_FAILURE_POLICY,
                     )
                 )
@@ -214,7 +240,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         else:
             await self._finish_outbox(state)
         # in place: the state object is this actor's copy, dropped if the turn fails
-        new_state, turn = apply_events(state, events, self.domain_config, in_place=True)
+        new_state, turn = apply_events(state, events, self._deps.config, in_place=True)
         timing: dict[str, float] = {}
         if turn.applied:
             timing = await self._commit(new_state, collapse_turn_effects(turn.effects))
@@ -239,14 +265,14 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         state = await self._load()
         if state is None:
             return {"found": False}
-        return {"found": True, "progress": progress_view(state, self.domain_config)}
+        return {"found": True, "progress": progress_view(state, self._deps.config)}
 
     @one_turn
     async def list_reminders(self) -> dict[str, Any]:
         state = await self._load()
         if state is None:
             return {"found": False, "reminders": []}
-        return {"found": True, "reminders": expected_reminders(state, self.domain_config)}
+        return {"found": True, "reminders": expected_reminders(state, self._deps.config)}
 
     @one_turn
     async def erase(self) -> dict[str, Any]:
@@ -254,7 +280,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         if state is None:
             return {"found": False, "reminders_removed": [], "state_removed": False}
         removed = []
-        for reminder in expected_reminders(state, self.domain_config):
+        for reminder in expected_reminders(state, self._deps.config):
             await self.unregister_reminder(reminder["name"])
             removed.append(reminder["name"])
         await self._state_manager.remove_state(STATE_KEY)
@@ -278,7 +304,9 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
             return
         await self._finish_outbox(student)
         data = json.loads(state) if state else {}
-        new_state, effects = fire_reminder(student, name, data, self.clock(), self.domain_config)
+        new_state, effects = fire_reminder(
+            student, name, data, self._deps.clock(), self._deps.config
+        )
         log.info(
             "reminder_fired",
             student_id=self.id.id,

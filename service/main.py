@@ -15,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from actors.student_actor import StudentProgressActor
+from actors.student_actor import ActorDeps, StudentProgressActor, actor_factory
 from service.actor_gateway import ActorGateway
 from service.alert_store import AlertQueries, AlertStore
 from service.alert_stream import AlertBroadcaster
@@ -40,11 +40,12 @@ from service.sidecar import Sidecar
 API_VERSION = "1.0.0"
 
 
-def _configure_actor(settings: Settings, outbound: Outbound) -> None:
-    StudentProgressActor.domain_config = domain_config(settings)
-    StudentProgressActor.state_ttl_s = settings.actor_state_ttl_s
-    StudentProgressActor.outbound = outbound
-    ActorRuntime.set_actor_config(ActorRuntimeConfig())
+def _actor_deps(settings: Settings, outbound: Outbound) -> ActorDeps:
+    return ActorDeps(
+        config=domain_config(settings),
+        outbound=outbound,
+        state_ttl_s=settings.actor_state_ttl_s,
+    )
 
 
 def subscriptions(settings: Settings) -> list[dict[str, Any]]:
@@ -124,9 +125,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.intake_max_turns,
         )
 
-        _configure_actor(settings, Outbound(settings, state.sidecar, state.alerts))
+        deps = _actor_deps(settings, Outbound(settings, state.sidecar, state.alerts))
+        ActorRuntime.set_actor_config(ActorRuntimeConfig())
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
-        await dapr_actor.register_actor(StudentProgressActor, actor_client=actor_client)
+        await dapr_actor.register_actor(
+            StudentProgressActor, actor_client=actor_client, actor_factory=actor_factory(deps)
+        )
         try:
             yield
         finally:

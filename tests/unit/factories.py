@@ -6,7 +6,12 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
+from dapr.actor.runtime.mock_actor import create_mock_actor
+
+from actors.config import DomainConfig
 from actors.events import LearningEvent, parse_event
+from actors.student_actor import ActorDeps, Outbound, StudentProgressActor
+from actors.turns import TurnLocks
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 _ids = itertools.count()
@@ -54,3 +59,18 @@ def reviewed(quality: float, **kw: Any) -> LearningEvent:
 def message(text: str, **kw: Any) -> LearningEvent:
     kw.setdefault("topic", None)
     return event("learning.message", text=text, **kw)
+
+
+def mock_student_actor(
+    student_id: str,
+    outbound: Outbound,
+    turns: TurnLocks | None = None,
+    config: DomainConfig | None = None,
+) -> StudentProgressActor:
+    """The SDK's mock actor (in-memory state manager) with its collaborators, as the
+    service's actor factory gives them (the mock skips the actor's own __init__)."""
+    actor = create_mock_actor(StudentProgressActor, student_id)
+    actor._deps = ActorDeps(
+        config=config or DomainConfig(), outbound=outbound, turns=turns or TurnLocks()
+    )
+    return actor

@@ -8,12 +8,10 @@ import json
 from typing import Any
 
 import pytest
-from dapr.actor.runtime.mock_actor import create_mock_actor
 
 from actors.effects import AlertCandidate
 from actors.events import LearningEvent, to_envelope
-from actors.student_actor import StudentProgressActor
-from tests.unit.factories import T0, quiz, reviewed
+from tests.unit.factories import T0, mock_student_actor, quiz, reviewed
 
 
 class Outbound:
@@ -37,8 +35,7 @@ def batch(*events: LearningEvent) -> str:
 
 
 def actor_with(monkeypatch: pytest.MonkeyPatch, outbound: Outbound, sid: str) -> Any:
-    monkeypatch.setattr(StudentProgressActor, "outbound", outbound)
-    actor = create_mock_actor(StudentProgressActor, sid)
+    actor = mock_student_actor(sid, outbound)
     writes: list[int] = []
     save = actor._save
 
@@ -47,8 +44,9 @@ def actor_with(monkeypatch: pytest.MonkeyPatch, outbound: Outbound, sid: str) ->
         await save(state)
 
     monkeypatch.setattr(actor, "_save", counting_save)
-    actor.writes = writes
-    return actor
+    counted: Any = actor  # the mock actor, with the list of its writes
+    counted.writes = writes
+    return counted
 
 
 EVENTS = [

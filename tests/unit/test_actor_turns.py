@@ -16,13 +16,13 @@ import json
 from typing import Any
 
 import pytest
-from dapr.actor.runtime.mock_actor import create_mock_actor
 
 from actors.effects import AlertCandidate
 from actors.events import to_envelope
 from actors.state import StudentState
-from actors.student_actor import _TURNS, STATE_KEY, StudentProgressActor
-from tests.unit.factories import run
+from actors.student_actor import STATE_KEY, StudentProgressActor
+from actors.turns import TurnLocks
+from tests.unit.factories import mock_student_actor, run
 
 
 class FirstPublishBlocks:
@@ -52,7 +52,6 @@ def _install(
     outbound = FirstPublishBlocks(fail_first)
     if gate_open:
         outbound.gate.set()
-    monkeypatch.setattr(StudentProgressActor, "outbound", outbound)
     return outbound
 
 
@@ -79,7 +78,7 @@ async def test_a_second_call_for_the_same_student_waits_and_nothing_is_lost(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     outbound = _install(monkeypatch)
-    actor = create_mock_actor(StudentProgressActor, "turn-s1")
+    actor = mock_student_actor("turn-s1", outbound)
 
     first = asyncio.create_task(_apply(actor, "turn-e1"))
     await outbound.first_blocked.wait()
@@ -90,7 +89,7 @@ async def test_a_second_call_for_the_same_student_waits_and_nothing_is_lost(
     outbound.gate.set()
     results = await asyncio.gather(first, second)
 
-    assert results == ["applied", "applied"]
+    assert list(results) == ["applied", "applied"]
     state = await _stored(actor)
     assert {"turn-e1", "turn-e2"} <= set(state.recent_event_ids)
     # the second turn's write replaced the first's outbox (e1's progress update); the
@@ -102,8 +101,9 @@ async def test_calls_for_different_students_are_not_held_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     outbound = _install(monkeypatch)
-    blocked = create_mock_actor(StudentProgressActor, "turn-s2")
-    other = create_mock_actor(StudentProgressActor, "turn-s3")
+    turns = TurnLocks()
+    blocked = mock_student_actor("turn-s2", outbound, turns)
+    other = mock_student_actor("turn-s3", outbound, turns)
 
     first = asyncio.create_task(_apply(blocked, "turn-e3"))
     await outbound.first_blocked.wait()
@@ -118,8 +118,8 @@ async def test_calls_for_different_students_are_not_held_up(
 async def test_a_failed_call_drops_the_state_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """After a failure the next call must start from the store, not from a cached state
     that the SDK may have marked as saved without the write having happened."""
-    _install(monkeypatch, fail_first=True, gate_open=True)
-    actor = create_mock_actor(StudentProgressActor, "turn-s4")
+    outbound = _install(monkeypatch, fail_first=True, gate_open=True)
+    actor = mock_student_actor("turn-s4", outbound)
     cleared: list[str] = []
     clear_cache = actor._state_manager.clear_cache
 
@@ -143,9 +143,10 @@ async def test_locks_are_not_kept_for_students_without_a_call_in_progress(
 ) -> None:
     """One lock per student ever seen would grow without bound; a lock lives only while a
     call holds or waits for it."""
-    _install(monkeypatch, gate_open=True)
+    outbound = _install(monkeypatch, gate_open=True)
+    turns = TurnLocks()
     for i in range(50):
-        actor = create_mock_actor(StudentProgressActor, f"turn-many-{i}")
+        actor = mock_student_actor(f"turn-many-{i}", outbound, turns)
         await _apply(actor, f"turn-many-e{i}")
     gc.collect()
-    assert len(_TURNS) == 0
+    assert len(turns) == 0
