@@ -39,7 +39,7 @@ from bench.workload import Event, generate
 from service.dev_token import mint
 from service.settings import Settings, domain_config
 from tests.integration.kafka_reader import TopicReader
-from tests.integration.stack import REPO, RUNTIME, Ports, Stack
+from tests.integration.stack import REPO, RUNTIME, Ports, Stack, phase, stop_on_sigterm
 
 STACK_DIR = Path(os.environ.get("STACK_DIR", REPO / ".stack"))
 
@@ -422,7 +422,11 @@ async def run_scenarios(
             overload_rate,
         )
         try:
-            return [await SCENARIOS[n](ctx) for n in names]
+            results = []
+            for n in names:
+                with phase(f"scenario {n}"):
+                    results.append(await SCENARIOS[n](ctx))
+            return results
         finally:
             await ctx.pg.close()
 
@@ -439,6 +443,7 @@ def main() -> None:
         help="events/s the overload scenario offers (default: twice make bench's 725/s)",
     )
     args = parser.parse_args()
+    stop_on_sigterm()
     stack = Stack(Ports())
     stack.up()
     try:

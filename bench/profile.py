@@ -15,7 +15,7 @@ import httpx
 from bench.harness import Publisher
 from bench.run import RESULTS, STACK_DIR, replica, replica_ports
 from bench.workload import generate
-from tests.integration.stack import REPO
+from tests.integration.stack import REPO, stop_on_sigterm
 
 
 async def load(events: int, rate: float | None = None) -> None:
@@ -72,6 +72,7 @@ def library(frame: str) -> str:
 
 def main() -> None:
     rate = float(sys.argv[1]) if len(sys.argv) > 1 else None
+    stop_on_sigterm()
     stack = replica(1)
     stack.up()
     raw = REPO / ".stack" / "profile.raw"

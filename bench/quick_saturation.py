@@ -24,6 +24,7 @@ from bench.run import (
 )
 from bench.workload import generate
 from service.dev_token import mint
+from tests.integration.stack import stop_on_sigterm
 
 
 async def main(rate: float | None) -> None:
@@ -55,4 +56,6 @@ async def main(rate: float | None) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=None)
-    asyncio.run(main(parser.parse_args().rate))
+    rate = parser.parse_args().rate
+    stop_on_sigterm()
+    asyncio.run(main(rate))

@@ -30,7 +30,7 @@ from bench.harness import Publisher, process_memory_mb
 from bench.noop_app import FLOOR_TOPIC
 from bench.workload import Event, generate
 from service.dev_token import mint
-from tests.integration.stack import REPO, Ports, Stack
+from tests.integration.stack import REPO, Ports, Stack, phase, stop_on_sigterm
 
 STACK_DIR = Path(os.environ.get("STACK_DIR", REPO / ".stack"))
 RESULTS = REPO / "bench" / "results"
@@ -370,11 +370,14 @@ async def _service_figures(ports: Ports) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {mint('admin', 'bench')}"}
     async with httpx.AsyncClient(base_url=ports.app_url, headers=headers, timeout=30) as api:
         tag = f"bench-{int(time.time())}"
-        await saturation(api, ports, generate(500, 100, seed=1, prefix=f"{tag}-warm"))
+        with phase("warm-up"):
+            await saturation(api, ports, generate(500, 100, seed=1, prefix=f"{tag}-warm"))
         sat_events = generate(SATURATION_EVENTS, 500, seed=2, prefix=f"{tag}-sat")
-        results["saturation"] = await saturation(api, ports, sat_events)
+        with phase(f"saturation, Zipf activity ({len(sat_events)} events)"):
+            results["saturation"] = await saturation(api, ports, sat_events)
         uniform = generate(SATURATION_EVENTS, 500, seed=3, prefix=f"{tag}-uni", zipf_s=0)
-        results["saturation_uniform"] = await saturation(api, ports, uniform)
+        with phase(f"saturation, uniform activity ({len(uniform)} events)"):
+            results["saturation_uniform"] = await saturation(api, ports, uniform)
         rate = results["saturation"]["events_per_s"]
         steps = []
         for share in (0.25, 0.5, 0.9):
@@ -384,12 +387,16 @@ async def _service_figures(ports: Ports) -> dict[str, Any]:
                 seed=int(share * 100),
                 prefix=f"{tag}-r{int(share * 100)}",
             )
-            step = await fixed_rate(api, ports, rate * share, events, with_api_load=share == 0.5)
+            with phase(f"latency at {share:.0%} of saturation ({rate * share:.0f} events/s)"):
+                step = await fixed_rate(
+                    api, ports, rate * share, events, with_api_load=share == 0.5
+                )
             step["share_of_saturation"] = share
             steps.append(step)
         results["latency_steps"] = steps
         if os.environ.get("BENCH_SCALING", "1") == "1":
-            results["scaling"] = await scaling(api, tag)
+            with phase("replicas 1, 2 and 3"):
+                results["scaling"] = await scaling(api, tag)
     return results
 
 
@@ -426,9 +433,10 @@ async def main_async() -> dict[str, Any]:
             subscriber = floor_stack(bulk)
             subscriber.app("start")
             try:
-                results[key] = await floor(
-                    floor_ports, generate(SATURATION_EVENTS, 500, seed=2, prefix=key)
-                )
+                with phase(f"floor: no-op subscriber {'in bulk' if bulk else 'per message'}"):
+                    results[key] = await floor(
+                        floor_ports, generate(SATURATION_EVENTS, 500, seed=2, prefix=key)
+                    )
             finally:
                 subscriber.app("stop")
     finally:
@@ -441,6 +449,7 @@ async def main_async() -> dict[str, Any]:
 
 
 def main() -> None:
+    stop_on_sigterm()
     results = asyncio.run(main_async())
     RESULTS.mkdir(parents=True, exist_ok=True)
     day = time.strftime("%Y-%m-%d")

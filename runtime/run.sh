@@ -4,6 +4,9 @@
 # running (for example from `make up`) are left running.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+# RUN_NAME names the app + daprd pair (.stack/run/NAME-app.pid); the test of this script
+# runs its own beside a developer's.
+name="${RUN_NAME:-app}"
 started_file="$(mktemp)"
 # Every step of the cleanup runs whatever the one before did: under `set -e` a failed
 # `kill` of the log-following tail (already gone when the whole process group got the
@@ -13,7 +16,7 @@ cleanup() {
   set +e
   if [[ -n "${tail_pid:-}" ]]; then kill "$tail_pid" 2>/dev/null; fi
   log "stopping what make run started..."
-  "$runtime_dir/app.sh" stop app
+  "$runtime_dir/app.sh" stop "$name"
   local started=()
   mapfile -t started <"$started_file"
   if [[ ${#started[@]} -gt 0 ]]; then "$runtime_dir/down.sh" "${started[@]}"; fi
@@ -21,11 +24,11 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 STARTED_FILE="$started_file" "$runtime_dir/up.sh"
-"$runtime_dir/app.sh" start app
+"$runtime_dir/app.sh" start "$name"
 log "Progress Service on http://127.0.0.1:$APP_PORT (health: /health, docs: /docs); Ctrl-C stops"
-tail -n 20 -F "$log_dir/app-app.log" &
+tail -n 20 -F "$log_dir/$name-app.log" &
 tail_pid=$!
 # Wait until the app or daprd exits (or Ctrl-C).
-while is_running app-app && is_running app-daprd; do sleep 1; done
+while is_running "$name-app" && is_running "$name-daprd"; do sleep 1; done
 kill "$tail_pid" 2>/dev/null || true
-log "app or daprd exited (logs: $log_dir/app-app.log, $log_dir/app-daprd.log)"
+log "app or daprd exited (logs: $log_dir/$name-app.log, $log_dir/$name-daprd.log)"

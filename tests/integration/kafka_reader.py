@@ -20,7 +20,6 @@ class TopicReader:
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.topic = topic
         self._buffer: list[tuple[bytes | None, dict[str, Any]]] = []
-        self._buffer: list[tuple[bytes | None, dict[str, Any]]] = []
 
     async def _partitions(self) -> list[int]:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)

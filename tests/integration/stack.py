@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +73,33 @@ def _run(args: list[str], env: dict[str, str] | None = None, timeout: float = 90
     )
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}")
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a process manager, a CI timeout, `kill`) ends the run as Ctrl-C does, so
+    the ``finally`` blocks and fixture teardowns stop what the run started. Python's
+    default for SIGTERM is to die on the spot and leave everything running."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+@contextmanager
+def phase(name: str) -> Iterator[None]:
+    """One line when a long step starts and one when it ends (or fails), on stderr."""
+    start = time.monotonic()
+    sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {name} ...\n")
+    sys.stderr.flush()
+    outcome = "failed"
+    try:
+        yield
+        outcome = "done"
+    finally:
+        elapsed = time.monotonic() - start
+        sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {name}: {outcome} in {elapsed:.1f} s\n")
+        sys.stderr.flush()
 
 
 def stack_secret(name: str) -> str:
@@ -145,6 +176,10 @@ class Stack:
         }
 
     def up(self) -> None:
+        with phase(f"starting the stack and the {self.name} instance"):
+            self._up()
+
+    def _up(self) -> None:
         _run(
             [str(RUNTIME / "up.sh")],
             {"STARTED_FILE": str(self._started), "PG_DATABASE": self.ports.database},

@@ -8,6 +8,7 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,7 +55,7 @@ async def seen_student(api: httpx.AsyncClient, dapr: httpx.AsyncClient, student_
     return student_id
 
 
-ROLES = {
+ROLES: dict[str, Callable[[str], dict[str, str]]] = {
     "admin": lambda sid: bearer("admin"),
     "teacher": lambda sid: bearer("teacher"),
     "student-self": lambda sid: bearer("student", sid),
@@ -117,7 +118,7 @@ def alg_none_token() -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(good_claims())}."
 
 
-BAD_TOKENS = {
+BAD_TOKENS: dict[str, Callable[[], str]] = {
     "alg none": alg_none_token,
     "wrong key": lambda: forged(good_claims(), key="not-the-secret-but-long-enough-32b"),
     "expired": lambda: forged(good_claims(exp=int(time.time()) - 3600)),
@@ -174,7 +175,9 @@ async def test_struggles_pages_have_no_gaps_or_repeats(
     cursor = None
     pages = 0
     while True:
-        params: list[tuple[str, str | int]] = [("student_id", s) for s in students]
+        params: list[tuple[str, str | int | float | bool | None]] = [
+            ("student_id", s) for s in students
+        ]
         params.append(("limit", 20))
         if cursor:
             params.append(("cursor", cursor))

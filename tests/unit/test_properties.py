@@ -156,7 +156,7 @@ def test_batches_equal_one_event_at_a_time(stream: list[LearningEvent], cuts: li
 
     batched = StudentState(student_id="s1")
     got_effects: list[Any] = []
-    got_outcomes = []
+    got_outcomes: list[Any] = []
     start, i = 0, 0
     while start < len(stream):
         size = cuts[i % len(cuts)]

@@ -236,8 +236,9 @@ def test_inactivity_fires_only_after_the_threshold() -> None:
     assert [type(e) for e in early] == [SetReminder]  # re-armed, no alert
     _, due = fire(state, T0 + timedelta(days=3))
     [effect] = due
-    assert effect.alert.kind == "inactivity" and effect.alert.severity == "low"  # type: ignore[union-attr]
-    assert effect.alert.topic_id is None  # type: ignore[union-attr]
+    assert isinstance(effect, RaiseAlert)
+    assert effect.alert.kind == "inactivity" and effect.alert.severity == "low"
+    assert effect.alert.topic_id is None
 
 
 def test_a_reminder_armed_by_schema_version_2_fires_as_a_wake_up() -> None:
