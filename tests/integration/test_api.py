@@ -19,9 +19,8 @@ import pytest
 
 from service.dev_token import dev_claims, mint
 from service.settings import DEV_JWT_SECRET
-from tests.integration.conftest import bearer, eventually
 from tests.integration.stack import Ports
-from tests.integration.test_student_actor import Student, alerts, applied
+from tests.integration.support import Student, alerts, applied, bearer, eventually
 
 PROBLEM = "application/problem+json"
 

@@ -15,10 +15,9 @@ import httpx
 
 from actors.stored_state import SCHEMA_VERSION
 from bench.harness import Publisher
-from tests.integration.conftest import publish, student_event
 from tests.integration.kafka_reader import TopicReader
 from tests.integration.stack import Ports
-from tests.integration.test_student_actor import applied
+from tests.integration.support import applied, publish, student_event
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

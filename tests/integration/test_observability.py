@@ -13,9 +13,8 @@ from typing import Any
 import httpx
 
 from service.dev_token import mint
-from tests.integration.conftest import cloud_event, eventually
 from tests.integration.stack import REPO
-from tests.integration.test_student_actor import Student, applied
+from tests.integration.support import Student, applied, cloud_event, eventually
 
 LOG = Path(os.environ.get("STACK_DIR", REPO / ".stack")) / "logs" / "test-app.log"
 

@@ -4,98 +4,16 @@ published through daprd -> Kafka, checked over HTTP, in PostgreSQL and on Kafka.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from tests.integration.conftest import cloud_event, eventually, publish
 from tests.integration.kafka_reader import TopicReader
 from tests.integration.stack import STUCK_SECONDS, Ports, Stack
-
-TOPIC_OF = {"learning": "learning.events", "exercise": "exercise.events", "code": "code.events"}
-_seq = itertools.count()
-
-
-class Student:
-    """Publishes events for one student, as the platform's producers would."""
-
-    def __init__(self, dapr: httpx.AsyncClient, student_id: str) -> None:
-        self.dapr = dapr
-        self.id = student_id
-        self.published = 0
-
-    async def send(
-        self,
-        event_type: str,
-        topic_id: str | None = "python.loops",
-        event_id: str | None = None,
-        **fields: Any,
-    ) -> str:
-        event_id = event_id or f"{self.id}-{next(_seq)}"
-        data: dict[str, Any] = {
-            "event_id": event_id,
-            "student_id": self.id,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            **fields,
-        }
-        if topic_id is not None:
-            data["topic_id"] = topic_id
-        kafka_topic = TOPIC_OF[event_type.split(".")[0]]
-        await publish(self.dapr, kafka_topic, cloud_event(event_type, data), key=self.id)
-        self.published += 1
-        return event_id
-
-
-async def applied(api: httpx.AsyncClient, student_id: str, count: int) -> dict[str, Any]:
-    async def check() -> dict[str, Any] | None:
-        r = await api.get(f"/progress/{student_id}")
-        if r.status_code == 200 and r.json()["events_applied"] >= count:
-            body: dict[str, Any] = r.json()
-            return body
-        return None
-
-    result: dict[str, Any] = await eventually(check, timeout=45)
-    return result
-
-
-async def alerts(pg: asyncpg.Connection, student_id: str) -> list[asyncpg.Record]:
-    return list(
-        await pg.fetch(
-            "select * from struggle_alerts where student_id = $1 order by detected_at, kind",
-            student_id,
-        )
-    )
-
-
-async def _reader(ports: Ports, topic: str) -> AsyncIterator[TopicReader]:
-    reader = TopicReader(f"127.0.0.1:{ports.kafka}", topic)
-    await reader.start()
-    yield reader
-    await reader.stop()
-
-
-@pytest.fixture
-async def struggles(ports: Ports) -> AsyncIterator[TopicReader]:
-    async for reader in _reader(ports, "struggle.detected"):
-        yield reader
-
-
-@pytest.fixture
-async def progress_updates(ports: Ports) -> AsyncIterator[TopicReader]:
-    async for reader in _reader(ports, "progress.updated"):
-        yield reader
-
-
-@pytest.fixture
-def student(dapr: httpx.AsyncClient, student_id: str) -> Student:
-    return Student(dapr, student_id)
+from tests.integration.support import Student, alerts, applied, eventually
 
 
 async def test_mastery_numbers_and_progress_updated_on_kafka(

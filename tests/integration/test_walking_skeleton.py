@@ -10,10 +10,9 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.integration.conftest import publish, student_event
 from tests.integration.kafka_reader import TopicReader
 from tests.integration.stack import Ports
-from tests.integration.test_student_actor import applied
+from tests.integration.support import applied, publish, student_event
 
 
 def submitted(student_id: str, event_id: str, exercise_id: str) -> dict[str, Any]:
