@@ -107,7 +107,7 @@ def stack_secret(name: str) -> str:
     return (stack_dir / "secrets" / name).read_text().strip()
 
 
-async def _start_group_at_end(bootstrap: str, group: str) -> None:
+async def start_group_at_end(bootstrap: str, group: str) -> None:
     """The instance's consumer group starts at the end of the inbound topics.
 
     The intake components start a new group at the oldest offset (so `make run` loses
@@ -187,7 +187,7 @@ class Stack:
         # in a thread of its own: up() is also called from inside running event loops
         with ThreadPoolExecutor(1) as pool:
             bootstrap = f"127.0.0.1:{self.ports.kafka}"
-            pool.submit(asyncio.run, _start_group_at_end(bootstrap, self.ports.app_id)).result()
+            pool.submit(asyncio.run, start_group_at_end(bootstrap, self.ports.app_id)).result()
         self.app("start")
 
     def app(self, command: str) -> None:

@@ -16,9 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.stack import REPO, Stack
+from tests.integration.stack import REPO, Stack, start_group_at_end
 
 NAME = "runtest"
+APP_ID = "progress-runtest"
 PORTS = {
     "APP_PORT": "18600",
     "DAPR_HTTP_PORT": "13600",
@@ -26,6 +27,10 @@ PORTS = {
     "DAPR_METRICS_PORT": "19601",
     "DAPR_INTERNAL_GRPC_PORT": "15611",
 }
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _alive(pid: int) -> bool:
@@ -52,9 +57,11 @@ async def test_make_run_stops_what_it_started(stack: Stack, sig: signal.Signals)
         **os.environ,
         **PORTS,
         "RUN_NAME": NAME,
-        "DAPR_APP_ID": "progress-runtest",
+        "DAPR_APP_ID": APP_ID,
         "PG_DATABASE": "progress_runtest",
     }
+    # like the test instance, it consumes only what is published after it started
+    await start_group_at_end(f"127.0.0.1:{stack.ports.kafka}", APP_ID)
     proc = subprocess.Popen(
         ["make", "run"],
         cwd=REPO,
@@ -62,6 +69,9 @@ async def test_make_run_stops_what_it_started(stack: Stack, sig: signal.Signals)
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group, as a terminal gives it
+        # A terminal delivers Ctrl-C; a test run started in the background inherits
+        # SIGINT ignored, and a shell cannot trap a signal ignored when it started.
+        preexec_fn=_default_sigint,
     )
     try:
 
