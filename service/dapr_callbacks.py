@@ -65,7 +65,7 @@ def _json(value: Any) -> bytes:
 
 class DaprCallbacks:
     """ASGI middleware: actor method calls go to the SDK's ``ActorRuntime.dispatch``, bulk
-    deliveries to the intake (found on ``app.state.intake``); the rest goes on to ``app``.
+    deliveries to the intake (``app.state.resources.intake``); the rest goes on to ``app``.
     With a token configured, both require daprd's ``dapr-api-token``."""
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
@@ -118,6 +118,6 @@ class DaprCallbacks:
     async def _batch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A bulk delivery: always a 2xx with per-entry statuses, or a 500 (daprd retries
         the whole batch). Never a 404: daprd would commit the batch unprocessed."""
-        handle: BatchHandler = scope["app"].state.intake.handle_batch
+        handle: BatchHandler = scope["app"].state.resources.intake.handle_batch
         request = json.loads(await _body(receive))
         await _answer(send, 200, _json(await handle(request)))

@@ -7,13 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from dapr.actor.runtime.config import ActorRuntimeConfig
 from dapr.actor.runtime.runtime import ActorRuntime
 from dapr.ext.fastapi import DaprActor
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from actors.student_actor import ActorDeps, StudentProgressActor, actor_factory
 from service.actor_gateway import ActorGateway
@@ -23,16 +22,14 @@ from service.auth import TokenVerifier
 from service.dapr_callbacks import BATCH_ROUTE, DaprCallbacks
 from service.dapr_http import DaprHttp, PooledActorClient
 from service.db import create_engine
-from service.deps import AppState
-from service.health import check_health
 from service.intake import Intake
 from service.log_config import configure_logging
-from service.metrics import ALERTS_OPEN
 from service.middleware import DAPR_PREFIXES, BodyLimitMiddleware, DaprTokenMiddleware
 from service.outbound import Outbound
 from service.problems import install_problem_handlers
 from service.request_context import RequestContextMiddleware
-from service.routes import ops, progress, struggles, students
+from service.resources import Resources
+from service.routes import health, ops, progress, struggles, students
 from service.schemas import API_ERRORS
 from service.settings import Settings, domain_config, get_settings
 from service.sidecar import Sidecar
@@ -104,28 +101,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = app.state  # settings and verifier are set in create_app
         # Two pools, or calls into actors starve the actors' own state writes (see
         # service/dapr_http.py).
-        state.dapr_http = DaprHttp(settings, pool_size=settings.dapr_connection_pool)
-        state.dapr_actor_calls = DaprHttp(settings)
-        actor_client = PooledActorClient(state.dapr_http)
-        state.sidecar = Sidecar(settings, state.dapr_http)
-        state.engine = create_engine(settings)
-        state.alerts = AlertStore(state.engine)
-        state.alert_queries = AlertQueries(state.engine)
-        state.broadcaster = AlertBroadcaster(settings.database_url)
-        state.actors = ActorGateway(PooledActorClient(state.dapr_actor_calls))
-        state.intake = Intake(
-            state.actors,
-            state.sidecar,
-            settings.deadletter_topic,
-            settings.max_event_bytes,
-            settings.actor_call_max_bytes,
-            settings.intake_max_turns,
+        dapr_http = DaprHttp(settings, pool_size=settings.dapr_connection_pool)
+        dapr_actor_calls = DaprHttp(settings)
+        sidecar = Sidecar(settings, dapr_http)
+        engine = create_engine(settings)
+        alerts = AlertStore(engine)
+        actors = ActorGateway(PooledActorClient(dapr_actor_calls))
+        resources = Resources(
+            dapr_http=dapr_http,
+            dapr_actor_calls=dapr_actor_calls,
+            sidecar=sidecar,
+            engine=engine,
+            alerts=alerts,
+            alert_queries=AlertQueries(engine),
+            broadcaster=AlertBroadcaster(settings.database_url),
+            actors=actors,
+            intake=Intake(
+                actors,
+                sidecar,
+                settings.deadletter_topic,
+                settings.max_event_bytes,
+                settings.actor_call_max_bytes,
+                settings.intake_max_turns,
+            ),
+            placement=httpx.AsyncClient(timeout=5.0),
         )
-
-        deps = _actor_deps(settings, Outbound(settings, state.sidecar, state.alerts))
+        app.state.resources = resources  # settings and verifier are set in create_app
+        actor_client = PooledActorClient(dapr_http)
+        deps = _actor_deps(settings, Outbound(settings, sidecar, alerts))
         ActorRuntime.set_actor_config(ActorRuntimeConfig())
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
         await dapr_actor.register_actor(
@@ -134,10 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await state.broadcaster.close()
-            await state.dapr_http.aclose()
-            await state.dapr_actor_calls.aclose()
-            await state.engine.dispose()
+            await resources.aclose()
 
     app = FastAPI(
         title="Progress Service",
@@ -157,20 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _subscribe(app, settings)
     for module in (progress, struggles, students, ops):
         app.include_router(module.router, responses=API_ERRORS)
-
-    @app.get("/health", tags=["ops"], responses={503: {"description": "a dependency is down"}})
-    async def health(app_state: AppState) -> JSONResponse:
-        """Per-dependency checks (Dapr sidecar, Kafka through the pub/sub component,
-        PostgreSQL); 503 naming what is down."""
-        report = await check_health(settings, app_state.sidecar, app_state.engine)
-        return JSONResponse(report, status_code=200 if report["status"] == "up" else 503)
-
-    @app.get("/metrics", tags=["ops"], response_class=Response)
-    async def metrics(app_state: AppState) -> Response:
-        """Prometheus metrics (text exposition format)."""
-        for kind, count in (await app_state.alert_queries.open_by_kind()).items():
-            ALERTS_OPEN.labels(kind=kind).set(count)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    app.include_router(health.router)
 
     app.openapi = lambda: _public_openapi(app)  # type: ignore[method-assign]
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None

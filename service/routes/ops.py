@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from actors.interface import ACTOR_TYPE
 from service.auth import Admin
-from service.deps import AppState, CurrentSettings
+from service.deps import Actors, CurrentSettings, Placement, SidecarDep
 from service.errors import NotFound, Unavailable
 from service.routes.progress import StudentId
 from service.schemas import OpsActors, Reminders, problem
@@ -16,15 +16,16 @@ router = APIRouter(prefix="/ops", tags=["ops"])
 
 
 @router.get("/actors", response_model=OpsActors)
-async def actors(_: Admin, app: AppState, settings: CurrentSettings) -> Any:
+async def actors(
+    _: Admin, sidecar: SidecarDep, placement_api: Placement, settings: CurrentSettings
+) -> Any:
     """Actor types and active counts (daprd metadata) and the placement table (hosts and
     the actor types each serves, from the placement service)."""
-    meta = await app.sidecar.metadata()
+    meta = await sidecar.metadata()
     try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            response = await client.get(settings.placement_metadata_url)
-            response.raise_for_status()
-            placement: dict[str, Any] = response.json()
+        response = await placement_api.get(settings.placement_metadata_url)
+        response.raise_for_status()
+        placement: dict[str, Any] = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         raise Unavailable(f"placement metadata unavailable: {exc!r}") from exc
     hosts = [
@@ -53,16 +54,16 @@ async def actors(_: Admin, app: AppState, settings: CurrentSettings) -> Any:
     response_model=Reminders,
     responses={404: problem("student never seen")},
 )
-async def reminders(student_id: StudentId, _: Admin, app: AppState) -> Any:
+async def reminders(student_id: StudentId, _: Admin, actors: Actors, sidecar: SidecarDep) -> Any:
     """The reminder the student's state expects (one wake-up for its time-based rules,
     with the deadlines it serves), checked against what the Dapr scheduler holds
     (``pending_in_scheduler``)."""
-    expected = await app.actors.list_reminders(student_id)
+    expected = await actors.list_reminders(student_id)
     if not expected["found"]:
         raise NotFound(f"no events have been received for student {student_id!r}")
     out = []
     for reminder in expected["reminders"]:
-        held = await app.sidecar.get_reminder(ACTOR_TYPE, student_id, reminder["name"])
+        held = await sidecar.get_reminder(ACTOR_TYPE, student_id, reminder["name"])
         out.append(
             {
                 "name": reminder["name"],

@@ -3,30 +3,35 @@
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query
 from fastapi.responses import StreamingResponse
 
+from actors.vocabulary import (
+    STUDENT_ID_MAX,
+    STUDENT_ID_PATTERN,
+    AlertKind,
+    AlertStatus,
+    NotRfc3339,
+    parse_rfc3339,
+)
 from service.alert_store import AlertFilter, Cursor
 from service.auth import Staff
-from service.deps import AppState, CurrentSettings
+from service.deps import AlertQueriesDep, Broadcaster, CurrentSettings
 from service.errors import InvalidInput, UnknownReference
 from service.schemas import Alert, AlertPage, ResolveRequest, problem
 
 router = APIRouter(tags=["struggles"])
-STUDENT_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
-
-Kind = Literal[
-    "repeated_error", "failed_executions", "stuck", "low_quiz", "help_request", "inactivity"
-]
-Status = Literal["open", "acknowledged", "resolved"]
+STUDENT_ID = re.compile(STUDENT_ID_PATTERN)
+Kind = AlertKind
+Status = AlertStatus
 
 
 @router.get("/struggles", response_model=AlertPage)
 async def list_struggles(
     _: Staff,
-    app: AppState,
+    alert_queries: AlertQueriesDep,
     status: Status | None = None,
     kind: Kind | None = None,
     student_id: Annotated[
@@ -47,7 +52,7 @@ async def list_struggles(
 ) -> Any:
     """Alerts, newest first (by detected_at, then id)."""
     since_at = _parse_since(since) if since is not None else None
-    bad_ids = [s for s in student_id or () if not STUDENT_ID.fullmatch(s)]
+    bad_ids = [s for s in student_id or () if len(s) > STUDENT_ID_MAX or not STUDENT_ID.match(s)]
     if bad_ids:
         raise InvalidInput(f"student_id: {bad_ids[0]!r} is not a valid student id")
     position = None
@@ -63,18 +68,15 @@ async def list_struggles(
         topic_id=topic_id,
         since=since_at,
     )
-    rows, next_cursor = await app.alert_queries.page(filters, position, limit)
+    rows, next_cursor = await alert_queries.page(filters, position, limit)
     return {"items": rows, "next_cursor": next_cursor.encode() if next_cursor else None}
 
 
 def _parse_since(text: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidInput(f"since: {text!r} is not an RFC 3339 timestamp") from exc
-    if value.tzinfo is None:
-        raise InvalidInput("since: give a timestamp with a UTC offset, e.g. ...Z")
-    return value
+        return parse_rfc3339(text, "since")
+    except NotRfc3339 as exc:
+        raise InvalidInput(str(exc)) from exc
 
 
 @router.post(
@@ -82,9 +84,9 @@ def _parse_since(text: str) -> datetime:
     response_model=Alert,
     responses={404: problem("no such alert"), 409: problem("the alert is resolved")},
 )
-async def acknowledge(alert_id: uuid.UUID, principal: Staff, app: AppState) -> Any:
+async def acknowledge(alert_id: uuid.UUID, principal: Staff, alert_queries: AlertQueriesDep) -> Any:
     """open -> acknowledged (idempotent). 409 for a resolved alert."""
-    return await app.alert_queries.acknowledge(alert_id, principal.subject)
+    return await alert_queries.acknowledge(alert_id, principal.subject)
 
 
 @router.post(
@@ -95,12 +97,12 @@ async def acknowledge(alert_id: uuid.UUID, principal: Staff, app: AppState) -> A
 async def resolve(
     alert_id: uuid.UUID,
     principal: Staff,
-    app: AppState,
+    alert_queries: AlertQueriesDep,
     body: Annotated[ResolveRequest | None, Body()] = None,
 ) -> Any:
     """open or acknowledged -> resolved, with a reason (idempotent)."""
     reason = (body or ResolveRequest()).reason
-    return await app.alert_queries.resolve(alert_id, principal.subject, reason)
+    return await alert_queries.resolve(alert_id, principal.subject, reason)
 
 
 @router.get(
@@ -110,7 +112,8 @@ async def resolve(
 )
 async def stream(
     _: Staff,
-    app: AppState,
+    alert_queries: AlertQueriesDep,
+    broadcaster: Broadcaster,
     settings: CurrentSettings,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
@@ -122,7 +125,7 @@ async def stream(
         if not last_event_id.isdigit():
             raise UnknownReference("Last-Event-ID must be an id this stream sent")
         last_seq = int(last_event_id)
-    frames = app.broadcaster.events(app.alert_queries, last_seq, settings.sse_heartbeat_s)
+    frames = broadcaster.events(alert_queries, last_seq, settings.sse_heartbeat_s)
     return StreamingResponse(
         frames,
         media_type="text/event-stream",

@@ -6,7 +6,7 @@ import structlog
 from fastapi import APIRouter
 
 from service.auth import Admin
-from service.deps import AppState
+from service.deps import Actors, AlertQueriesDep
 from service.errors import NotFound
 from service.routes.progress import StudentId
 from service.schemas import Erasure, problem
@@ -20,11 +20,13 @@ log = structlog.get_logger("erasure")
     response_model=Erasure,
     responses={404: problem("nothing held on this student")},
 )
-async def erase_student(student_id: StudentId, principal: Admin, app: AppState) -> Any:
+async def erase_student(
+    student_id: StudentId, principal: Admin, actors: Actors, alert_queries: AlertQueriesDep
+) -> Any:
     """Removes the student's actor state, its reminders (from the Dapr scheduler) and
     its alert rows, and reports what was removed."""
-    actor = await app.actors.erase(student_id)
-    alerts = await app.alert_queries.delete_student(student_id)
+    actor = await actors.erase(student_id)
+    alerts = await alert_queries.delete_student(student_id)
     if not actor["found"] and alerts == 0:
         raise NotFound(f"nothing is held on student {student_id!r}")
     log.info("student_erased", student_id=student_id, by=principal.subject, alerts=alerts)

@@ -1,0 +1,37 @@
+"""What the lifespan builds once and closes at shutdown: the long-lived clients and
+stores the routes, the intake and the actors use (service/main.py builds it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.actor_gateway import ActorGateway
+from service.alert_store import AlertQueries, AlertStore
+from service.alert_stream import AlertBroadcaster
+from service.dapr_http import DaprHttp
+from service.intake import Intake
+from service.sidecar import Sidecar
+
+
+@dataclass(frozen=True)
+class Resources:
+    dapr_http: DaprHttp  # the actor runtime's state/reminder calls, publishes, health
+    dapr_actor_calls: DaprHttp  # calls into actors (its own pool: service/dapr_http.py)
+    sidecar: Sidecar
+    engine: AsyncEngine
+    alerts: AlertStore
+    alert_queries: AlertQueries
+    broadcaster: AlertBroadcaster
+    actors: ActorGateway
+    intake: Intake
+    placement: httpx.AsyncClient  # the placement service's metadata API
+
+    async def aclose(self) -> None:
+        await self.broadcaster.close()
+        await self.placement.aclose()
+        await self.dapr_http.aclose()
+        await self.dapr_actor_calls.aclose()
+        await self.engine.dispose()

@@ -1,0 +1,27 @@
+"""GET /health and GET /metrics: for probes and Prometheus, no token."""
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from service.deps import AlertQueriesDep, CurrentSettings, Engine, SidecarDep
+from service.health import check_health
+from service.metrics import ALERTS_OPEN
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/health", responses={503: {"description": "a dependency is down"}})
+async def health(settings: CurrentSettings, sidecar: SidecarDep, engine: Engine) -> JSONResponse:
+    """Per-dependency checks (Dapr sidecar, Kafka through the pub/sub component,
+    PostgreSQL); 503 naming what is down."""
+    report = await check_health(settings, sidecar, engine)
+    return JSONResponse(report, status_code=200 if report["status"] == "up" else 503)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(alert_queries: AlertQueriesDep) -> Response:
+    """Prometheus metrics (text exposition format)."""
+    for kind, count in (await alert_queries.open_by_kind()).items():
+        ALERTS_OPEN.labels(kind=kind).set(count)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
