@@ -16,12 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-_ALERT_NAMESPACE = uuid.UUID("6f1c2b0e-7a41-4f53-9a57-2d0c8f3e9b11")
+from actors.vocabulary import AlertKind, Severity
 
-AlertKind = Literal[
-    "repeated_error", "failed_executions", "stuck", "low_quiz", "help_request", "inactivity"
-]
-Severity = Literal["low", "medium", "high"]
+_ALERT_NAMESPACE = uuid.UUID("6f1c2b0e-7a41-4f53-9a57-2d0c8f3e9b11")
 
 
 class AlertCandidate(BaseModel):

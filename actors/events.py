@@ -19,9 +19,12 @@ from pydantic import (
     ValidationError,
 )
 
+from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN, NotRfc3339, parse_rfc3339
+
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 StudentId = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")
+    str,
+    StringConstraints(min_length=1, max_length=STUDENT_ID_MAX, pattern=STUDENT_ID_PATTERN),
 ]
 TopicId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 RefId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -163,14 +166,6 @@ def parse_event(event_type: object, data: object) -> LearningEvent:
 
 def _parse_timestamp(text: str, student_id: str | None) -> datetime:
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise PoisonEvent(
-            f"occurred_at: {text!r} is not an RFC 3339 timestamp", student_id
-        ) from exc
-    if value.tzinfo is None:
-        raise PoisonEvent(
-            f"occurred_at: {text!r} has no UTC offset (RFC 3339 needs one, e.g. 'Z')",
-            student_id,
-        )
-    return value
+        return parse_rfc3339(text, "occurred_at")
+    except NotRfc3339 as exc:
+        raise PoisonEvent(str(exc), student_id) from exc

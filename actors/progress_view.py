@@ -9,6 +9,7 @@ from typing import Any
 from actors.config import DomainConfig
 from actors.mastery import Mastery, overall_mastery, topic_mastery
 from actors.state import StudentState, streak
+from actors.vocabulary import iso_z
 
 
 def mastery_by_topic(state: StudentState, config: DomainConfig) -> dict[str, Mastery]:
@@ -61,8 +62,6 @@ def progress_view(state: StudentState, config: DomainConfig) -> dict[str, Any]:
             for topic_id, m in topics.items()
         ],
         "streak_days": streak(state.active_days),
-        "last_activity": state.last_activity.isoformat().replace("+00:00", "Z")
-        if state.last_activity
-        else None,
+        "last_activity": iso_z(state.last_activity) if state.last_activity else None,
         "events_applied": state.events_applied,
     }

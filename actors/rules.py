@@ -47,6 +47,7 @@ from actors.events import (
 from actors.mastery import Mastery, overall_mastery
 from actors.progress_view import mastery_by_topic, topic_document
 from actors.state import PendingExercise, Scored, StudentState, TopicState, push_window, record_day
+from actors.vocabulary import iso_z
 
 WAKE_REMINDER = "wake"
 # A reminder may be delivered a moment before its due time.
@@ -91,8 +92,7 @@ def stuck_reminder_name(topic_id: str, exercise_id: str) -> str:
     return f"stuck-{digest}"
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+_iso = iso_z
 
 
 def _normalise(text: str) -> str:

@@ -56,7 +56,7 @@ class StudentState(BaseModel):
     inactivity_alerted_for: datetime | None = None
     # When the student's one wake-up reminder is armed to fire (None: not armed). It is
     # armed for the earliest time-based deadline and moved only to an earlier one
-    # (actors/engine.py, "Time-based rules").
+    # (actors/rules.py, "Time-based rules").
     wake_due: datetime | None = None
     # The most recent event_ids, oldest first, at most DomainConfig.dedupe_window.
     recent_event_ids: list[str] = Field(default_factory=list)

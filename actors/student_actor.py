@@ -8,7 +8,7 @@ read-modify-save below never races with another event for the same student.
 Every call follows the same steps: load the state (read once per activation, then kept
 parsed in the actor object); finish side effects left in its outbox by an interrupted
 earlier call; apply the student's events of one delivery batch, or a reminder (pure, in
-actors/engine.py); save the new state with its new effects in the outbox (one write,
+actors/rules.py); save the new state with its new effects in the outbox (one write,
 TTL 30 days); perform the effects. A crash at any point leaves either the old state (the
 redelivered events are applied afresh) or the new state with its outbox (the redelivered
 events are duplicates and the outbox is performed then).
@@ -44,10 +44,10 @@ from actors.effects import (
     RaiseAlert,
     SetReminder,
 )
-from actors.engine import apply_events, collapse_turn_effects, expected_reminders, fire_reminder
 from actors.events import LearningEvent, PoisonEvent, parse_event
 from actors.interface import StudentProgressActorInterface
 from actors.progress_view import progress_view
+from actors.rules import apply_events, collapse_turn_effects, expected_reminders, fire_reminder
 from actors.state import StudentState
 from actors.stored_state import decode_state, encode_state
 from actors.telemetry import ACTOR_ACTIVATIONS

@@ -13,9 +13,11 @@ from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from actors.effects import AlertCandidate
+from actors.vocabulary import ALERT_KINDS, UNRESOLVED
 from service.errors import Conflict, NotFound
 from service.models import StruggleAlert
 
+ALERTS = StruggleAlert.__table__  # type: ignore[attr-defined]
 _INSERT = text(
     """
     INSERT INTO struggle_alerts
@@ -25,13 +27,6 @@ _INSERT = text(
     ON CONFLICT DO NOTHING
     RETURNING id
     """
-)
-_STILL_OPEN = text(
-    "SELECT 1 FROM struggle_alerts WHERE id = :id AND status IN ('open', 'acknowledged')"
-)
-_OPEN_COUNT = text(
-    "SELECT count(*) FROM struggle_alerts "
-    "WHERE student_id = :student_id AND status IN ('open', 'acknowledged')"
 )
 
 
@@ -61,27 +56,21 @@ class AlertStore:
                 if (await conn.execute(_INSERT, params)).first() is not None:
                     found.append(True)
                 else:
-                    still_open = await conn.execute(_STILL_OPEN, {"id": params["id"]})
-                    found.append(still_open.first() is not None)
+                    still_open = select(ALERTS.c.id).where(
+                        ALERTS.c.id == params["id"], ALERTS.c.status.in_(UNRESOLVED)
+                    )
+                    found.append((await conn.execute(still_open)).first() is not None)
         return found
 
     async def open_count(self, student_id: str) -> int:
         async with self._engine.connect() as conn:
-            return int((await conn.execute(_OPEN_COUNT, {"student_id": student_id})).scalar_one())
+            query = select(func.count()).where(
+                ALERTS.c.student_id == student_id, ALERTS.c.status.in_(UNRESOLVED)
+            )
+            return int((await conn.execute(query)).scalar_one())
 
 
 # ---------------------------------------------------------------- teacher queries
-ALERTS = StruggleAlert.__table__  # type: ignore[attr-defined]
-
-
-ALERT_KINDS = (
-    "repeated_error",
-    "failed_executions",
-    "stuck",
-    "low_quiz",
-    "help_request",
-    "inactivity",
-)
 
 
 class AlertNotFound(NotFound):
@@ -177,7 +166,7 @@ class AlertQueries:
         """Unresolved alerts per kind (every kind present, 0 when none)."""
         query = (
             select(ALERTS.c.kind, func.count())
-            .where(ALERTS.c.status.in_(("open", "acknowledged")))
+            .where(ALERTS.c.status.in_(UNRESOLVED))
             .group_by(ALERTS.c.kind)
         )
         async with self._engine.connect() as conn:

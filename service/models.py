@@ -11,11 +11,6 @@ from sqlalchemy import BigInteger, Column, DateTime, FetchedValue, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-ALERT_STATUSES = ("open", "acknowledged", "resolved")
-# Statuses in which an alert still blocks a second one for the same
-# (student, kind, topic): a teacher acknowledging an alert has not made it go away.
-UNRESOLVED = ("open", "acknowledged")
-
 
 class StruggleAlert(SQLModel, table=True):
     __tablename__ = "struggle_alerts"

@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 
 from actors.effects import AlertCandidate
+from actors.vocabulary import iso_z
 from service.alert_store import AlertStore
 from service.coalescing import Coalescer
 from service.metrics import STRUGGLES_RAISED
@@ -28,7 +29,7 @@ def struggle_payload(alert: AlertCandidate) -> dict[str, Any]:
         "topic_id": alert.topic_id,
         "severity": alert.severity,
         "details": alert.details,
-        "detected_at": alert.detected_at.isoformat().replace("+00:00", "Z"),
+        "detected_at": iso_z(alert.detected_at),
         "trigger_event_id": alert.trigger_event_id,
         "status": "open",
     }

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from actors.vocabulary import AlertStatus
+
 
 class Components(BaseModel):
     exercise_completion: float = Field(description="distinct passed exercises / target, 0-100")
@@ -44,7 +46,7 @@ class Alert(BaseModel):
     severity: str
     details: dict[str, Any]
     detected_at: datetime
-    status: Literal["open", "acknowledged", "resolved"]
+    status: AlertStatus
     trigger_event_id: str | None
     acknowledged_by: str | None
     acknowledged_at: datetime | None
