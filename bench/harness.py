@@ -17,9 +17,9 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from actors.config import DomainConfig
-from actors.engine import apply_event
 from actors.events import parse_event
 from actors.progress_view import progress_view
+from actors.rules import apply_event
 from actors.state import StudentState
 from bench.workload import Event
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from actors.config import DomainConfig
 from actors.effects import CancelReminder, PublishProgress, RaiseAlert, SetReminder
-from actors.engine import apply_event, apply_events, collapse_turn_effects
 from actors.events import LearningEvent, parse_event
 from actors.progress_view import mastery_by_topic, overall
+from actors.rules import apply_event, apply_events, collapse_turn_effects
 from actors.state import StudentState
 from tests.unit.factories import T0
 

@@ -10,14 +10,14 @@ import pytest
 
 from actors.config import DomainConfig
 from actors.effects import PublishProgress, RaiseAlert, SetReminder, make_alert
-from actors.engine import (
+from actors.events import LearningEvent
+from actors.rules import (
     WAKE_REMINDER,
     Outcome,
     apply_event,
     fire_reminder,
     stuck_reminder_name,
 )
-from actors.events import LearningEvent
 from actors.state import StudentState
 from actors.stored_state import decode_state
 from tests.unit.factories import T0, message, quiz, reviewed, run, started, submitted

@@ -3,9 +3,9 @@
 from datetime import UTC, date, datetime, timedelta
 
 from actors.config import DomainConfig
-from actors.engine import apply_event
 from actors.events import LearningEvent, parse_event
 from actors.progress_view import mastery_by_topic
+from actors.rules import apply_event
 from actors.state import StudentState, streak
 
 CONFIG = DomainConfig(dedupe_window=3)

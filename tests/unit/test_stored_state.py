@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.engine import apply_events
 from actors.progress_view import progress_view
+from actors.rules import apply_events
 from actors.stored_state import (
     SCHEMA_VERSION,
     UnknownSchemaVersion,
