@@ -50,14 +50,16 @@ class AlertBroadcaster:
             await self._conn.close()
 
     async def events(
-        self, queries: AlertQueries, last_seq: int | None, heartbeat_s: float
+        self, queries: AlertQueries, after_seq: int, heartbeat_s: float
     ) -> AsyncIterator[str]:
-        """SSE frames: each new alert (id = seq), heartbeat comments in between."""
+        """SSE frames: each alert after ``after_seq`` (id = seq), heartbeat comments in
+        between. The caller fixes ``after_seq`` before the response starts: a client that
+        sees the response begin gets every alert raised from then on."""
         await self._ensure_listening()
         wake = asyncio.Event()
         self._waiters.add(wake)
+        position = after_seq
         try:
-            position = await queries.latest_seq() if last_seq is None else last_seq
             yield f": stream of new struggle alerts after seq {position}\nretry: 3000\n\n"
             while True:
                 for row in await queries.after_seq(position):

@@ -125,7 +125,10 @@ async def stream(
         if not last_event_id.isdigit():
             raise UnknownReference("Last-Event-ID must be an id this stream sent")
         last_seq = int(last_event_id)
-    frames = broadcaster.events(alert_queries, last_seq, settings.sse_heartbeat_s)
+    # fixed before the response starts (not in the generator, which runs after the
+    # headers went out): an alert raised right after the client saw them is not skipped
+    position = await alert_queries.latest_seq() if last_seq is None else last_seq
+    frames = broadcaster.events(alert_queries, position, settings.sse_heartbeat_s)
     return StreamingResponse(
         frames,
         media_type="text/event-stream",
