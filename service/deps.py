@@ -1,7 +1,8 @@
 """One typed FastAPI dependency per resource the lifespan built (service/resources.py).
 Async functions: FastAPI runs plain functions in a thread pool."""
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import httpx
 from fastapi import Depends, Request
@@ -14,6 +15,8 @@ from service.resources import Resources
 from service.settings import Settings
 from service.sidecar import Sidecar
 
+T = TypeVar("T")
+
 
 def resources_of(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
@@ -25,39 +28,20 @@ async def _settings(request: Request) -> Settings:
     return settings
 
 
-async def _actors(request: Request) -> ActorGateway:
-    return resources_of(request).actors
+def _picked(pick: Callable[[Resources], T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency returning one resource."""
 
+    async def dependency(request: Request) -> T:
+        return pick(resources_of(request))
 
-async def _alerts(request: Request) -> AlertStore:
-    return resources_of(request).alerts
-
-
-async def _alert_queries(request: Request) -> AlertQueries:
-    return resources_of(request).alert_queries
-
-
-async def _broadcaster(request: Request) -> AlertBroadcaster:
-    return resources_of(request).broadcaster
-
-
-async def _sidecar(request: Request) -> Sidecar:
-    return resources_of(request).sidecar
-
-
-async def _engine(request: Request) -> AsyncEngine:
-    return resources_of(request).engine
-
-
-async def _placement(request: Request) -> httpx.AsyncClient:
-    return resources_of(request).placement
+    return dependency
 
 
 CurrentSettings = Annotated[Settings, Depends(_settings)]
-Actors = Annotated[ActorGateway, Depends(_actors)]
-Alerts = Annotated[AlertStore, Depends(_alerts)]
-AlertQueriesDep = Annotated[AlertQueries, Depends(_alert_queries)]
-Broadcaster = Annotated[AlertBroadcaster, Depends(_broadcaster)]
-SidecarDep = Annotated[Sidecar, Depends(_sidecar)]
-Engine = Annotated[AsyncEngine, Depends(_engine)]
-Placement = Annotated[httpx.AsyncClient, Depends(_placement)]
+Actors = Annotated[ActorGateway, Depends(_picked(lambda r: r.actors))]
+Alerts = Annotated[AlertStore, Depends(_picked(lambda r: r.alerts))]
+Queries = Annotated[AlertQueries, Depends(_picked(lambda r: r.alert_queries))]
+Broadcaster = Annotated[AlertBroadcaster, Depends(_picked(lambda r: r.broadcaster))]
+SidecarDep = Annotated[Sidecar, Depends(_picked(lambda r: r.sidecar))]
+Engine = Annotated[AsyncEngine, Depends(_picked(lambda r: r.engine))]
+Placement = Annotated[httpx.AsyncClient, Depends(_picked(lambda r: r.placement))]

@@ -18,7 +18,7 @@ from actors.vocabulary import (
 )
 from service.alert_store import AlertFilter, Cursor
 from service.auth import Staff
-from service.deps import AlertQueriesDep, Broadcaster, CurrentSettings
+from service.deps import Broadcaster, CurrentSettings, Queries
 from service.errors import InvalidInput, UnknownReference
 from service.schemas import Alert, AlertPage, ResolveRequest, problem
 
@@ -31,7 +31,7 @@ Status = AlertStatus
 @router.get("/struggles", response_model=AlertPage)
 async def list_struggles(
     _: Staff,
-    alert_queries: AlertQueriesDep,
+    alert_queries: Queries,
     status: Status | None = None,
     kind: Kind | None = None,
     student_id: Annotated[
@@ -84,7 +84,7 @@ def _parse_since(text: str) -> datetime:
     response_model=Alert,
     responses={404: problem("no such alert"), 409: problem("the alert is resolved")},
 )
-async def acknowledge(alert_id: uuid.UUID, principal: Staff, alert_queries: AlertQueriesDep) -> Any:
+async def acknowledge(alert_id: uuid.UUID, principal: Staff, alert_queries: Queries) -> Any:
     """open -> acknowledged (idempotent). 409 for a resolved alert."""
     return await alert_queries.acknowledge(alert_id, principal.subject)
 
@@ -97,7 +97,7 @@ async def acknowledge(alert_id: uuid.UUID, principal: Staff, alert_queries: Aler
 async def resolve(
     alert_id: uuid.UUID,
     principal: Staff,
-    alert_queries: AlertQueriesDep,
+    alert_queries: Queries,
     body: Annotated[ResolveRequest | None, Body()] = None,
 ) -> Any:
     """open or acknowledged -> resolved, with a reason (idempotent)."""
@@ -112,7 +112,7 @@ async def resolve(
 )
 async def stream(
     _: Staff,
-    alert_queries: AlertQueriesDep,
+    alert_queries: Queries,
     broadcaster: Broadcaster,
     settings: CurrentSettings,
     last_event_id: Annotated[str | None, Header()] = None,

@@ -6,7 +6,7 @@ import structlog
 from fastapi import APIRouter
 
 from service.auth import Admin
-from service.deps import Actors, AlertQueriesDep
+from service.deps import Actors, Queries
 from service.errors import NotFound
 from service.routes.progress import StudentId
 from service.schemas import Erasure, problem
@@ -21,12 +21,12 @@ log = structlog.get_logger("erasure")
     responses={404: problem("nothing held on this student")},
 )
 async def erase_student(
-    student_id: StudentId, principal: Admin, actors: Actors, alert_queries: AlertQueriesDep
+    student_id: StudentId, principal: Admin, actors: Actors, queries: Queries
 ) -> Any:
     """Removes the student's actor state, its reminders (from the Dapr scheduler) and
     its alert rows, and reports what was removed."""
     actor = await actors.erase(student_id)
-    alerts = await alert_queries.delete_student(student_id)
+    alerts = await queries.delete_student(student_id)
     if not actor["found"] and alerts == 0:
         raise NotFound(f"nothing is held on student {student_id!r}")
     log.info("student_erased", student_id=student_id, by=principal.subject, alerts=alerts)
