@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.actor_gateway import ActorGateway
-from service.alert_store import AlertQueries, AlertStore
-from service.alert_stream import AlertBroadcaster
+from service.alerts.repository import AlertRepository
+from service.alerts.stream import AlertBroadcaster
 from service.resources import Resources
 from service.settings import Settings
 from service.sidecar import Sidecar
@@ -39,8 +39,7 @@ def _picked(pick: Callable[[Resources], T]) -> Callable[[Request], Awaitable[T]]
 
 CurrentSettings = Annotated[Settings, Depends(_settings)]
 Actors = Annotated[ActorGateway, Depends(_picked(lambda r: r.actors))]
-Alerts = Annotated[AlertStore, Depends(_picked(lambda r: r.alerts))]
-Queries = Annotated[AlertQueries, Depends(_picked(lambda r: r.alert_queries))]
+Alerts = Annotated[AlertRepository, Depends(_picked(lambda r: r.alerts))]
 Broadcaster = Annotated[AlertBroadcaster, Depends(_picked(lambda r: r.broadcaster))]
 SidecarDep = Annotated[Sidecar, Depends(_picked(lambda r: r.sidecar))]
 Engine = Annotated[AsyncEngine, Depends(_picked(lambda r: r.engine))]

@@ -16,8 +16,8 @@ from fastapi.openapi.utils import get_openapi
 
 from actors.student_actor import ActorDeps, StudentProgressActor, actor_factory
 from service.actor_gateway import ActorGateway
-from service.alert_store import AlertQueries, AlertStore
-from service.alert_stream import AlertBroadcaster
+from service.alerts.repository import AlertRepository
+from service.alerts.stream import AlertBroadcaster
 from service.auth import TokenVerifier
 from service.dapr_callbacks import BATCH_ROUTE, DaprCallbacks
 from service.dapr_http import DaprHttp, PooledActorClient
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dapr_actor_calls = DaprHttp(settings)
         sidecar = Sidecar(settings, dapr_http)
         engine = create_engine(settings)
-        alerts = AlertStore(engine)
+        alerts = AlertRepository(engine)
         actors = ActorGateway(PooledActorClient(dapr_actor_calls))
         resources = Resources(
             dapr_http=dapr_http,
@@ -115,7 +115,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sidecar=sidecar,
             engine=engine,
             alerts=alerts,
-            alert_queries=AlertQueries(engine),
             broadcaster=AlertBroadcaster(settings.database_url),
             actors=actors,
             intake=Intake(

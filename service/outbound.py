@@ -8,8 +8,8 @@ from typing import Any
 import structlog
 
 from actors.effects import AlertCandidate
-from actors.vocabulary import iso_z
-from service.alert_store import AlertStore
+from service.alerts.messages import struggle_payload
+from service.alerts.repository import AlertRepository
 from service.coalescing import Coalescer
 from service.metrics import STRUGGLES_RAISED
 from service.settings import Settings
@@ -21,22 +21,8 @@ log = structlog.get_logger("outbound")
 PROGRESS_MESSAGES_PER_PUBLISH = 500
 
 
-def struggle_payload(alert: AlertCandidate) -> dict[str, Any]:
-    return {
-        "alert_id": alert.id,
-        "student_id": alert.student_id,
-        "kind": alert.kind,
-        "topic_id": alert.topic_id,
-        "severity": alert.severity,
-        "details": alert.details,
-        "detected_at": iso_z(alert.detected_at),
-        "trigger_event_id": alert.trigger_event_id,
-        "status": "open",
-    }
-
-
 class Outbound:
-    def __init__(self, settings: Settings, sidecar: Sidecar, alerts: AlertStore) -> None:
+    def __init__(self, settings: Settings, sidecar: Sidecar, alerts: AlertRepository) -> None:
         self._settings = settings
         self._sidecar = sidecar
         self._alerts = alerts

@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.actor_gateway import ActorGateway
-from service.alert_store import AlertQueries, AlertStore
-from service.alert_stream import AlertBroadcaster
+from service.alerts.repository import AlertRepository
+from service.alerts.stream import AlertBroadcaster
 from service.dapr_http import DaprHttp
 from service.intake import Intake
 from service.sidecar import Sidecar
@@ -22,8 +22,7 @@ class Resources:
     dapr_actor_calls: DaprHttp  # calls into actors (its own pool: service/dapr_http.py)
     sidecar: Sidecar
     engine: AsyncEngine
-    alerts: AlertStore
-    alert_queries: AlertQueries
+    alerts: AlertRepository
     broadcaster: AlertBroadcaster
     actors: ActorGateway
     intake: Intake

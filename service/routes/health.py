@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.deps import CurrentSettings, Engine, Queries, SidecarDep
+from service.deps import Alerts, CurrentSettings, Engine, SidecarDep
 from service.health import check_health
 from service.metrics import ALERTS_OPEN
 
@@ -20,8 +20,8 @@ async def health(settings: CurrentSettings, sidecar: SidecarDep, engine: Engine)
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(alert_queries: Queries) -> Response:
+async def metrics(alerts: Alerts) -> Response:
     """Prometheus metrics (text exposition format)."""
-    for kind, count in (await alert_queries.open_by_kind()).items():
+    for kind, count in (await alerts.open_by_kind()).items():
         ALERTS_OPEN.labels(kind=kind).set(count)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -16,11 +16,12 @@ from actors.vocabulary import (
     NotRfc3339,
     parse_rfc3339,
 )
-from service.alert_store import AlertFilter, Cursor
+from service.alerts.repository import AlertFilter, Cursor
+from service.alerts.schemas import Alert, AlertPage, ResolveRequest
 from service.auth import Staff
-from service.deps import Broadcaster, CurrentSettings, Queries
+from service.deps import Alerts, Broadcaster, CurrentSettings
 from service.errors import InvalidInput, UnknownReference
-from service.schemas import Alert, AlertPage, ResolveRequest, problem
+from service.schemas import problem
 
 router = APIRouter(tags=["struggles"])
 STUDENT_ID = re.compile(STUDENT_ID_PATTERN)
@@ -31,7 +32,7 @@ Status = AlertStatus
 @router.get("/struggles", response_model=AlertPage)
 async def list_struggles(
     _: Staff,
-    alert_queries: Queries,
+    alerts: Alerts,
     status: Status | None = None,
     kind: Kind | None = None,
     student_id: Annotated[
@@ -68,7 +69,7 @@ async def list_struggles(
         topic_id=topic_id,
         since=since_at,
     )
-    rows, next_cursor = await alert_queries.page(filters, position, limit)
+    rows, next_cursor = await alerts.page(filters, position, limit)
     return {"items": rows, "next_cursor": next_cursor.encode() if next_cursor else None}
 
 
@@ -84,9 +85,9 @@ def _parse_since(text: str) -> datetime:
     response_model=Alert,
     responses={404: problem("no such alert"), 409: problem("the alert is resolved")},
 )
-async def acknowledge(alert_id: uuid.UUID, principal: Staff, alert_queries: Queries) -> Any:
+async def acknowledge(alert_id: uuid.UUID, principal: Staff, alerts: Alerts) -> Any:
     """open -> acknowledged (idempotent). 409 for a resolved alert."""
-    return await alert_queries.acknowledge(alert_id, principal.subject)
+    return await alerts.acknowledge(alert_id, principal.subject)
 
 
 @router.post(
@@ -97,12 +98,12 @@ async def acknowledge(alert_id: uuid.UUID, principal: Staff, alert_queries: Quer
 async def resolve(
     alert_id: uuid.UUID,
     principal: Staff,
-    alert_queries: Queries,
+    alerts: Alerts,
     body: Annotated[ResolveRequest | None, Body()] = None,
 ) -> Any:
     """open or acknowledged -> resolved, with a reason (idempotent)."""
     reason = (body or ResolveRequest()).reason
-    return await alert_queries.resolve(alert_id, principal.subject, reason)
+    return await alerts.resolve(alert_id, principal.subject, reason)
 
 
 @router.get(
@@ -112,7 +113,7 @@ async def resolve(
 )
 async def stream(
     _: Staff,
-    alert_queries: Queries,
+    alerts: Alerts,
     broadcaster: Broadcaster,
     settings: CurrentSettings,
     last_event_id: Annotated[str | None, Header()] = None,
@@ -127,8 +128,8 @@ async def stream(
         last_seq = int(last_event_id)
     # fixed before the response starts (not in the generator, which runs after the
     # headers went out): an alert raised right after the client saw them is not skipped
-    position = await alert_queries.latest_seq() if last_seq is None else last_seq
-    frames = broadcaster.events(alert_queries, position, settings.sse_heartbeat_s)
+    position = await alerts.latest_seq() if last_seq is None else last_seq
+    frames = broadcaster.events(alerts, position, settings.sse_heartbeat_s)
     return StreamingResponse(
         frames,
         media_type="text/event-stream",

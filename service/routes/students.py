@@ -6,7 +6,7 @@ import structlog
 from fastapi import APIRouter
 
 from service.auth import Admin
-from service.deps import Actors, Queries
+from service.deps import Actors, Alerts
 from service.errors import NotFound
 from service.routes.progress import StudentId
 from service.schemas import Erasure, problem
@@ -21,18 +21,18 @@ log = structlog.get_logger("erasure")
     responses={404: problem("nothing held on this student")},
 )
 async def erase_student(
-    student_id: StudentId, principal: Admin, actors: Actors, queries: Queries
+    student_id: StudentId, principal: Admin, actors: Actors, alerts: Alerts
 ) -> Any:
     """Removes the student's actor state, its reminders (from the Dapr scheduler) and
     its alert rows, and reports what was removed."""
     actor = await actors.erase(student_id)
-    alerts = await queries.delete_student(student_id)
-    if not actor["found"] and alerts == 0:
+    removed = await alerts.delete_student(student_id)
+    if not actor["found"] and removed == 0:
         raise NotFound(f"nothing is held on student {student_id!r}")
-    log.info("student_erased", student_id=student_id, by=principal.subject, alerts=alerts)
+    log.info("student_erased", student_id=student_id, by=principal.subject, alerts=removed)
     return {
         "student_id": student_id,
         "state_removed": actor["state_removed"],
         "reminders_removed": actor["reminders_removed"],
-        "alerts_removed": alerts,
+        "alerts_removed": removed,
     }

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from service.alert_store import AlertQueries
+from service.alerts.repository import AlertRepository
 
 log = structlog.get_logger("alert_stream")
 CHANNEL = "struggle_alerts"
@@ -50,7 +50,7 @@ class AlertBroadcaster:
             await self._conn.close()
 
     async def events(
-        self, queries: AlertQueries, after_seq: int, heartbeat_s: float
+        self, queries: AlertRepository, after_seq: int, heartbeat_s: float
     ) -> AsyncIterator[str]:
         """SSE frames: each alert after ``after_seq`` (id = seq), heartbeat comments in
         between. The caller fixes ``after_seq`` before the response starts: a client that

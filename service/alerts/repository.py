@@ -1,4 +1,4 @@
-"""Queries on the struggle alert table, in one place."""
+"""Reads and writes of the struggle alert table, in SQLAlchemy Core."""
 
 from __future__ import annotations
 
@@ -9,68 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from actors.effects import AlertCandidate
 from actors.vocabulary import ALERT_KINDS, UNRESOLVED
+from service.alerts.table import StruggleAlert
 from service.errors import Conflict, NotFound
-from service.models import StruggleAlert
 
 ALERTS = StruggleAlert.__table__  # type: ignore[attr-defined]
-_INSERT = text(
-    """
-    INSERT INTO struggle_alerts
-        (id, student_id, kind, topic_id, severity, details, detected_at, trigger_event_id)
-    VALUES (:id, :student_id, :kind, :topic_id, :severity, CAST(:details AS jsonb),
-            :detected_at, :trigger_event_id)
-    ON CONFLICT DO NOTHING
-    RETURNING id
-    """
-)
-
-
-class AlertStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def insert_if_absent(self, alerts: list[AlertCandidate]) -> list[bool]:
-        """Insert each alert unless an unresolved one with the same (student, kind,
-        topic) exists, in one transaction. For each: True when the row with its id is in
-        the table afterwards and unresolved (just inserted, or inserted by an earlier
-        attempt of the same effect that may not have been published): a repeated effect
-        never announces an alert a teacher has resolved since."""
-        found = []
-        async with self._engine.begin() as conn:
-            for alert in alerts:
-                params = {
-                    "id": uuid.UUID(alert.id),
-                    "student_id": alert.student_id,
-                    "kind": alert.kind,
-                    "topic_id": alert.topic_id,
-                    "severity": alert.severity,
-                    "details": json.dumps(alert.details, default=str),
-                    "detected_at": alert.detected_at,
-                    "trigger_event_id": alert.trigger_event_id,
-                }
-                if (await conn.execute(_INSERT, params)).first() is not None:
-                    found.append(True)
-                else:
-                    still_open = select(ALERTS.c.id).where(
-                        ALERTS.c.id == params["id"], ALERTS.c.status.in_(UNRESOLVED)
-                    )
-                    found.append((await conn.execute(still_open)).first() is not None)
-        return found
-
-    async def open_count(self, student_id: str) -> int:
-        async with self._engine.connect() as conn:
-            query = select(func.count()).where(
-                ALERTS.c.student_id == student_id, ALERTS.c.status.in_(UNRESOLVED)
-            )
-            return int((await conn.execute(query)).scalar_one())
-
-
-# ---------------------------------------------------------------- teacher queries
 
 
 class AlertNotFound(NotFound):
@@ -116,11 +64,55 @@ def _row(row: Any) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-class AlertQueries:
-    """Reads and lifecycle changes of struggle alerts for the HTTP API."""
+class AlertRepository:
+    """Every read and write of the struggle alert table: the actors' inserts (through
+    service/outbound.py), the teachers' pages and lifecycle changes, the stream's reads,
+    erasure and the metrics."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+
+    async def insert_if_absent(self, alerts: list[AlertCandidate]) -> list[bool]:
+        """Insert each alert unless an unresolved one with the same (student, kind,
+        topic) exists, in one transaction. For each: True when the row with its id is in
+        the table afterwards and unresolved (just inserted, or inserted by an earlier
+        attempt of the same effect that may not have been published): a repeated effect
+        never announces an alert a teacher has resolved since."""
+        found = []
+        async with self._engine.begin() as conn:
+            for alert in alerts:
+                params = {
+                    "id": uuid.UUID(alert.id),
+                    "student_id": alert.student_id,
+                    "kind": alert.kind,
+                    "topic_id": alert.topic_id,
+                    "severity": alert.severity,
+                    "details": json.loads(json.dumps(alert.details, default=str)),
+                    "detected_at": alert.detected_at,
+                    "trigger_event_id": alert.trigger_event_id,
+                }
+                # no conflict target: the primary key and the one-unresolved-alert index
+                insert_row = (
+                    pg_insert(ALERTS)
+                    .values(**params)
+                    .on_conflict_do_nothing()
+                    .returning(ALERTS.c.id)
+                )
+                if (await conn.execute(insert_row)).first() is not None:
+                    found.append(True)
+                else:
+                    still_open = select(ALERTS.c.id).where(
+                        ALERTS.c.id == params["id"], ALERTS.c.status.in_(UNRESOLVED)
+                    )
+                    found.append((await conn.execute(still_open)).first() is not None)
+        return found
+
+    async def open_count(self, student_id: str) -> int:
+        async with self._engine.connect() as conn:
+            query = select(func.count()).where(
+                ALERTS.c.student_id == student_id, ALERTS.c.status.in_(UNRESOLVED)
+            )
+            return int((await conn.execute(query)).scalar_one())
 
     async def page(
         self, filters: AlertFilter, cursor: Cursor | None, limit: int
