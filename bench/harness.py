@@ -5,7 +5,6 @@ the running service holds (over HTTP and in the alert table)."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -14,7 +13,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer
 
 from actors.config import DomainConfig
 from actors.events import parse_event
@@ -22,6 +20,7 @@ from actors.progress_view import progress_view
 from actors.rules import apply_event
 from actors.state import StudentState
 from bench.workload import Event
+from tests.integration.stack import ProgressBar
 
 # Kinds raised by reminders depend on wall-clock time, not on the stream: not compared.
 TIME_BASED = {"stuck", "inactivity"}
@@ -60,33 +59,6 @@ def process_memory_mb(pid: int, field: str = "VmRSS") -> float:
     return 0.0
 
 
-class Publisher:
-    def __init__(self, bootstrap: str) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, linger_ms=5, acks="all", enable_idempotence=True
-        )
-
-    async def __aenter__(self) -> Publisher:
-        await self._producer.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self._producer.stop()
-
-    async def send(self, event: Event) -> None:
-        await self._producer.send(
-            event.kafka_topic,
-            json.dumps(event.cloud_event()).encode(),
-            key=event.student_id.encode(),
-        )
-
-    async def send_raw(self, topic: str, body: bytes, key: str) -> None:
-        await self._producer.send(topic, body, key=key.encode())
-
-    async def flush(self) -> None:
-        await self._producer.flush()
-
-
 async def wait_until_applied(
     api: httpx.AsyncClient, expected: Expected, timeout: float
 ) -> dict[str, dict[str, Any]]:
@@ -94,7 +66,9 @@ async def wait_until_applied(
     deadline = asyncio.get_running_loop().time() + timeout
     pending = dict.fromkeys(expected.progress, 0)
     seen: dict[str, dict[str, Any]] = {}
+    bar = ProgressBar("students complete", len(pending))
     while pending:
+        bar.update(len(expected.progress) - len(pending))
         for sid in list(pending):
             r = await api.get(f"/progress/{sid}")
             if r.status_code == 200:

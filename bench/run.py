@@ -26,11 +26,12 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.harness import Publisher, process_memory_mb
+from bench.harness import process_memory_mb
 from bench.noop_app import FLOOR_TOPIC
 from bench.workload import Event, generate
 from service.dev_token import mint
-from tests.integration.stack import REPO, Ports, Stack, phase, stop_on_sigterm
+from tests.integration.kafka_io import Publisher
+from tests.integration.stack import REPO, Ports, ProgressBar, Stack, phase, stop_on_sigterm
 
 STACK_DIR = Path(os.environ.get("STACK_DIR", REPO / ".stack"))
 RESULTS = REPO / "bench" / "results"
@@ -131,7 +132,9 @@ async def publish_and_wait(
                 await pub.send_raw(topic, json.dumps(e.cloud_event()).encode(), e.student_id)
         await pub.flush()
     published = time.monotonic() - start
-    while await handled() - before < len(events):
+    bar = ProgressBar("events handled", len(events))
+    while (done := await handled() - before) < len(events):
+        bar.update(done)
         if time.monotonic() - start > 600:
             raise RuntimeError(f"{len(events)} events not handled within 600 s")
         await asyncio.sleep(0.25)

@@ -102,6 +102,27 @@ def phase(name: str) -> Iterator[None]:
         sys.stderr.flush()
 
 
+class ProgressBar:
+    """A progress line on stderr for a step whose total is known, at most every
+    ``every_s`` seconds: ``label [########------------] 8,000 / 20,000``."""
+
+    def __init__(self, label: str, total: int, every_s: float = 5.0) -> None:
+        self.label = label
+        self.total = max(total, 1)
+        self.every_s = every_s
+        self._last = time.monotonic()
+
+    def update(self, done: float) -> None:
+        now = time.monotonic()
+        if now - self._last < self.every_s and done < self.total:
+            return
+        self._last = now
+        filled = int(20 * min(done / self.total, 1.0))
+        bar = "#" * filled + "-" * (20 - filled)
+        sys.stderr.write(f"  {self.label} [{bar}] {int(done):,} / {self.total:,}\n")
+        sys.stderr.flush()
+
+
 def stack_secret(name: str) -> str:
     stack_dir = Path(os.environ.get("STACK_DIR", REPO / ".stack"))
     return (stack_dir / "secrets" / name).read_text().strip()
