@@ -29,7 +29,6 @@ import httpx
 
 from bench.harness import (
     Expected,
-    Publisher,
     compare,
     expected_state,
     process_memory_mb,
@@ -38,7 +37,7 @@ from bench.harness import (
 from bench.workload import Event, generate
 from service.dev_token import mint
 from service.settings import Settings, domain_config
-from tests.integration.kafka_reader import TopicReader
+from tests.integration.kafka_io import Publisher, TopicReader
 from tests.integration.stack import REPO, RUNTIME, Ports, Stack, phase, stop_on_sigterm
 
 STACK_DIR = Path(os.environ.get("STACK_DIR", REPO / ".stack"))

@@ -12,9 +12,9 @@ import time
 
 import httpx
 
-from bench.harness import Publisher
 from bench.run import RESULTS, STACK_DIR, replica, replica_ports
 from bench.workload import generate
+from tests.integration.kafka_io import Publisher
 from tests.integration.stack import REPO, stop_on_sigterm
 
 

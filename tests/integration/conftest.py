@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.integration.kafka_reader import TopicReader
+from tests.integration.kafka_io import TopicReader
 from tests.integration.stack import Ports, Stack, stack_secret
 from tests.integration.support import Student, bearer
 

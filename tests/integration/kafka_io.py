@@ -1,14 +1,14 @@
-"""Read what the service wrote to Kafka (tests only; the service itself talks to Kafka
-only through Dapr)."""
+"""Kafka for tests and the benchmark: publish into it as producers do, and read what the
+service wrote (the service itself talks to Kafka only through Dapr)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 
@@ -65,3 +65,45 @@ class TopicReader:
                     self._buffer.extend((r.key, json.loads(r.value)) for r in records)
 
         return await asyncio.wait_for(scan(), timeout)
+
+
+class KeyedEvent(Protocol):
+    """An event to publish: its Kafka topic, its key and its CloudEvent."""
+
+    @property
+    def kafka_topic(self) -> str: ...
+
+    @property
+    def student_id(self) -> str: ...
+
+    def cloud_event(self) -> dict[str, Any]: ...
+
+
+class Publisher:
+    """Publishes straight into Kafka, as a producer team's service would (acks=all,
+    idempotent), for tests and the benchmark."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, linger_ms=5, acks="all", enable_idempotence=True
+        )
+
+    async def __aenter__(self) -> Publisher:
+        await self._producer.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._producer.stop()
+
+    async def send(self, event: KeyedEvent) -> None:
+        await self._producer.send(
+            event.kafka_topic,
+            json.dumps(event.cloud_event()).encode(),
+            key=event.student_id.encode(),
+        )
+
+    async def send_raw(self, topic: str, body: bytes, key: str) -> None:
+        await self._producer.send(topic, body, key=key.encode())
+
+    async def flush(self) -> None:
+        await self._producer.flush()

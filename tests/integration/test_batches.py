@@ -14,8 +14,7 @@ import asyncpg
 import httpx
 
 from actors.stored_state import SCHEMA_VERSION
-from bench.harness import Publisher
-from tests.integration.kafka_reader import TopicReader
+from tests.integration.kafka_io import Publisher, TopicReader
 from tests.integration.stack import Ports
 from tests.integration.support import applied, publish, student_event
 

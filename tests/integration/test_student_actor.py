@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.integration.kafka_reader import TopicReader
+from tests.integration.kafka_io import TopicReader
 from tests.integration.stack import STUCK_SECONDS, Ports, Stack
 from tests.integration.support import Student, alerts, applied, eventually
 

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.integration.kafka_reader import TopicReader
+from tests.integration.kafka_io import TopicReader
 from tests.integration.stack import Ports
 from tests.integration.support import applied, publish, student_event
 
