@@ -407,7 +407,12 @@ async def main_async() -> dict[str, Any]:
     ports = replica_ports(1)
     stack = replica(1)
     floor_ports = Ports(
-        app=28100, dapr_http=23600, dapr_grpc=25101, dapr_metrics=29291, dapr_internal=25111
+        app=28100,
+        dapr_http=23600,
+        dapr_grpc=25101,
+        dapr_metrics=29291,
+        dapr_internal=25111,
+        database="progress_bench",  # the floor's daprd needs a state store; it stores nothing
     )
 
     def floor_stack(bulk: bool) -> Stack:
