@@ -92,9 +92,6 @@ def stuck_reminder_name(topic_id: str, exercise_id: str) -> str:
     return f"stuck-{digest}"
 
 
-_iso = iso_z
-
-
 def _normalise(text: str) -> str:
     return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").lower().split())
 
@@ -300,7 +297,7 @@ def _apply_in_place(
                     "student_id": new.student_id,
                     "trigger_event_id": event.event_id,
                     "trigger_type": event.type,
-                    "occurred_at": _iso(event.occurred_at),
+                    "occurred_at": iso_z(event.occurred_at),
                     "overall_mastery": overall_mastery([m.score for m in after.values()]),
                     "topics": [
                         {
@@ -410,11 +407,11 @@ def fire_reminder(
             "medium",
             {
                 "exercise_id": exercise_id,
-                "started_at": _iso(pending.started_at),
+                "started_at": iso_z(pending.started_at),
                 "minutes_without_pass": round(config.stuck_after.total_seconds() / 60, 2),
             },
             detected_at=now,
-            trigger=f"{stuck_reminder_name(topic_id, exercise_id)}|{_iso(pending.started_at)}",
+            trigger=f"{stuck_reminder_name(topic_id, exercise_id)}|{iso_z(pending.started_at)}",
             trigger_event_id=None,
         )
         effects.append(RaiseAlert(alert=alert))
@@ -428,11 +425,11 @@ def fire_reminder(
             None,
             "low",
             {
-                "last_activity": _iso(last),
+                "last_activity": iso_z(last),
                 "inactive_days": round((now - last).total_seconds() / 86400, 2),
             },
             detected_at=now,
-            trigger=f"inactivity|{_iso(last)}",
+            trigger=f"inactivity|{iso_z(last)}",
             trigger_event_id=None,
         )
         effects.append(RaiseAlert(alert=alert))
@@ -451,17 +448,17 @@ def expected_reminders(state: StudentState, config: DomainConfig) -> list[dict[s
     if state.wake_due is None:
         return []
     deadlines: list[dict[str, Any]] = [
-        {"kind": "stuck", "topic_id": t, "exercise_id": x, "due_at": _iso(d)}
+        {"kind": "stuck", "topic_id": t, "exercise_id": x, "due_at": iso_z(d)}
         for d, t, x in _stuck_deadlines(state, config)
     ]
     inactivity = _inactivity_deadline(state, config)
     if inactivity is not None:
-        deadlines.append({"kind": "inactivity", "due_at": _iso(inactivity)})
+        deadlines.append({"kind": "inactivity", "due_at": iso_z(inactivity)})
     return [
         {
             "name": WAKE_REMINDER,
             "kind": "wake",
-            "due_at": _iso(state.wake_due),
+            "due_at": iso_z(state.wake_due),
             "deadlines": sorted(deadlines, key=lambda d: str(d["due_at"])),
         }
     ]

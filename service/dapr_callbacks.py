@@ -16,7 +16,6 @@ service/request_context.py): the intake and the actor log their own lines.
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,7 +24,7 @@ from dapr.actor import ActorRuntime
 from dapr.clients.exceptions import ERROR_CODE_UNKNOWN, DaprInternalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.problems import problem_response
+from service.middleware import refuse_without_token
 
 BATCH_ROUTE = "/events/batch"
 _REENTRANCY_HEADER = b"dapr-reentrancy-id"
@@ -77,17 +76,10 @@ class DaprCallbacks:
             target = actor_method_target(scope["method"], scope["path"])
             is_batch = scope["method"] == "POST" and scope["path"] == BATCH_ROUTE
             if target is not None or is_batch:
-                headers = dict(scope["headers"])
-                if self.token is not None and not hmac.compare_digest(
-                    headers.get(b"dapr-api-token", b""), self.token
-                ):
-                    refused = problem_response(
-                        401, "Dapr-facing route: missing or wrong dapr-api-token"
-                    )
-                    await refused(scope, receive, send)
+                if await refuse_without_token(self.token, scope, receive, send):
                     return
                 if target is not None:
-                    await self._actor_method(target, headers, receive, send)
+                    await self._actor_method(target, dict(scope["headers"]), receive, send)
                 else:
                     await self._batch(scope, receive, send)
                 return

@@ -16,6 +16,21 @@ from service.problems import problem_response
 DAPR_PREFIXES = ("/dapr/", "/events/", "/actors/")
 
 
+async def refuse_without_token(
+    token: bytes | None, scope: Scope, receive: Receive, send: Send
+) -> bool:
+    """Answer 401 and return True when ``token`` is set and the request does not carry it
+    as ``dapr-api-token``; otherwise False (the caller goes on)."""
+    if token is None:
+        return False
+    given = dict(scope["headers"]).get(b"dapr-api-token", b"")
+    if hmac.compare_digest(given, token):
+        return False
+    response = problem_response(401, "Dapr-facing route: missing or wrong dapr-api-token")
+    await response(scope, receive, send)
+    return True
+
+
 class DaprTokenMiddleware:
     """Dapr-facing routes accept only calls carrying daprd's app API token
     (``dapr-api-token`` header). Without a configured token nothing is checked."""
@@ -25,16 +40,12 @@ class DaprTokenMiddleware:
         self.token = token.encode() if token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.token is not None and scope["type"] == "http":
-            path: str = scope["path"]
-            if path.startswith(DAPR_PREFIXES):
-                given = dict(scope["headers"]).get(b"dapr-api-token", b"")
-                if not hmac.compare_digest(given, self.token):
-                    response = problem_response(
-                        401, "Dapr-facing route: missing or wrong dapr-api-token"
-                    )
-                    await response(scope, receive, send)
-                    return
+        if (
+            scope["type"] == "http"
+            and scope["path"].startswith(DAPR_PREFIXES)
+            and await refuse_without_token(self.token, scope, receive, send)
+        ):
+            return
         await self.app(scope, receive, send)
 
 

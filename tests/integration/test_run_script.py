@@ -5,18 +5,16 @@ session's stack), so what this `make run` starts, and must stop, is its app and 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.integration.stack import REPO, Stack, start_group_at_end
+from tests.integration.support import eventually
 
 NAME = "runtest"
 APP_ID = "progress-runtest"
@@ -39,15 +37,6 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-async def _wait_for(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"{what} within {timeout} s")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGINT, signal.SIGTERM])
@@ -83,7 +72,7 @@ async def test_make_run_stops_what_it_started(stack: Stack, sig: signal.Signals)
             except httpx.HTTPError:
                 return False
 
-        await _wait_for(healthy, 180, "make run answered /health")
+        await eventually(healthy, timeout=180, interval=0.5)  # make run answered /health
         pids = {
             part: int((run_dir / f"{NAME}-{part}.pid").read_text().strip())
             for part in ("app", "daprd")
@@ -95,7 +84,7 @@ async def test_make_run_stops_what_it_started(stack: Stack, sig: signal.Signals)
         async def all_gone() -> bool:
             return not any(_alive(pid) for pid in pids.values())
 
-        await _wait_for(all_gone, 90, f"the app and daprd stopped after {sig.name}")
+        await eventually(all_gone, timeout=90, interval=0.5)  # app and daprd stopped
         assert not (run_dir / f"{NAME}-app.pid").exists()
         assert not (run_dir / f"{NAME}-daprd.pid").exists()
         proc.wait(timeout=30)  # and make itself ends
