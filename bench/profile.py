@@ -2,13 +2,18 @@
 [RATE]. Without RATE a saturating burst is published first (big batches, several events
 per turn); with RATE events are paced at RATE/s while sampling (small batches, about one
 event per turn: the part-load regime). Writes bench/results/profile-<date>[-RATE].txt with
-the frames that hold the most samples (inclusive) and the leaves (self)."""
+the frames that hold the most samples (inclusive) and the leaves (self), then daprd's own
+CPU profile over the same 20 s (its pprof endpoint, summarised by `go tool pprof -top`)."""
 
 import asyncio
 import collections
+import os
+import shutil
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import httpx
 
@@ -29,6 +34,34 @@ async def load(events: int, rate: float | None = None) -> None:
                     await asyncio.sleep(delay)
             await pub.send(e)
         await pub.flush()
+
+
+DAPRD_PROFILE_PORT = 7777
+
+
+def daprd_profile(out: Path) -> threading.Thread:
+    """Fetch 20 s of daprd's CPU profile into ``out`` (in a thread, beside py-spy)."""
+
+    def fetch() -> None:
+        url = f"http://127.0.0.1:{DAPRD_PROFILE_PORT}/debug/pprof/profile?seconds=20"
+        out.write_bytes(httpx.get(url, timeout=60).content)
+
+    thread = threading.Thread(target=fetch)
+    thread.start()
+    return thread
+
+
+def daprd_top(profile: Path) -> list[str]:
+    go = shutil.which("go")
+    if go is None or not profile.exists():
+        return ["(no daprd profile: go not on PATH or nothing fetched)"]
+    out = subprocess.run(
+        [go, "tool", "pprof", "-top", "-nodecount=45", str(profile)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.splitlines()
 
 
 def record(pid: str, raw: object) -> subprocess.Popen[bytes]:
@@ -73,19 +106,24 @@ def library(frame: str) -> str:
 def main() -> None:
     rate = float(sys.argv[1]) if len(sys.argv) > 1 else None
     stop_on_sigterm()
+    os.environ["DAPRD_EXTRA_ARGS"] = f"--enable-profiling --profile-port {DAPRD_PROFILE_PORT}"
     stack = replica(1)
     stack.up()
     raw = REPO / ".stack" / "profile.raw"
+    pprof = REPO / ".stack" / "daprd.pprof"
     try:
         httpx.get(replica_ports(1).app_url + "/health", timeout=10)
         pid = (STACK_DIR / "run" / "bench-app.pid").read_text().strip()
         if rate is None:
             asyncio.run(load(20000))
+            daprd = daprd_profile(pprof)
             record(pid, raw).wait()
         else:
             spy = record(pid, raw)
+            daprd = daprd_profile(pprof)
             asyncio.run(load(int(rate * 25), rate))
             spy.wait()
+        daprd.join()
     finally:
         stack.down()
     inclusive: collections.Counter[str] = collections.Counter()
@@ -110,10 +148,11 @@ def main() -> None:
     lines += [f"  {n / total:6.1%}  {f}" for f, n in inclusive.most_common(60)]
     lines += ["", "self (leaf frame):"]
     lines += [f"  {n / total:6.1%}  {f}" for f, n in leaves.most_common(40)]
+    lines += ["", "daprd, same 20 s (go tool pprof -top):", *daprd_top(pprof)]
     suffix = "" if rate is None else f"-{rate:g}"
     out = RESULTS / f"profile-{time.strftime('%Y-%m-%d')}{suffix}.txt"
     out.write_text("\n".join(lines) + "\n")
-    sys.stdout.write("\n".join(lines[:80]) + "\n")
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 # app.sh start|stop|restart [NAME] : the service (uvicorn) and its daprd sidecar, in the
 # background, recorded as NAME-app and NAME-daprd in .stack/run (NAME defaults to
 # "app"). Ports come from APP_PORT, DAPR_HTTP_PORT, DAPR_GRPC_PORT, DAPR_METRICS_PORT,
-# DAPR_INTERNAL_GRPC_PORT. `app.sh start` waits until /health answers 200.
+# DAPR_INTERNAL_GRPC_PORT. `app.sh start` waits until /health answers 200. DAPRD_EXTRA_ARGS
+# adds daprd flags (e.g. "--enable-profiling --profile-port 7777" for `go tool pprof`).
 # Single parts: start-daprd|stop-daprd|start-app|stop-app.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -37,6 +38,7 @@ start_daprd() {
   local res="$STACK_DIR/components-$name"
   "$runtime_dir/render-components.sh" "$res"
   require_free_port "$name-daprd" "$DAPR_HTTP_PORT"
+  # shellcheck disable=SC2086 # DAPRD_EXTRA_ARGS is a list of flags
   DAPR_HOST_IP=127.0.0.1 start_bg "$name-daprd" "$(dapr_bin daprd)" \
     --app-id "$DAPR_APP_ID" --app-port "$APP_PORT" --app-protocol http \
     --dapr-http-port "$DAPR_HTTP_PORT" --dapr-grpc-port "$DAPR_GRPC_PORT" \
@@ -47,7 +49,7 @@ start_daprd() {
     --scheduler-host-address "127.0.0.1:$SCHEDULER_PORT" \
     --enable-app-health-check --app-health-check-path /healthz \
     --app-health-probe-interval 5 --app-health-probe-timeout 3000 --app-health-threshold 5 \
-    --log-level "${DAPR_LOG_LEVEL:-info}"
+    --log-level "${DAPR_LOG_LEVEL:-info}" ${DAPRD_EXTRA_ARGS:-}
 }
 
 start_app() {
