@@ -6,20 +6,17 @@ finished; ``one_turn`` (actors/turns.py) keeps the order inside this process, so
 read-modify-save below never races with another event for the same student.
 
 Every call follows the same steps: load the state (read once per activation, then kept
-parsed in the actor object); hand side effects left in its outbox by an earlier
-activation to the effect pump; apply the student's events of one delivery batch, or a
-reminder (pure, in actors/rules.py); save the new state with the outbox (one write,
-TTL 30 days): the turn's effects and every earlier effect not yet confirmed; hand the
-turn's effects to the pump and return. The pump performs them after the turn
-(actors/effect_pump.py, decision 008), so a delivery is answered once its states are
-saved. A crash at any point leaves either the old state (the redelivered events are
-applied afresh) or the new state with its outbox (the redelivered events are duplicates
-and the outbox is performed by the next activation).
+parsed in the actor object); finish side effects left in its outbox by an interrupted
+earlier call; apply the student's events of one delivery batch, or a reminder (pure, in
+actors/rules.py); save the new state with its new effects in the outbox (one write,
+TTL 30 days); perform the effects. A crash at any point leaves either the old state (the
+redelivered events are applied afresh) or the new state with its outbox (the redelivered
+events are duplicates and the outbox is performed then).
 
 The stored outbox is not cleared by a write of its own: the next turn's write replaces
-it. A new activation finds the last outbox stored, performed or not, and performs it
-again: each effect is idempotent (actors/effects.py). ``make bench`` measured the saved
-write (docs/performance.md).
+it, and deactivation writes it empty. Only a new activation after a crash finds a
+performed outbox still stored, and performs it again: each effect is idempotent
+(actors/effects.py). ``make bench`` measured the saved write (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -39,7 +36,6 @@ from dapr.actor.runtime.context import ActorRuntimeContext
 from pydantic import TypeAdapter
 
 from actors.config import DomainConfig
-from actors.effect_pump import EffectPump, ReminderChange, outbox_with
 from actors.effects import (
     AlertCandidate,
     CancelReminder,
@@ -90,13 +86,6 @@ class ActorDeps:
     clock: Callable[[], datetime] = _utcnow
     # per-id turn locks, shared by every actor object of the process (actors/turns.py)
     turns: TurnLocks = field(default_factory=TurnLocks)
-    # effects performed after the turn, shared by every actor object of the process
-    pump: EffectPump = field(default_factory=EffectPump)
-    # a turn that finds more of its student's effects unconfirmed than this (the broker
-    # or the scheduler is failing) first waits for them, up to settle_timeout_s, and
-    # fails (the delivery is retried) if they do not settle: the outbox stays bounded
-    max_unconfirmed: int = 2000
-    settle_timeout_s: float = 10.0
 
 
 def actor_factory(
@@ -143,10 +132,10 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
 
     # Per actor object (class values are the defaults; the SDK's mock actor skips
     # __init__): the stored state, parsed once per activation, and whether this object
-    # has handed the stored outbox to the pump.
+    # has performed its outbox.
     _loaded: bool = False
     _state: StudentState | None = None
-    _outbox_resumed: bool = False
+    _outbox_done: bool = False
 
     def __init__(self, ctx: ActorRuntimeContext, actor_id: ActorId, deps: ActorDeps) -> None:
         super().__init__(ctx, actor_id)
@@ -160,7 +149,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         if not self._loaded:
             found, raw = await self._state_manager.try_get_state(STATE_KEY)
             self._state = decode_state(raw) if found and raw is not None else None
-            self._outbox_resumed = False
+            self._outbox_done = False
             self._loaded = True
         return self._state
 
@@ -180,10 +169,11 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         await self._state_manager.save_state()
 
     # ---------------------------------------------------------------- effects
-    async def perform_messages(self, effects: list[Effect]) -> None:
-        """Progress updates in one bulk publish and alerts, side by side (the pump calls
-        this after the turn; each part is idempotent, so if either fails both are
-        performed again)."""
+    async def _perform(self, effects: list[Effect]) -> None:
+        """Perform one outbox, its parts side by side: progress updates in one bulk
+        publish, alerts, and each reminder change (already reduced to the last one per
+        name, so no two touch the same reminder). Each part is idempotent, so their
+        order does not matter; if any fails the whole outbox is performed again."""
         outbound = self._deps.outbound
         parts: list[Coroutine[Any, Any, None]] = []
         progress = [e.payload for e in effects if isinstance(e, PublishProgress)]
@@ -192,49 +182,45 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         alerts = [e.alert for e in effects if isinstance(e, RaiseAlert)]
         if alerts:
             parts.append(outbound.raise_alerts(alerts))
+        for effect in effects:
+            if isinstance(effect, SetReminder):
+                parts.append(
+                    self.register_reminder(
+                        effect.name,
+                        json.dumps(effect.data).encode(),
+                        due_time=max(effect.due_at - self._deps.clock(), timedelta(0)),
+                        failure_policy=REMINDER_FAILURE_POLICY,
+                    )
+                )
+            elif isinstance(effect, CancelReminder):
+                parts.append(self.unregister_reminder(effect.name))
         results = await asyncio.gather(*parts, return_exceptions=True)
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             raise failed[0]
 
-    async def perform_reminder(self, change: ReminderChange) -> None:
-        """One reminder change through daprd to the scheduler (the pump calls this)."""
-        if isinstance(change, SetReminder):
-            await self.register_reminder(
-                change.name,
-                json.dumps(change.data).encode(),
-                due_time=max(change.due_at - self._deps.clock(), timedelta(0)),
-                failure_policy=REMINDER_FAILURE_POLICY,
-            )
-        else:
-            await self.unregister_reminder(change.name)
-
-    async def _commit(self, state: StudentState, effects: tuple[Effect, ...]) -> dict[str, Any]:
-        """Save ``state`` with the outbox (effects still unconfirmed, then ``effects``)
-        in one write, then hand ``effects`` to the pump; how long the save took (ms) and
-        how many earlier effects the outbox carried."""
+    async def _commit(self, state: StudentState, effects: tuple[Effect, ...]) -> dict[str, float]:
+        """Save ``state`` with ``effects`` as its outbox (one write), then perform them;
+        how long each step took (ms)."""
         start = time.perf_counter()
-        carried = self._deps.pump.unconfirmed(self.id.id)
-        state.outbox = [e.model_dump(mode="json") for e in outbox_with(carried, effects)]
+        state.outbox = [e.model_dump(mode="json") for e in effects]
         await self._save(state)
-        self._state = state
-        self._deps.pump.submit(self.id.id, effects, self)
-        return {"save_ms": round((time.perf_counter() - start) * 1000, 2), "carried": len(carried)}
+        self._state, self._outbox_done = state, False
+        saved = time.perf_counter()
+        await self._perform(list(effects))
+        self._outbox_done = True
+        done = time.perf_counter()
+        timing = {
+            "save_ms": round((saved - start) * 1000, 2),
+            "effects_ms": round((done - saved) * 1000, 2),
+        }
+        return timing
 
-    def _resume_outbox(self, state: StudentState) -> None:
-        """Hand the stored outbox to the pump once per activation: it may hold effects an
-        earlier activation (or another replica) never confirmed. Those the pump already
-        holds for this student are not queued twice."""
-        if state.outbox and not self._outbox_resumed:
-            pending = self._deps.pump.unconfirmed(self.id.id)
-            stored = [_effects.validate_python(raw) for raw in state.outbox]
-            self._deps.pump.submit(self.id.id, [e for e in stored if e not in pending], self)
-        self._outbox_resumed = True
-
-    async def _settle(self) -> None:
-        """Wait until every effect of this student is confirmed (TimeoutError after
-        settle_timeout_s: the call fails and is retried)."""
-        await asyncio.wait_for(self._deps.pump.settled(self.id.id), self._deps.settle_timeout_s)
+    async def _finish_outbox(self, state: StudentState) -> None:
+        """Perform an outbox stored by a call that did not get to perform it."""
+        if state.outbox and not self._outbox_done:
+            await self._perform([_effects.validate_python(raw) for raw in state.outbox])
+            self._outbox_done = True
 
     # ---------------------------------------------------------------- methods
     @one_turn
@@ -252,9 +238,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         if state is None:
             state = StudentState(student_id=self.id.id)
         else:
-            self._resume_outbox(state)
-        if len(self._deps.pump.unconfirmed(self.id.id)) > self._deps.max_unconfirmed:
-            await self._settle()
+            await self._finish_outbox(state)
         # in place: the state object is this actor's copy, dropped if the turn fails
         new_state, turn = apply_events(state, events, self._deps.config, in_place=True)
         timing: dict[str, float] = {}
@@ -295,12 +279,10 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         state = await self._load()
         if state is None:
             return {"found": False, "reminders_removed": [], "state_removed": False}
-        pending = self._deps.pump.unconfirmed(self.id.id)
-        names = [r["name"] for r in expected_reminders(state, self._deps.config)]
-        names += [e.name for e in pending if isinstance(e, SetReminder) and e.name not in names]
-        self._deps.pump.submit(self.id.id, [CancelReminder(name=n) for n in names], self)
-        await self._settle()
-        removed = names
+        removed = []
+        for reminder in expected_reminders(state, self._deps.config):
+            await self.unregister_reminder(reminder["name"])
+            removed.append(reminder["name"])
         await self._state_manager.remove_state(STATE_KEY)
         await self._state_manager.save_state()
         self._state = None
@@ -320,7 +302,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         if student is None:
             log.info("reminder_without_state", student_id=self.id.id, reminder=name)
             return
-        self._resume_outbox(student)
+        await self._finish_outbox(student)
         data = json.loads(state) if state else {}
         new_state, effects = fire_reminder(
             student, name, data, self._deps.clock(), self._deps.config
@@ -333,6 +315,3 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         )
         if new_state is not student:
             await self._commit(new_state, effects)
-        # the re-armed wake-up and the alerts are confirmed before the callback returns:
-        # if they cannot be, the scheduler calls again (REMINDER_FAILURE_POLICY)
-        await self._settle()

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import structlog
 from dapr.actor.runtime.config import ActorRuntimeConfig
 from dapr.actor.runtime.runtime import ActorRuntime
 from dapr.ext.fastapi import DaprActor
@@ -139,13 +138,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            # effects still unconfirmed after this are in their students' stored
-            # outboxes: the next activation performs them
-            unsettled = await deps.pump.drain(timeout_s=5.0)
-            if unsettled:
-                structlog.get_logger("service").warning(
-                    "effects_unsettled_at_shutdown", students=unsettled
-                )
             await resources.aclose()
 
     app = FastAPI(

@@ -66,12 +66,10 @@ def mock_student_actor(
     outbound: Outbound,
     turns: TurnLocks | None = None,
     config: DomainConfig | None = None,
-    stored: dict[str, Any] | None = None,
 ) -> StudentProgressActor:
-    """The SDK's mock actor (in-memory state manager, starting from ``stored``) with its
-    collaborators, as the service's actor factory gives them (the mock skips the actor's
-    own __init__). Each call builds a new effect pump, as a new process would."""
-    actor = create_mock_actor(StudentProgressActor, student_id, initstate=stored)
+    """The SDK's mock actor (in-memory state manager) with its collaborators, as the
+    service's actor factory gives them (the mock skips the actor's own __init__)."""
+    actor = create_mock_actor(StudentProgressActor, student_id)
     actor._deps = ActorDeps(
         config=config or DomainConfig(), outbound=outbound, turns=turns or TurnLocks()
     )
