@@ -54,7 +54,13 @@ ensure_database() {
 }
 
 # ---------------------------------------------------------------- Kafka
-kafka_java=(java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
+# KAFKA_JVM_FLAGS: JIT and GC flags of the broker and its tools. The default compiles
+# with C1 only: in the minutes a test run or a benchmark lasts, C2's compiling was most
+# of the broker's CPU on a 2-core machine (docs/performance.md, "Kafka, cold"). For a
+# broker that runs for hours, KAFKA_JVM_FLAGS=-XX:+UseG1GC gives the JVM's default.
+# shellcheck disable=SC2206 # a list of flags
+kafka_jvm_flags=(${KAFKA_JVM_FLAGS:--XX:+UseG1GC -XX:TieredStopAtLevel=1})
+kafka_java=(java -Xms256m -Xmx768m "${kafka_jvm_flags[@]}" -Djava.awt.headless=true
   "-Dlog4j2.configurationFile=$STACK_DIR/kafka/log4j2.properties" -cp "$(kafka_lib_dir)/*")
 kafka_topics() {
   "${kafka_java[@]}" org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" "$@"
