@@ -1,0 +1,1 @@
+"""Class rosters: who teaches and who is enrolled in which class."""
