@@ -31,6 +31,9 @@ token: venv  ## mint a local dev JWT: make token ROLE=teacher SUB=teacher-1
 openapi: venv  ## regenerate docs/openapi.yaml from the app
 	@PROGRESS_LOG_FORMAT=json .venv/bin/python -m service.openapi_export
 
+roster-import: venv  ## upload a OneRoster 1.2 CSV bundle to `make run`: make roster-import BUNDLE=path.zip|folder
+	@.venv/bin/python -m service.rosters.cli "$(BUNDLE)"
+
 verify: venv  ## run verify.py against the local `make run` stack
 	@VERIFY_TOKEN=$$(.venv/bin/python -m service.dev_token --role admin --sub verify) \
 	 VERIFY_DAPR_TOKEN=$$(cat .stack/secrets/dapr_api_token) \
@@ -51,7 +54,7 @@ lint: venv  ## ruff and mypy
 	@.venv/bin/ruff format --check actors service tests migrations bench runtime verify.py
 	@.venv/bin/mypy
 
-.PHONY: help venv runtime-deps up down run test token openapi verify chaos bench bench-ab lint
+.PHONY: help venv runtime-deps up down run test token openapi roster-import verify chaos bench bench-ab lint
 
 
 

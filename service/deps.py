@@ -12,6 +12,7 @@ from service.actor_gateway import ActorGateway
 from service.alerts.repository import AlertRepository
 from service.alerts.stream import AlertBroadcaster
 from service.resources import Resources
+from service.rosters.repository import RosterRepository
 from service.settings import Settings
 from service.sidecar import Sidecar
 
@@ -40,6 +41,7 @@ def _picked(pick: Callable[[Resources], T]) -> Callable[[Request], Awaitable[T]]
 CurrentSettings = Annotated[Settings, Depends(_settings)]
 Actors = Annotated[ActorGateway, Depends(_picked(lambda r: r.actors))]
 Alerts = Annotated[AlertRepository, Depends(_picked(lambda r: r.alerts))]
+Rosters = Annotated[RosterRepository, Depends(_picked(lambda r: r.rosters))]
 Broadcaster = Annotated[AlertBroadcaster, Depends(_picked(lambda r: r.broadcaster))]
 SidecarDep = Annotated[Sidecar, Depends(_picked(lambda r: r.sidecar))]
 Engine = Annotated[AsyncEngine, Depends(_picked(lambda r: r.engine))]

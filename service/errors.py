@@ -4,13 +4,18 @@ status and a problem document, in one place. Nothing below knows about HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class ServiceError(Exception):
-    """A failure the caller can be told about; ``detail`` is safe to show."""
+    """A failure the caller can be told about; ``detail`` is safe to show, and so are
+    ``extensions`` (extra members of the problem document, e.g. a list of problems)."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, extensions: Mapping[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extensions = dict(extensions or {})
 
 
 class NotFound(ServiceError):

@@ -29,7 +29,8 @@ from service.outbound import Outbound
 from service.problems import install_problem_handlers
 from service.request_context import RequestContextMiddleware
 from service.resources import Resources
-from service.routes import health, ops, progress, struggles, students
+from service.rosters.repository import RosterRepository
+from service.routes import classes, health, ops, progress, struggles, students
 from service.schemas import API_ERRORS
 from service.settings import Settings, domain_config, get_settings
 from service.sidecar import Sidecar
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sidecar=sidecar,
             engine=engine,
             alerts=alerts,
+            rosters=RosterRepository(engine),
             broadcaster=AlertBroadcaster(settings.database_url),
             actors=actors,
             intake=Intake(
@@ -156,13 +158,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     dapr_actor = DaprActor(app)
     _subscribe(app, settings)
-    for module in (progress, struggles, students, ops):
+    for module in (progress, struggles, classes, students, ops):
         app.include_router(module.router, responses=API_ERRORS)
     app.include_router(health.router)
 
     app.openapi = lambda: _public_openapi(app)  # type: ignore[method-assign]
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_request_bytes,
+        larger={"/rosters/oneroster": settings.max_roster_bundle_bytes},
+    )
     app.add_middleware(DaprTokenMiddleware, token=token)
     app.add_middleware(RequestContextMiddleware)  # sees every response but the two below
     app.add_middleware(DaprCallbacks, token=token)  # actor method calls, bulk deliveries

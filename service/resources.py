@@ -13,6 +13,7 @@ from service.alerts.repository import AlertRepository
 from service.alerts.stream import AlertBroadcaster
 from service.dapr_http import DaprHttp
 from service.intake import Intake
+from service.rosters.repository import RosterRepository
 from service.sidecar import Sidecar
 
 
@@ -23,6 +24,7 @@ class Resources:
     sidecar: Sidecar
     engine: AsyncEngine
     alerts: AlertRepository
+    rosters: RosterRepository
     broadcaster: AlertBroadcaster
     actors: ActorGateway
     intake: Intake

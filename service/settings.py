@@ -58,8 +58,10 @@ class Settings(BaseSettings):
     # daprd sends this token (its APP_API_TOKEN) on every call to the app; the Dapr-facing
     # routes refuse calls without it. Unset = not checked (development only).
     app_api_token: SecretStr | None = Field(default=None, validation_alias="APP_API_TOKEN")
-    # Largest request body the HTTP API accepts (413 above it).
+    # Largest request body the HTTP API accepts (413 above it), and the larger one of a
+    # OneRoster bundle upload (POST /rosters/oneroster).
     max_request_bytes: int = 256 * 1024
+    max_roster_bundle_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     # Dapr placement's metadata endpoint (placement runs with --metadata-enabled).
     placement_metadata_url: str = "http://127.0.0.1:58080/placement/state"
     # SSE: seconds between heartbeat comments on /struggles/stream.

@@ -17,6 +17,7 @@ from actors.effects import AlertCandidate
 from actors.vocabulary import ALERT_KINDS, UNRESOLVED
 from service.alerts.table import StruggleAlert
 from service.errors import Conflict, NotFound
+from service.rosters.scope import EVERYONE, Scope, enrolled_in
 
 ALERTS = StruggleAlert.__table__  # type: ignore[attr-defined]
 
@@ -32,6 +33,8 @@ class TransitionRefused(Conflict):
 
 @dataclass(frozen=True)
 class AlertFilter:
+    scope: Scope = EVERYONE
+    class_id: str | None = None
     status: str | None = None
     kind: str | None = None
     student_ids: tuple[str, ...] = ()
@@ -119,7 +122,9 @@ class AlertRepository:
     ) -> tuple[list[dict[str, Any]], Cursor | None]:
         """Newest first by (detected_at, id). Keyset pagination: rows inserted while a
         client pages never shift the pages it has not read yet (no gaps, no repeats)."""
-        query = select(ALERTS)
+        query = select(ALERTS).where(filters.scope.students(ALERTS.c.student_id))
+        if filters.class_id is not None:
+            query = query.where(ALERTS.c.student_id.in_(enrolled_in(filters.class_id)))
         if filters.status:
             query = query.where(ALERTS.c.status == filters.status)
         if filters.kind:
@@ -142,15 +147,25 @@ class AlertRepository:
         next_cursor = Cursor(rows[-1]["detected_at"], rows[-1]["id"]) if more else None
         return rows, next_cursor
 
-    async def get(self, alert_id: uuid.UUID) -> dict[str, Any]:
+    async def get(self, alert_id: uuid.UUID, scope: Scope = EVERYONE) -> dict[str, Any]:
+        query = select(ALERTS).where(ALERTS.c.id == alert_id, scope.students(ALERTS.c.student_id))
         async with self._engine.connect() as conn:
-            row = (await conn.execute(select(ALERTS).where(ALERTS.c.id == alert_id))).first()
+            row = (await conn.execute(query)).first()
         if row is None:
             raise AlertNotFound(str(alert_id))
         return _row(row)
 
-    async def after_seq(self, seq: int, limit: int = 500) -> list[dict[str, Any]]:
-        query = select(ALERTS).where(ALERTS.c.seq > seq).order_by(ALERTS.c.seq).limit(limit)
+    async def after_seq(
+        self, seq: int, scope: Scope = EVERYONE, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Alerts inserted after ``seq`` that ``scope`` reaches, scoped when read: a
+        stream follows roster changes made while it is open."""
+        query = (
+            select(ALERTS)
+            .where(ALERTS.c.seq > seq, scope.students(ALERTS.c.student_id))
+            .order_by(ALERTS.c.seq)
+            .limit(limit)
+        )
         async with self._engine.connect() as conn:
             return [_row(r) for r in await conn.execute(query)]
 
@@ -170,10 +185,13 @@ class AlertRepository:
             value = (await conn.execute(select(func.max(ALERTS.c.seq)))).scalar_one()
         return int(value or 0)
 
-    async def acknowledge(self, alert_id: uuid.UUID, who: str) -> dict[str, Any]:
-        """open -> acknowledged. Idempotent; refused for a resolved alert."""
+    async def acknowledge(
+        self, alert_id: uuid.UUID, who: str, scope: Scope = EVERYONE
+    ) -> dict[str, Any]:
+        """open -> acknowledged. Idempotent; refused for a resolved alert. An alert out
+        of ``scope`` is not found."""
         async with self._engine.begin() as conn:
-            row = await self._locked(conn, alert_id)
+            row = await self._locked(conn, alert_id, scope)
             if row["status"] == "resolved":
                 raise TransitionRefused("a resolved alert cannot be acknowledged")
             if row["status"] == "acknowledged":
@@ -186,11 +204,13 @@ class AlertRepository:
             )
             return _row((await conn.execute(update)).one())
 
-    async def resolve(self, alert_id: uuid.UUID, who: str, reason: str) -> dict[str, Any]:
+    async def resolve(
+        self, alert_id: uuid.UUID, who: str, reason: str, scope: Scope = EVERYONE
+    ) -> dict[str, Any]:
         """open|acknowledged -> resolved. Idempotent: resolving again returns the alert
-        as first resolved."""
+        as first resolved. An alert out of ``scope`` is not found."""
         async with self._engine.begin() as conn:
-            row = await self._locked(conn, alert_id)
+            row = await self._locked(conn, alert_id, scope)
             if row["status"] == "resolved":
                 return row
             update = (
@@ -211,10 +231,15 @@ class AlertRepository:
             result = await conn.execute(ALERTS.delete().where(ALERTS.c.student_id == student_id))
         return int(result.rowcount or 0)
 
-    async def _locked(self, conn: AsyncConnection, alert_id: uuid.UUID) -> dict[str, Any]:
-        row = (
-            await conn.execute(select(ALERTS).where(ALERTS.c.id == alert_id).with_for_update())
-        ).first()
+    async def _locked(
+        self, conn: AsyncConnection, alert_id: uuid.UUID, scope: Scope
+    ) -> dict[str, Any]:
+        query = (
+            select(ALERTS)
+            .where(ALERTS.c.id == alert_id, scope.students(ALERTS.c.student_id))
+            .with_for_update(of=ALERTS)
+        )
+        row = (await conn.execute(query)).first()
         if row is None:
             raise AlertNotFound(str(alert_id))
         return _row(row)

@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 
 from service.alerts.repository import AlertRepository
+from service.rosters.scope import EVERYONE, Scope
 
 log = structlog.get_logger("alert_stream")
 CHANNEL = "struggle_alerts"
@@ -50,11 +51,16 @@ class AlertBroadcaster:
             await self._conn.close()
 
     async def events(
-        self, queries: AlertRepository, after_seq: int, heartbeat_s: float
+        self,
+        queries: AlertRepository,
+        after_seq: int,
+        heartbeat_s: float,
+        scope: Scope = EVERYONE,
     ) -> AsyncIterator[str]:
-        """SSE frames: each alert after ``after_seq`` (id = seq), heartbeat comments in
-        between. The caller fixes ``after_seq`` before the response starts: a client that
-        sees the response begin gets every alert raised from then on."""
+        """SSE frames: each alert after ``after_seq`` (id = seq) that ``scope`` reaches
+        when it is read, heartbeat comments in between. The caller fixes ``after_seq``
+        before the response starts: a client that sees the response begin gets every
+        alert raised from then on."""
         await self._ensure_listening()
         wake = asyncio.Event()
         self._waiters.add(wake)
@@ -62,7 +68,7 @@ class AlertBroadcaster:
         try:
             yield f": stream of new struggle alerts after seq {position}\nretry: 3000\n\n"
             while True:
-                for row in await queries.after_seq(position):
+                for row in await queries.after_seq(position, scope):
                     position = int(row["seq"])
                     yield _frame(row)
                 try:

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Path
 
 from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN
 from service.auth import CurrentPrincipal
-from service.deps import Actors, Alerts
-from service.errors import Forbidden, NotFound
+from service.deps import Actors, Alerts, Rosters
+from service.errors import NotFound
+from service.rosters.scope import Scope
 from service.schemas import Progress, problem
 
 router = APIRouter(tags=["progress"])
@@ -23,15 +24,22 @@ StudentId = Annotated[
     responses={404: problem("no events seen for this student")},
 )
 async def get_progress(
-    student_id: StudentId, principal: CurrentPrincipal, actors: Actors, alerts: Alerts
+    student_id: StudentId,
+    principal: CurrentPrincipal,
+    actors: Actors,
+    alerts: Alerts,
+    rosters: Rosters,
 ) -> Any:
     """Mastery per topic (score, level, components), overall, streak, last activity and
-    open struggle count. Teachers and admins see everyone; a student only themself."""
-    if principal.role == "student" and principal.subject != student_id:
-        raise Forbidden("students may read only their own progress")
+    open struggle count. An admin sees every student, a teacher the students of the
+    classes they teach, a student only themself; a student out of reach gets the same
+    404 as an unknown one, so ids cannot be probed."""
+    unknown = NotFound(f"no events have been received for student {student_id!r}")
+    if not await rosters.reaches_student(Scope.of(principal), student_id):
+        raise unknown
     result = await actors.get_progress(student_id)
     if not result.get("found"):
-        raise NotFound(f"no events have been received for student {student_id!r}")
+        raise unknown
     view: dict[str, Any] = result["progress"]
     # The SDK's JSON deserializer turns ISO strings back into datetimes (local tz).
     if isinstance(view.get("last_activity"), datetime):

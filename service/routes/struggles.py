@@ -19,8 +19,9 @@ from actors.vocabulary import (
 from service.alerts.repository import AlertFilter, Cursor
 from service.alerts.schemas import Alert, AlertPage, ResolveRequest
 from service.auth import Staff
-from service.deps import Alerts, Broadcaster, CurrentSettings
-from service.errors import InvalidInput, UnknownReference
+from service.deps import Alerts, Broadcaster, CurrentSettings, Rosters
+from service.errors import InvalidInput, NotFound, UnknownReference
+from service.rosters.scope import Scope
 from service.schemas import problem
 
 router = APIRouter(tags=["struggles"])
@@ -29,10 +30,19 @@ Kind = AlertKind
 Status = AlertStatus
 
 
-@router.get("/struggles", response_model=AlertPage)
+@router.get("/struggles", response_model=AlertPage, responses={404: problem("no such class")})
 async def list_struggles(
-    _: Staff,
+    principal: Staff,
     alerts: Alerts,
+    rosters: Rosters,
+    class_id: Annotated[
+        str | None,
+        Query(
+            description="only the students of this class",
+            max_length=STUDENT_ID_MAX,
+            pattern=STUDENT_ID_PATTERN,
+        ),
+    ] = None,
     status: Status | None = None,
     kind: Kind | None = None,
     student_id: Annotated[
@@ -51,7 +61,11 @@ async def list_struggles(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
-    """Alerts, newest first (by detected_at, then id)."""
+    """Alerts of the students the caller reaches (a teacher: the students of the classes
+    they teach; an admin: all), newest first (by detected_at, then id)."""
+    scope = Scope.of(principal)
+    if class_id is not None and not await rosters.reaches_class(scope, class_id):
+        raise NotFound(f"no class {class_id!r}")
     since_at = _parse_since(since) if since is not None else None
     bad_ids = [s for s in student_id or () if len(s) > STUDENT_ID_MAX or not STUDENT_ID.match(s)]
     if bad_ids:
@@ -63,6 +77,8 @@ async def list_struggles(
         except ValueError as exc:
             raise UnknownReference(str(exc)) from exc
     filters = AlertFilter(
+        scope=scope,
+        class_id=class_id,
         status=status,
         kind=kind,
         student_ids=tuple(student_id or ()),
@@ -86,8 +102,9 @@ def _parse_since(text: str) -> datetime:
     responses={404: problem("no such alert"), 409: problem("the alert is resolved")},
 )
 async def acknowledge(alert_id: uuid.UUID, principal: Staff, alerts: Alerts) -> Any:
-    """open -> acknowledged (idempotent). 409 for a resolved alert."""
-    return await alerts.acknowledge(alert_id, principal.subject)
+    """open -> acknowledged (idempotent). 409 for a resolved alert; 404 for an alert of a
+    student the caller does not reach."""
+    return await alerts.acknowledge(alert_id, principal.subject, Scope.of(principal))
 
 
 @router.post(
@@ -101,9 +118,10 @@ async def resolve(
     alerts: Alerts,
     body: Annotated[ResolveRequest | None, Body()] = None,
 ) -> Any:
-    """open or acknowledged -> resolved, with a reason (idempotent)."""
+    """open or acknowledged -> resolved, with a reason (idempotent); 404 for an alert of
+    a student the caller does not reach."""
     reason = (body or ResolveRequest()).reason
-    return await alerts.resolve(alert_id, principal.subject, reason)
+    return await alerts.resolve(alert_id, principal.subject, reason, Scope.of(principal))
 
 
 @router.get(
@@ -112,14 +130,16 @@ async def resolve(
     responses={200: {"content": {"text/event-stream": {}}, "description": "SSE stream"}},
 )
 async def stream(
-    _: Staff,
+    principal: Staff,
     alerts: Alerts,
     broadcaster: Broadcaster,
     settings: CurrentSettings,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    """Server-Sent Events: every new alert as it is raised (``event: struggle``, ``id`` =
-    the alert's sequence number), heartbeat comments in between. Reconnect with
+    """Server-Sent Events: every new alert of a student the caller reaches, as it is
+    raised (``event: struggle``, ``id`` = the alert's sequence number), heartbeat comments
+    in between; the caller's reach is read with each alert, so roster changes apply to an
+    open stream. Reconnect with
     ``Last-Event-ID`` to receive what was raised meanwhile."""
     last_seq = None
     if last_event_id is not None:
@@ -129,7 +149,7 @@ async def stream(
     # fixed before the response starts (not in the generator, which runs after the
     # headers went out): an alert raised right after the client saw them is not skipped
     position = await alerts.latest_seq() if last_seq is None else last_seq
-    frames = broadcaster.events(alerts, position, settings.sse_heartbeat_s)
+    frames = broadcaster.events(alerts, position, settings.sse_heartbeat_s, Scope.of(principal))
     return StreamingResponse(
         frames,
         media_type="text/event-stream",

@@ -1,5 +1,6 @@
-"""The teacher and operator API through the real stack: auth matrix, struggles list and
-pagination, lifecycle, live stream, erasure, ops views, problem documents."""
+"""The teacher and operator API through the real stack: auth matrix (every route x role
+x a student in or out of the teacher's classes), struggles list and pagination,
+lifecycle, live stream, erasure, ops views, problem documents."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,37 +47,61 @@ async def seed_alert(
 
 
 # ------------------------------------------------------------------ auth matrix
+async def put_class(
+    api: httpx.AsyncClient, class_id: str, teachers: list[str], students: list[str]
+) -> None:
+    r = await api.put(
+        f"/classes/{class_id}",
+        json={"title": class_id, "teacher_ids": teachers, "student_ids": students},
+    )
+    assert r.status_code == 200, r.text
+
+
 @pytest.fixture
 async def seen_student(api: httpx.AsyncClient, dapr: httpx.AsyncClient, student_id: str) -> str:
+    """A student the service has seen, in class ``cls-<id>`` taught by ``t-in-<id>``;
+    ``t-out-<id>`` teaches another class, without them."""
     student = Student(dapr, student_id)
     await student.send("exercise.quiz_graded", "python.loops", quiz_id="q", score=90)
     await applied(api, student_id, 1)
+    await put_class(api, f"cls-{student_id}", [f"t-in-{student_id}"], [student_id])
+    await put_class(api, f"else-{student_id}", [f"t-out-{student_id}"], [f"x-{student_id}"])
     return student_id
 
 
 ROLES: dict[str, Callable[[str], dict[str, str]]] = {
     "admin": lambda sid: bearer("admin"),
-    "teacher": lambda sid: bearer("teacher"),
+    "teacher-of-class": lambda sid: bearer("teacher", f"t-in-{sid}"),
+    "teacher-elsewhere": lambda sid: bearer("teacher", f"t-out-{sid}"),
     "student-self": lambda sid: bearer("student", sid),
     "student-other": lambda sid: bearer("student", "someone-else"),
     "anonymous": lambda sid: {},
 }
-# endpoint -> expected status per role (admin, teacher, self, other, anonymous)
-MATRIX: list[tuple[str, str, tuple[int, int, int, int, int]]] = [
-    ("GET", "/progress/{sid}", (200, 200, 200, 403, 401)),
-    ("GET", "/struggles", (200, 200, 403, 403, 401)),
-    ("POST", "/struggles/{alert}/acknowledge", (200, 200, 403, 403, 401)),
-    ("POST", "/struggles/{alert}/resolve", (200, 200, 403, 403, 401)),
-    ("GET", "/ops/actors", (200, 403, 403, 403, 401)),
-    ("GET", "/ops/students/{sid}/reminders", (200, 403, 403, 403, 401)),
-    ("DELETE", "/students/{sid}", (200, 403, 403, 403, 401)),
-    ("GET", "/health", (200, 200, 200, 200, 200)),
-    ("GET", "/metrics", (200, 200, 200, 200, 200)),
+CLASS_BODY = {"title": "t", "teacher_ids": [], "student_ids": []}
+# (method, path, body) -> expected status per role, in the order of ROLES. A student out
+# of reach gets the answer an unknown one gets (404), so ids cannot be probed.
+MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
+    ("GET", "/progress/{sid}", None, (200, 200, 404, 200, 404, 401)),
+    ("GET", "/struggles", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/struggles?class_id=cls-{sid}", None, (200, 200, 404, 403, 403, 401)),
+    ("POST", "/struggles/{alert}/acknowledge", None, (200, 200, 404, 403, 403, 401)),
+    ("POST", "/struggles/{alert}/resolve", None, (200, 200, 404, 403, 403, 401)),
+    ("GET", "/classes", None, (200, 200, 200, 403, 403, 401)),
+    ("PUT", "/classes/new-{sid}", CLASS_BODY, (200, 403, 403, 403, 403, 401)),
+    ("DELETE", "/classes/cls-{sid}", None, (204, 403, 403, 403, 403, 401)),
+    ("POST", "/rosters/oneroster", None, (422, 403, 403, 403, 403, 401)),
+    ("GET", "/ops/actors", None, (200, 403, 403, 403, 403, 401)),
+    ("GET", "/ops/students/{sid}/reminders", None, (200, 403, 403, 403, 403, 401)),
+    ("DELETE", "/students/{sid}", None, (200, 403, 403, 403, 403, 401)),
+    ("GET", "/health", None, (200, 200, 200, 200, 200, 200)),
+    ("GET", "/metrics", None, (200, 200, 200, 200, 200, 200)),
 ]
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX]
+    ("method", "path", "body", "expected"),
+    MATRIX,
+    ids=[f"{m} {p}" for m, p, _, _ in MATRIX],
 )
 async def test_auth_matrix(
     anonymous: httpx.AsyncClient,
@@ -84,21 +109,56 @@ async def test_auth_matrix(
     seen_student: str,
     method: str,
     path: str,
+    body: dict[str, Any] | None,
     expected: tuple[int, ...],
 ) -> None:
     alert = await seed_alert(pg, seen_student, kind="inactivity", topic=None)
     url = path.format(sid=seen_student, alert=alert)
-    # DELETE last: it erases the student the other roles are tried on
-    order = [4, 3, 2, 1, 0] if method == "DELETE" else [0, 1, 2, 3, 4]
+    roles = list(ROLES)
+    # DELETE by the admin last: it removes what the other roles are tried on
+    order = roles[::-1] if method == "DELETE" else roles
     got = {}
-    for i in order:
-        role = list(ROLES)[i]
-        r = await anonymous.request(method, url, headers=ROLES[role](seen_student))
+    for role in order:
+        r = await anonymous.request(method, url, headers=ROLES[role](seen_student), json=body)
         got[role] = r.status_code
         if r.status_code >= 400:
             assert r.headers["content-type"].startswith(PROBLEM), r.text
             assert r.json()["detail"]
-    assert got == dict(zip(ROLES, expected, strict=True))
+    assert got == dict(zip(roles, expected, strict=True))
+
+
+async def test_a_teacher_reaches_only_the_students_of_their_classes(
+    api: httpx.AsyncClient, anonymous: httpx.AsyncClient, pg: asyncpg.Connection
+) -> None:
+    """Scoped in SQL: the list, a class filter, and a roster change taking effect at once."""
+    tag = uuid.uuid4().hex[:8]
+    mine, other = f"mine-{tag}", f"other-{tag}"
+    await put_class(api, f"c-{tag}", [f"t-{tag}"], [mine])
+    await put_class(api, f"d-{tag}", [f"u-{tag}"], [other])
+    for sid in (mine, other):
+        await seed_alert(pg, sid)
+    teacher = bearer("teacher", f"t-{tag}")
+
+    async def students(**params: str) -> list[str]:
+        r = await anonymous.get(
+            "/struggles", headers=teacher, params={"student_id": [mine, other], **params}
+        )
+        assert r.status_code == 200, r.text
+        return sorted(a["student_id"] for a in r.json()["items"])
+
+    assert await students() == [mine]
+    assert await students(class_id=f"c-{tag}") == [mine]
+    other_class = await anonymous.get(
+        "/struggles", headers=teacher, params={"class_id": f"d-{tag}"}
+    )
+    assert other_class.status_code == 404
+    classes = (await anonymous.get("/classes", headers=teacher)).json()["items"]
+    assert [(c["class_id"], c["student_count"]) for c in classes] == [(f"c-{tag}", 1)]
+
+    await put_class(api, f"c-{tag}", [f"t-{tag}"], [mine, other])  # roster change
+    assert await students() == [mine, other]
+    await api.delete(f"/classes/c-{tag}")
+    assert await students() == []
 
 
 def forged(claims: dict[str, Any], key: str = DEV_JWT_SECRET, alg: str = "HS256") -> str:
@@ -285,10 +345,12 @@ async def test_struggles_queries_use_indexes_with_a_million_rows(
 
 # ------------------------------------------------------------------ lifecycle
 async def test_acknowledge_and_resolve_lifecycle(
-    anonymous: httpx.AsyncClient, pg: asyncpg.Connection
+    api: httpx.AsyncClient, anonymous: httpx.AsyncClient, pg: asyncpg.Connection
 ) -> None:
     teacher = bearer("teacher", "ms-lee")
-    alert = await seed_alert(pg, f"life-{uuid.uuid4().hex[:8]}")
+    sid = f"life-{uuid.uuid4().hex[:8]}"
+    await put_class(api, f"class-{sid}", ["ms-lee"], [sid])
+    alert = await seed_alert(pg, sid)
     ack = await anonymous.post(f"/struggles/{alert}/acknowledge", headers=teacher)
     assert ack.status_code == 200
     assert ack.json()["status"] == "acknowledged" and ack.json()["acknowledged_by"] == "ms-lee"
@@ -319,13 +381,18 @@ async def test_acknowledge_and_resolve_lifecycle(
 
 
 # ------------------------------------------------------------------ live stream
-async def read_sse(response: httpx.Response, student_id: str) -> tuple[int, dict[str, Any]]:
+async def read_sse(
+    source: httpx.Response | AsyncIterator[str], student_id: str | None
+) -> tuple[int, dict[str, Any]]:
+    """The next alert frame of ``student_id`` (of anyone with None). To read several
+    frames from one response, pass one ``response.aiter_lines()`` each time."""
+    lines = source.aiter_lines() if isinstance(source, httpx.Response) else source
     event: dict[str, str] = {}
-    async for line in response.aiter_lines():
+    async for line in lines:
         if line == "":
             if event.get("event") == "struggle":
                 data = json.loads(event["data"])
-                if data["student_id"] == student_id:
+                if student_id is None or data["student_id"] == student_id:
                     return int(event["id"]), data
             event = {}
         elif not line.startswith(":"):
@@ -335,9 +402,10 @@ async def read_sse(response: httpx.Response, student_id: str) -> tuple[int, dict
 
 
 async def test_stream_delivers_alert_raised_by_published_event_and_resumes(
-    ports: Ports, dapr: httpx.AsyncClient, student_id: str
+    ports: Ports, api: httpx.AsyncClient, dapr: httpx.AsyncClient, student_id: str
 ) -> None:
-    headers = bearer("teacher")
+    await put_class(api, f"class-{student_id}", ["stream-teacher"], [student_id])
+    headers = bearer("teacher", "stream-teacher")
     async with httpx.AsyncClient(base_url=ports.app_url, timeout=60) as client:
         async with client.stream("GET", "/struggles/stream", headers=headers) as response:
             assert response.status_code == 200
@@ -352,6 +420,28 @@ async def test_stream_delivers_alert_raised_by_published_event_and_resumes(
         async with client.stream("GET", "/struggles/stream", headers=resume) as response:
             again, data2 = await asyncio.wait_for(read_sse(response, student_id), 15)
         assert (again, data2["id"]) == (seq, data["id"])
+
+
+async def test_a_teachers_stream_carries_their_students_and_follows_roster_changes(
+    ports: Ports, api: httpx.AsyncClient, pg: asyncpg.Connection
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    mine, other = f"mine-{tag}", f"other-{tag}"
+    await put_class(api, f"s-{tag}", [f"st-{tag}"], [mine])
+    headers = bearer("teacher", f"st-{tag}")
+    async with httpx.AsyncClient(base_url=ports.app_url, timeout=60) as client:
+        async with client.stream("GET", "/struggles/stream", headers=headers) as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            await seed_alert(pg, other)  # inserted first, never sent to this teacher
+            await seed_alert(pg, mine)
+            _, first = await asyncio.wait_for(read_sse(lines, None), 15)
+            assert first["student_id"] == mine
+
+            await put_class(api, f"s-{tag}", [f"st-{tag}"], [mine, other])
+            await seed_alert(pg, other, kind="stuck")
+            _, later = await asyncio.wait_for(read_sse(lines, None), 15)
+            assert (later["student_id"], later["kind"]) == (other, "stuck")
 
 
 # ------------------------------------------------------------------ erasure + ops

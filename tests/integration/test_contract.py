@@ -5,6 +5,7 @@ that contradicts docs/openapi.yaml.
 not issue is schema-valid (any string) and is rightly refused with 400.
 """
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -41,6 +42,11 @@ def test_schemathesis_finds_no_server_error_or_contract_violation(
         text=True,
         timeout=600,
         cwd=tmp_path,
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "tests.integration.schemathesis_hooks",
+            "PYTHONPATH": str(REPO),
+        },
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "passed" in result.stdout

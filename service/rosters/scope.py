@@ -1,0 +1,61 @@
+"""Who a caller may see, as a SQL condition on a student id column.
+
+An admin sees every student; a teacher the students enrolled in a class they teach; a
+student only themself. Routes turn the caller into a :class:`Scope` once and hand it to
+the repositories, which put :meth:`Scope.students` into their queries: the scope is
+applied by PostgreSQL, never by filtering pages in Python (docs/api.md, "Who sees what").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, select, true
+
+from service.auth import Principal
+from service.rosters.table import STUDENTS, TEACHERS
+
+
+def taught_by(teacher_id: str) -> Select[tuple[str]]:
+    """The ids of the students enrolled in the classes ``teacher_id`` teaches."""
+    return (
+        select(STUDENTS.c.student_id)
+        .join(TEACHERS, TEACHERS.c.class_id == STUDENTS.c.class_id)
+        .where(TEACHERS.c.teacher_id == teacher_id)
+    )
+
+
+def enrolled_in(class_id: str) -> Select[tuple[str]]:
+    return select(STUDENTS.c.student_id).where(STUDENTS.c.class_id == class_id)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Everyone (neither field set), a teacher's students, or one student."""
+
+    teacher_id: str | None = None
+    student_id: str | None = None
+
+    @classmethod
+    def of(cls, principal: Principal) -> Scope:
+        if principal.role == "teacher":
+            return cls(teacher_id=principal.subject)
+        if principal.role == "student":
+            return cls(student_id=principal.subject)
+        return cls()
+
+    @property
+    def everyone(self) -> bool:
+        return self.teacher_id is None and self.student_id is None
+
+    def students(self, column: ColumnElement[str]) -> ColumnElement[bool]:
+        """``column`` (a student id) is one this scope may see."""
+        if self.teacher_id is not None:
+            return column.in_(taught_by(self.teacher_id))
+        if self.student_id is not None:
+            return column == self.student_id
+        return true()
+
+
+EVERYONE = Scope()
+"""The admin's scope, and the default of repository methods called outside requests."""

@@ -1,0 +1,140 @@
+"""Classes and their rosters: a teacher's classes, and the admin's ways in (one class at a
+time, or a whole OneRoster 1.2 CSV bundle)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN
+from service.auth import Admin, Staff
+from service.deps import Rosters
+from service.errors import InvalidInput, NotFound, UnknownReference
+from service.rosters.apply import Roster, apply_bundle
+from service.rosters.oneroster import BundleRejected, parse_bundle
+from service.rosters.repository import ClassSummary
+from service.rosters.schemas import (
+    ClassIn,
+    ClassOut,
+    ClassPage,
+    ImportResult,
+    decode_cursor,
+    encode_cursor,
+)
+from service.rosters.scope import Scope
+from service.schemas import problem
+
+router = APIRouter(tags=["classes"])
+ClassId = Annotated[str, Path(min_length=1, max_length=STUDENT_ID_MAX, pattern=STUDENT_ID_PATTERN)]
+MAX_BUNDLE_BYTES = 50 * 1024 * 1024
+
+
+def _out(summary: ClassSummary) -> dict[str, Any]:
+    return {
+        "class_id": summary.class_id,
+        "title": summary.title,
+        "teacher_ids": list(summary.teacher_ids),
+        "student_count": summary.student_count,
+        "modified_at": summary.modified_at,
+    }
+
+
+@router.get("/classes", response_model=ClassPage)
+async def list_classes(
+    principal: Staff,
+    rosters: Rosters,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Any:
+    """The caller's classes (a teacher: those they teach; an admin: all), by class id,
+    with their teachers and student counts."""
+    after = None
+    if cursor:
+        try:
+            after = decode_cursor(cursor)
+        except ValueError as exc:
+            raise UnknownReference(str(exc)) from exc
+    page, last = await rosters.classes(Scope.of(principal), after, limit)
+    return {
+        "items": [_out(s) for s in page],
+        "next_cursor": encode_cursor(last) if last else None,
+    }
+
+
+@router.put(
+    "/classes/{class_id}",
+    response_model=ClassOut,
+    responses={422: problem("an invalid id, title or list")},
+)
+async def put_class(class_id: ClassId, body: ClassIn, _: Admin, rosters: Rosters) -> Any:
+    """Create or replace a class: its title, teachers and students become exactly these
+    (idempotent)."""
+    roster = Roster(
+        class_id=class_id,
+        title=body.title,
+        teacher_ids=frozenset(body.teacher_ids),
+        student_ids=frozenset(body.student_ids),
+        modified=datetime.now(UTC),
+    )
+    await rosters.put(roster)
+    return {
+        "class_id": class_id,
+        "title": body.title,
+        "teacher_ids": sorted(roster.teacher_ids),
+        "student_count": len(roster.student_ids),
+        "modified_at": roster.modified,
+    }
+
+
+@router.delete(
+    "/classes/{class_id}",
+    status_code=204,
+    responses={404: problem("no such class")},
+)
+async def delete_class(class_id: ClassId, _: Admin, rosters: Rosters) -> Response:
+    """Delete a class and its memberships (the students' progress and alerts stay)."""
+    if not await rosters.delete(class_id):
+        raise NotFound(f"no class {class_id!r}")
+    return Response(status_code=204)
+
+
+@router.post(
+    "/rosters/oneroster",
+    response_model=ImportResult,
+    responses={
+        413: problem("the bundle is larger than 50 MiB"),
+        422: problem("the bundle was refused whole; `problems` lists file, line and reason"),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "A OneRoster 1.2 CSV bundle: a zip with manifest.csv, "
+            "classes.csv, users.csv and enrollments.csv (docs/rosters.md).",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def import_oneroster(request: Request, _: Admin, rosters: Rosters) -> Any:
+    """Apply a OneRoster 1.2 CSV bundle: files marked `bulk` in its manifest replace,
+    files marked `delta` apply record by record. A bundle with any problem changes
+    nothing."""
+    data = await request.body()
+    if not data:
+        raise InvalidInput("the request body must be a OneRoster CSV bundle (a zip)")
+    try:
+        bundle = parse_bundle(data, max_bytes=MAX_BUNDLE_BYTES)
+        change = await rosters.change_all(lambda current: apply_bundle(current, bundle))
+    except BundleRejected as exc:
+        problems = [{"file": p.file, "line": p.line, "reason": p.reason} for p in exc.problems]
+        raise InvalidInput(
+            f"the bundle was refused ({len(problems)} problem(s)); nothing was applied",
+            extensions={"problems": problems},
+        ) from exc
+    return {
+        "classes_written": change.classes_written,
+        "classes_deleted": change.classes_deleted,
+        "classes_in_bundle": len(bundle.classes),
+        "enrollments_in_bundle": len(bundle.enrollments),
+    }
