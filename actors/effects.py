@@ -70,6 +70,15 @@ class PublishProgress(BaseModel):
     payload: dict[str, Any]
 
 
+class ProjectProgress(BaseModel):
+    """The student's progress after the turn, for the read model (service/readmodel):
+    written only if its ``version`` is newer than the stored one, so repeating it, or
+    performing it after a newer one, changes nothing."""
+
+    op: Literal["project_progress"] = "project_progress"
+    snapshot: dict[str, Any]
+
+
 class SetReminder(BaseModel):
     op: Literal["set_reminder"] = "set_reminder"
     name: str
@@ -82,4 +91,4 @@ class CancelReminder(BaseModel):
     name: str
 
 
-Effect = RaiseAlert | PublishProgress | SetReminder | CancelReminder
+Effect = RaiseAlert | PublishProgress | ProjectProgress | SetReminder | CancelReminder

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from actors.config import DomainConfig
-from actors.mastery import Mastery, overall_mastery, topic_mastery
+from actors.mastery import Mastery, level_for, overall_mastery, topic_mastery
 from actors.state import StudentState, streak
 from actors.vocabulary import iso_z
 
@@ -65,3 +65,11 @@ def progress_view(state: StudentState, config: DomainConfig) -> dict[str, Any]:
         "last_activity": iso_z(state.last_activity) if state.last_activity else None,
         "events_applied": state.events_applied,
     }
+
+
+def progress_snapshot(state: StudentState, config: DomainConfig) -> dict[str, Any]:
+    """What the read model keeps of a student after a turn: the progress document, the
+    level of the overall mastery, and ``version`` (events applied), which orders
+    snapshots of the same student."""
+    view = progress_view(state, config)
+    return {**view, "level": level_for(view["overall_mastery"]), "version": state.events_applied}

@@ -40,13 +40,14 @@ from actors.effects import (
     AlertCandidate,
     CancelReminder,
     Effect,
+    ProjectProgress,
     PublishProgress,
     RaiseAlert,
     SetReminder,
 )
 from actors.events import LearningEvent, PoisonEvent, parse_event
 from actors.interface import StudentProgressActorInterface
-from actors.progress_view import progress_view
+from actors.progress_view import progress_snapshot, progress_view
 from actors.rules import apply_events, collapse_turn_effects, expected_reminders, fire_reminder
 from actors.state import StudentState
 from actors.stored_state import decode_state, encode_state
@@ -69,6 +70,8 @@ class Outbound(Protocol):
     async def raise_alerts(self, alerts: list[AlertCandidate]) -> None: ...
 
     async def publish_progress(self, payloads: list[dict[str, Any]]) -> None: ...
+
+    async def project_progress(self, snapshots: list[dict[str, Any]]) -> None: ...
 
 
 def _utcnow() -> datetime:
@@ -171,9 +174,10 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
     # ---------------------------------------------------------------- effects
     async def _perform(self, effects: list[Effect]) -> None:
         """Perform one outbox, its parts side by side: progress updates in one bulk
-        publish, alerts, and each reminder change (already reduced to the last one per
-        name, so no two touch the same reminder). Each part is idempotent, so their
-        order does not matter; if any fails the whole outbox is performed again."""
+        publish, alerts, the read model's snapshot, and each reminder change (already
+        reduced to the last one per name, so no two touch the same reminder). Each part
+        is idempotent, so their order does not matter; if any fails the whole outbox is
+        performed again."""
         outbound = self._deps.outbound
         parts: list[Coroutine[Any, Any, None]] = []
         progress = [e.payload for e in effects if isinstance(e, PublishProgress)]
@@ -182,6 +186,9 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         alerts = [e.alert for e in effects if isinstance(e, RaiseAlert)]
         if alerts:
             parts.append(outbound.raise_alerts(alerts))
+        snapshots = [e.snapshot for e in effects if isinstance(e, ProjectProgress)]
+        if snapshots:
+            parts.append(outbound.project_progress(snapshots))
         for effect in effects:
             if isinstance(effect, SetReminder):
                 parts.append(
@@ -243,7 +250,9 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         new_state, turn = apply_events(state, events, self._deps.config, in_place=True)
         timing: dict[str, float] = {}
         if turn.applied:
-            timing = await self._commit(new_state, collapse_turn_effects(turn.effects))
+            projection = ProjectProgress(snapshot=progress_snapshot(new_state, self._deps.config))
+            effects = (*collapse_turn_effects(turn.effects), projection)
+            timing = await self._commit(new_state, effects)
         outcomes = ["duplicate" if o.duplicate else "applied" for o in turn.outcomes]
         log.info(
             "student_turn",

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.actor_gateway import ActorGateway
 from service.alerts.repository import AlertRepository
 from service.alerts.stream import AlertBroadcaster
+from service.readmodel.projection import ProgressProjection
+from service.readmodel.views import ClassViews
 from service.resources import Resources
 from service.rosters.repository import RosterRepository
 from service.settings import Settings
@@ -41,6 +43,8 @@ def _picked(pick: Callable[[Resources], T]) -> Callable[[Request], Awaitable[T]]
 CurrentSettings = Annotated[Settings, Depends(_settings)]
 Actors = Annotated[ActorGateway, Depends(_picked(lambda r: r.actors))]
 Alerts = Annotated[AlertRepository, Depends(_picked(lambda r: r.alerts))]
+Projection = Annotated[ProgressProjection, Depends(_picked(lambda r: r.projection))]
+Views = Annotated[ClassViews, Depends(_picked(lambda r: r.views))]
 Rosters = Annotated[RosterRepository, Depends(_picked(lambda r: r.rosters))]
 Broadcaster = Annotated[AlertBroadcaster, Depends(_picked(lambda r: r.broadcaster))]
 SidecarDep = Annotated[Sidecar, Depends(_picked(lambda r: r.sidecar))]

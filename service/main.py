@@ -27,6 +27,8 @@ from service.log_config import configure_logging
 from service.middleware import DAPR_PREFIXES, BodyLimitMiddleware, DaprTokenMiddleware
 from service.outbound import Outbound
 from service.problems import install_problem_handlers
+from service.readmodel.projection import ProgressProjection
+from service.readmodel.views import ClassViews
 from service.request_context import RequestContextMiddleware
 from service.resources import Resources
 from service.rosters.repository import RosterRepository
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sidecar = Sidecar(settings, dapr_http)
         engine = create_engine(settings)
         alerts = AlertRepository(engine)
+        projection = ProgressProjection(engine)
         actors = ActorGateway(PooledActorClient(dapr_actor_calls))
         resources = Resources(
             dapr_http=dapr_http,
@@ -117,6 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine=engine,
             alerts=alerts,
             rosters=RosterRepository(engine),
+            projection=projection,
+            views=ClassViews(engine),
             broadcaster=AlertBroadcaster(settings.database_url),
             actors=actors,
             intake=Intake(
@@ -131,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.resources = resources  # settings and verifier are set in create_app
         actor_client = PooledActorClient(dapr_http)
-        deps = _actor_deps(settings, Outbound(settings, sidecar, alerts))
+        deps = _actor_deps(settings, Outbound(settings, sidecar, alerts, projection))
         ActorRuntime.set_actor_config(ActorRuntimeConfig())
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
         await dapr_actor.register_actor(

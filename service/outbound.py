@@ -1,5 +1,6 @@
-"""Performs the actor's side effects that leave the actor: alert rows and outbound
-messages (struggle.detected, progress.updated), both keyed by student_id."""
+"""Performs the actor's side effects that leave the actor: alert rows, outbound messages
+(struggle.detected, progress.updated, both keyed by student_id) and the read model's
+snapshots."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from service.alerts.messages import struggle_payload
 from service.alerts.repository import AlertRepository
 from service.coalescing import Coalescer
 from service.metrics import STRUGGLES_RAISED
+from service.readmodel.projection import ProgressProjection
 from service.settings import Settings
 from service.sidecar import Sidecar
 
@@ -19,16 +21,32 @@ log = structlog.get_logger("outbound")
 # progress.updated messages per bulk publish when concurrent turns' messages are sent
 # together (a Kafka produce request of ~0.5 MB at most)
 PROGRESS_MESSAGES_PER_PUBLISH = 500
+# read model snapshots per transaction when concurrent turns' snapshots go together
+SNAPSHOTS_PER_WRITE = 500
 
 
 class Outbound:
-    def __init__(self, settings: Settings, sidecar: Sidecar, alerts: AlertRepository) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sidecar: Sidecar,
+        alerts: AlertRepository,
+        projection: ProgressProjection,
+    ) -> None:
         self._settings = settings
         self._sidecar = sidecar
         self._alerts = alerts
         self._progress: Coalescer[tuple[str, dict[str, Any]]] = Coalescer(
             self._send_progress, PROGRESS_MESSAGES_PER_PUBLISH
         )
+        self._snapshots: Coalescer[dict[str, Any]] = Coalescer(
+            projection.write, SNAPSHOTS_PER_WRITE
+        )
+
+    async def project_progress(self, snapshots: list[dict[str, Any]]) -> None:
+        """The read model's rows for these students, written in one transaction with the
+        snapshots of the turns that write at the same time (service/coalescing.py)."""
+        await self._snapshots.submit(snapshots)
 
     async def raise_alerts(self, alerts: list[AlertCandidate]) -> None:
         """Insert each alert and publish struggle.detected (one bulk publish) for those now

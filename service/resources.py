@@ -13,6 +13,8 @@ from service.alerts.repository import AlertRepository
 from service.alerts.stream import AlertBroadcaster
 from service.dapr_http import DaprHttp
 from service.intake import Intake
+from service.readmodel.projection import ProgressProjection
+from service.readmodel.views import ClassViews
 from service.rosters.repository import RosterRepository
 from service.sidecar import Sidecar
 
@@ -25,6 +27,8 @@ class Resources:
     engine: AsyncEngine
     alerts: AlertRepository
     rosters: RosterRepository
+    projection: ProgressProjection
+    views: ClassViews
     broadcaster: AlertBroadcaster
     actors: ActorGateway
     intake: Intake

@@ -1,14 +1,16 @@
-"""GET /progress/{student_id}: a student's mastery, answered by the student's actor."""
+"""GET /progress/{student_id}: a student's mastery, answered by the student's actor; and
+its daily history, from the read model."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
 from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN
 from service.auth import CurrentPrincipal
-from service.deps import Actors, Alerts, Rosters
-from service.errors import NotFound
+from service.deps import Actors, Alerts, Rosters, Views
+from service.errors import InvalidInput, NotFound
+from service.readmodel.schemas import History
 from service.rosters.scope import Scope
 from service.schemas import Progress, problem
 
@@ -46,3 +48,41 @@ async def get_progress(
         view["last_activity"] = view["last_activity"].astimezone(UTC)
     view["open_struggles"] = await alerts.open_count(student_id)
     return view
+
+
+HISTORY_MAX_DAYS = 366
+
+
+@router.get(
+    "/progress/{student_id}/history",
+    response_model=History,
+    responses={404: problem("no such student (or not one the caller reaches)")},
+)
+async def get_history(
+    student_id: StudentId,
+    principal: CurrentPrincipal,
+    rosters: Rosters,
+    views: Views,
+    topic_id: Annotated[
+        str | None,
+        Query(description='one topic ("*": overall mastery); all when absent', max_length=128),
+    ] = None,
+    since: Annotated[
+        date | None, Query(alias="from", description="first day (UTC), default 30 days ago")
+    ] = None,
+    until: Annotated[
+        date | None, Query(alias="to", description="last day (UTC), default today")
+    ] = None,
+) -> Any:
+    """One point per topic and UTC day the student was active: the day's last score and
+    level (topic ``*`` is the overall mastery). Who may read it is as for the progress."""
+    if not await rosters.reaches_student(Scope.of(principal), student_id):
+        raise NotFound(f"no events have been received for student {student_id!r}")
+    last = until or datetime.now(UTC).date()
+    first = since or last - timedelta(days=30)
+    if first > last:
+        raise InvalidInput("from: must not be after to")
+    if (last - first).days >= HISTORY_MAX_DAYS:
+        raise InvalidInput(f"from..to: at most {HISTORY_MAX_DAYS} days")
+    points = await views.history(student_id, topic_id, first, last)
+    return {"student_id": student_id, "points": points}

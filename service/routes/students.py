@@ -6,7 +6,7 @@ import structlog
 from fastapi import APIRouter
 
 from service.auth import Admin
-from service.deps import Actors, Alerts
+from service.deps import Actors, Alerts, Projection
 from service.errors import NotFound
 from service.routes.progress import StudentId
 from service.schemas import Erasure, problem
@@ -21,13 +21,19 @@ log = structlog.get_logger("erasure")
     responses={404: problem("nothing held on this student")},
 )
 async def erase_student(
-    student_id: StudentId, principal: Admin, actors: Actors, alerts: Alerts
+    student_id: StudentId,
+    principal: Admin,
+    actors: Actors,
+    alerts: Alerts,
+    projection: Projection,
 ) -> Any:
-    """Removes the student's actor state, its reminders (from the Dapr scheduler) and
-    its alert rows, and reports what was removed."""
+    """Removes the student's actor state, its reminders (from the Dapr scheduler), its
+    alert rows and its read model rows (progress, history), and reports what was
+    removed. Class enrollments stay: they are the school's (docs/rosters.md)."""
     actor = await actors.erase(student_id)
     removed = await alerts.delete_student(student_id)
-    if not actor["found"] and removed == 0:
+    projected = await projection.delete_student(student_id)
+    if not actor["found"] and removed == 0 and projected == 0:
         raise NotFound(f"nothing is held on student {student_id!r}")
     log.info("student_erased", student_id=student_id, by=principal.subject, alerts=removed)
     return {

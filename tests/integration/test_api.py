@@ -453,6 +453,16 @@ async def test_erasure_leaves_nothing_behind(
     await student.send("exercise.quiz_graded", "python.loops", quiz_id="q", score=3)
     await applied(api, student_id, 2)
     await eventually(lambda: _has_alerts(pg, student_id))
+    read_model = (
+        "select (select count(*) from student_summary where student_id = $1)"
+        " + (select count(*) from student_progress where student_id = $1)"
+        " + (select count(*) from progress_history where student_id = $1)"
+    )
+
+    async def projected() -> bool:
+        return bool(await pg.fetchval(read_model, student_id))
+
+    await eventually(projected)
 
     reminders = (await api.get(f"/ops/students/{student_id}/reminders")).json()["reminders"]
     [wake] = reminders  # one wake-up serves both deadlines
@@ -467,6 +477,7 @@ async def test_erasure_leaves_nothing_behind(
 
     assert (await api.get(f"/progress/{student_id}")).status_code == 404
     assert await alerts(pg, student_id) == []
+    assert await pg.fetchval(read_model, student_id) == 0
     rows = await pg.fetchval(
         "select count(*) from dapr_actor_state where key like $1", f"%||{student_id}||%"
     )

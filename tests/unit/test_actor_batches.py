@@ -19,9 +19,15 @@ class Outbound:
         self.fail_publishes = fail_publishes
         self.progress: list[str] = []
         self.alerts: dict[str, str] = {}  # like the alert table: one row per alert id
+        self.versions: dict[str, int] = {}  # like the read model: newest version per student
 
     async def raise_alerts(self, alerts: list[AlertCandidate]) -> None:
         self.alerts |= {a.id: a.kind for a in alerts}
+
+    async def project_progress(self, snapshots: list[dict[str, Any]]) -> None:
+        for s in snapshots:
+            held = self.versions.get(s["student_id"], -1)
+            self.versions[s["student_id"]] = max(held, s["version"])
 
     async def publish_progress(self, payloads: list[dict[str, Any]]) -> None:
         if self.fail_publishes:
@@ -65,6 +71,7 @@ async def test_a_batch_is_one_turn_and_one_write(monkeypatch: pytest.MonkeyPatch
     assert outbound.progress == ["b1", "b2", "b3"] and list(outbound.alerts.values()) == [
         "low_quiz"
     ]
+    assert outbound.versions == {"batch-s1": 3}  # one read model snapshot per turn
 
 
 async def test_a_crash_between_write_and_effects_performs_them_once_on_redelivery(

@@ -1,0 +1,73 @@
+"""Response bodies of the teachers' class views and the progress history (OpenAPI)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class ClassStudent(BaseModel):
+    student_id: str
+    overall_mastery: float | None = Field(description="null: no event seen yet")
+    level: str | None
+    topics: dict[str, float] = Field(description="score per topic")
+    open_alerts: dict[str, int] = Field(description="unresolved alerts by severity")
+    last_activity: datetime | None
+    mastery_change_7d: float | None = Field(
+        description="overall mastery now minus 7 days ago (or since the first day seen)"
+    )
+    why_flagged: list[str] = Field(description="what puts the student where risk does")
+
+
+class ClassStudentsPage(BaseModel):
+    items: list[ClassStudent]
+    next_cursor: str | None = Field(description="pass as ?cursor= (with the same sort)")
+
+
+class TopicCell(BaseModel):
+    topic_id: str
+    students: int = Field(description="students of the class with progress in the topic")
+    beginner: int
+    learning: int
+    proficient: int
+    mastered: int
+    mean_score: float
+    median_score: float
+    students_with_open_alerts: int
+
+
+class ClassTopics(BaseModel):
+    class_id: str
+    topics: list[TopicCell]
+
+
+class HistoryPoint(BaseModel):
+    topic_id: str = Field(description='"*" is the overall mastery')
+    day: date
+    score: float
+    level: str
+
+
+class History(BaseModel):
+    student_id: str
+    points: list[HistoryPoint]
+
+
+def encode_page(sort: str, offset: int) -> str:
+    raw = json.dumps([sort, offset]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page(cursor: str, sort: str) -> int:
+    """The offset a cursor stands for; ValueError for one not issued for this sort."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        cursor_sort, offset = json.loads(base64.urlsafe_b64decode(padded))
+    except (ValueError, TypeError) as exc:
+        raise ValueError("cursor is not one this API issued") from exc
+    if cursor_sort != sort or not isinstance(offset, int) or offset < 0:
+        raise ValueError("cursor is not one this API issued for this sort")
+    return offset

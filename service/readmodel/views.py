@@ -1,0 +1,190 @@
+"""Reads of the progress read model for teachers: a class's students sorted by risk, the
+class x topic heatmap, a student's daily history. Each is one or two statements over the
+roster, read model and alert tables, on their primary keys and indexes.
+
+Risk (``sort=risk``), most at risk first: more open (or acknowledged) high alerts, then
+more medium ones, then the steeper fall of overall mastery over the last 7 days, then
+the longer time since the last activity (never active counts as longest), then the
+student id. Each row says why it is flagged (:func:`why_flagged`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.readmodel.table import OVERALL
+
+Sort = Literal["risk", "mastery", "last_active", "student_id"]
+INACTIVE_DAYS = 3  # the inactivity rule's default (docs/rules.md)
+
+_ORDER: dict[Sort, str] = {
+    "risk": "high DESC, medium DESC, change_7d ASC NULLS LAST, "
+    "last_activity ASC NULLS FIRST, student_id",
+    "mastery": "overall_mastery ASC NULLS FIRST, student_id",
+    "last_active": "last_activity ASC NULLS FIRST, student_id",
+    "student_id": "student_id",
+}
+
+# Members of the class, their summary, unresolved alerts by severity, and the change of
+# overall mastery against the newest daily point at least 7 days old (or, for students
+# newer than that, their first point).
+_STUDENTS = """
+WITH members AS (
+    SELECT student_id FROM class_students WHERE class_id = :class_id
+), open_alerts AS (
+    SELECT a.student_id,
+           count(*) FILTER (WHERE a.severity = 'high') AS high,
+           count(*) FILTER (WHERE a.severity = 'medium') AS medium,
+           count(*) FILTER (WHERE a.severity = 'low') AS low
+    FROM struggle_alerts a JOIN members m USING (student_id)
+    WHERE a.status IN ('open', 'acknowledged')
+    GROUP BY a.student_id
+), baseline AS (
+    SELECT DISTINCT ON (h.student_id) h.student_id, h.score
+    FROM progress_history h JOIN members m USING (student_id)
+    WHERE h.topic_id = :overall
+    ORDER BY h.student_id, (h.day <= :week_ago) DESC,
+             CASE WHEN h.day <= :week_ago THEN h.day END DESC, h.day ASC
+), rows AS (
+    SELECT m.student_id, s.overall_mastery, s.level, s.last_activity,
+           coalesce(a.high, 0) AS high, coalesce(a.medium, 0) AS medium,
+           coalesce(a.low, 0) AS low,
+           round((s.overall_mastery - b.score)::numeric, 1)::float AS change_7d
+    FROM members m
+    LEFT JOIN student_summary s USING (student_id)
+    LEFT JOIN open_alerts a USING (student_id)
+    LEFT JOIN baseline b USING (student_id)
+)
+SELECT * FROM rows ORDER BY {order} LIMIT :limit OFFSET :offset
+"""
+
+_TOPICS = """
+WITH members AS (
+    SELECT student_id FROM class_students WHERE class_id = :class_id
+), alerted AS (
+    SELECT a.topic_id, count(DISTINCT a.student_id) AS students
+    FROM struggle_alerts a JOIN members m USING (student_id)
+    WHERE a.status IN ('open', 'acknowledged') AND a.topic_id IS NOT NULL
+    GROUP BY a.topic_id
+)
+SELECT p.topic_id,
+       count(*) AS students,
+       count(*) FILTER (WHERE p.level = 'Beginner') AS beginner,
+       count(*) FILTER (WHERE p.level = 'Learning') AS learning,
+       count(*) FILTER (WHERE p.level = 'Proficient') AS proficient,
+       count(*) FILTER (WHERE p.level = 'Mastered') AS mastered,
+       round(avg(p.score)::numeric, 1)::float AS mean_score,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY p.score))::numeric, 1)::float
+           AS median_score,
+       coalesce(max(al.students), 0) AS students_with_open_alerts
+FROM student_progress p
+JOIN members m USING (student_id)
+LEFT JOIN alerted al ON al.topic_id = p.topic_id
+GROUP BY p.topic_id
+ORDER BY p.topic_id
+"""
+
+_TOPIC_SCORES = """
+SELECT student_id, topic_id, score FROM student_progress WHERE student_id = ANY(:ids)
+"""
+
+_HISTORY = """
+SELECT topic_id, day, score, level FROM progress_history
+WHERE student_id = :student_id AND day BETWEEN :since AND :until
+  AND (CAST(:topic_id AS text) IS NULL OR topic_id = :topic_id)
+ORDER BY topic_id, day
+"""
+
+
+@dataclass(frozen=True)
+class StudentRow:
+    student_id: str
+    overall_mastery: float | None
+    level: str | None
+    topics: dict[str, float]
+    open_alerts: dict[str, int]
+    last_activity: datetime | None
+    mastery_change_7d: float | None
+    why_flagged: list[str]
+
+
+def why_flagged(row: dict[str, Any], now: datetime) -> list[str]:
+    """The reasons a student stands where risk puts them, in the order risk weighs them."""
+    reasons = []
+    for severity in ("high", "medium"):
+        n = int(row[severity])
+        if n:
+            reasons.append(f"{n} open {severity} alert{'s' if n > 1 else ''}")
+    change = row["change_7d"]
+    if change is not None and change < 0:
+        reasons.append(f"mastery fell {-change:g} points in 7 days")
+    last = row["last_activity"]
+    if last is None:
+        reasons.append("no activity yet")
+    else:
+        idle = (now - last).days
+        if idle >= INACTIVE_DAYS:
+            reasons.append(f"no activity for {idle} days")
+    return reasons
+
+
+class ClassViews:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def students(
+        self, class_id: str, sort: Sort, offset: int, limit: int, today: date | None = None
+    ) -> tuple[list[StudentRow], bool]:
+        """A page of the class's students in ``sort`` order; whether more follow."""
+        now = datetime.now(UTC)
+        day = today or now.date()
+        week_ago = date.fromordinal(day.toordinal() - 7)
+        params = {
+            "class_id": class_id,
+            "overall": OVERALL,
+            "week_ago": week_ago,
+            "limit": limit + 1,
+            "offset": offset,
+        }
+        async with self._engine.connect() as conn:
+            found = await conn.execute(text(_STUDENTS.format(order=_ORDER[sort])), params)
+            rows = [dict(r._mapping) for r in found]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            scores: dict[str, dict[str, float]] = {}
+            ids = [r["student_id"] for r in rows]
+            for sid, topic_id, score in await conn.execute(text(_TOPIC_SCORES), {"ids": ids}):
+                scores.setdefault(sid, {})[topic_id] = score
+        page = [
+            StudentRow(
+                student_id=r["student_id"],
+                overall_mastery=r["overall_mastery"],
+                level=r["level"],
+                topics=dict(sorted(scores.get(r["student_id"], {}).items())),
+                open_alerts={s: int(r[s]) for s in ("high", "medium", "low")},
+                last_activity=r["last_activity"],
+                mastery_change_7d=r["change_7d"],
+                why_flagged=why_flagged(r, now),
+            )
+            for r in rows
+        ]
+        return page, more
+
+    async def topics(self, class_id: str) -> list[dict[str, Any]]:
+        """Per topic the class's students have progress in: students at each level, mean
+        and median score, students with an unresolved alert in the topic."""
+        async with self._engine.connect() as conn:
+            found = await conn.execute(text(_TOPICS), {"class_id": class_id})
+            return [dict(r._mapping) for r in found]
+
+    async def history(
+        self, student_id: str, topic_id: str | None, since: date, until: date
+    ) -> list[dict[str, Any]]:
+        params = {"student_id": student_id, "topic_id": topic_id, "since": since, "until": until}
+        async with self._engine.connect() as conn:
+            return [dict(r._mapping) for r in await conn.execute(text(_HISTORY), params)]

@@ -1,0 +1,198 @@
+"""The progress read model on the real database: events reach the teachers' class views,
+an older snapshot never replaces a newer one, and the heatmap adds up with the rows."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from service.readmodel.projection import ProgressProjection
+from service.readmodel.views import ClassViews
+from service.rosters.apply import Roster
+from service.rosters.repository import RosterRepository
+from tests.integration.stack import Ports
+from tests.integration.support import Student, applied, bearer, eventually
+
+LEVELS = ("Beginner", "Learning", "Proficient", "Mastered")
+
+
+def engine_for(ports: Ports) -> AsyncEngine:
+    return create_async_engine(ports.database_url.replace("postgresql://", "postgresql+asyncpg://"))
+
+
+def level(score: float) -> str:
+    return LEVELS[min(3, int(score // 25.01))]
+
+
+def snapshot(student_id: str, version: int, scores: dict[str, float]) -> dict[str, Any]:
+    overall = round(sum(scores.values()) / len(scores), 1) if scores else 0.0
+    return {
+        "student_id": student_id,
+        "version": version,
+        "overall_mastery": overall,
+        "level": level(overall),
+        "streak_days": 1,
+        "last_activity": datetime.now(UTC).isoformat(),
+        "topics": [
+            {
+                "topic_id": t,
+                "score": s,
+                "level": level(s),
+                "components": {},
+                "passed_exercises": 0,
+                "exercise_target": 5,
+            }
+            for t, s in scores.items()
+        ],
+    }
+
+
+async def test_published_events_reach_the_class_views(
+    api: httpx.AsyncClient, anonymous: httpx.AsyncClient, dapr: httpx.AsyncClient
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    weak, strong = f"weak-{tag}", f"strong-{tag}"
+    r = await api.put(
+        f"/classes/rm-{tag}",
+        json={"title": "read model", "teacher_ids": [f"t-{tag}"], "student_ids": [weak, strong]},
+    )
+    assert r.status_code == 200
+    await Student(dapr, weak).send("exercise.quiz_graded", quiz_id="q1", score=10)
+    await Student(dapr, strong).send("exercise.quiz_graded", quiz_id="q1", score=95)
+    for sid in (weak, strong):
+        await applied(api, sid, 1)
+    teacher = bearer("teacher", f"t-{tag}")
+
+    async def table() -> list[dict[str, Any]] | None:
+        r = await anonymous.get(f"/classes/rm-{tag}/students", headers=teacher)
+        assert r.status_code == 200, r.text
+        rows: list[dict[str, Any]] = r.json()["items"]
+        ready = all(row["overall_mastery"] is not None for row in rows)
+        return rows if ready and rows[0]["open_alerts"]["high"] else None
+
+    rows = await eventually(table)
+    assert [row["student_id"] for row in rows] == [weak, strong]  # sort=risk
+    assert "1 open high alert" in rows[0]["why_flagged"]
+    assert rows[1]["topics"]["python.loops"] > rows[0]["topics"]["python.loops"]
+
+    by_mastery = await anonymous.get(
+        f"/classes/rm-{tag}/students", headers=teacher, params={"sort": "mastery", "limit": 1}
+    )
+    page = by_mastery.json()
+    assert [row["student_id"] for row in page["items"]] == [weak] and page["next_cursor"]
+    rest = await anonymous.get(
+        f"/classes/rm-{tag}/students",
+        headers=teacher,
+        params={"sort": "mastery", "cursor": page["next_cursor"]},
+    )
+    assert [row["student_id"] for row in rest.json()["items"]] == [strong]
+    wrong_sort = await anonymous.get(
+        f"/classes/rm-{tag}/students", headers=teacher, params={"cursor": page["next_cursor"]}
+    )
+    assert wrong_sort.status_code == 400
+
+    heat = await anonymous.get(f"/classes/rm-{tag}/topics", headers=teacher)
+    [loops] = heat.json()["topics"]
+    assert (loops["topic_id"], loops["students"], loops["students_with_open_alerts"]) == (
+        "python.loops",
+        2,
+        1,
+    )
+
+    history = await anonymous.get(f"/progress/{weak}/history", headers=teacher)
+    assert history.status_code == 200, history.text
+    points = {(p["topic_id"], p["day"]) for p in history.json()["points"]}
+    today = datetime.now(UTC).date().isoformat()
+    assert ("*", today) in points and ("python.loops", today) in points
+    elsewhere = bearer("teacher", f"other-{tag}")
+    for path in (f"/classes/rm-{tag}/students", f"/classes/rm-{tag}/topics"):
+        assert (await anonymous.get(path, headers=elsewhere)).status_code == 404
+    assert (await anonymous.get(f"/progress/{weak}/history", headers=elsewhere)).status_code == 404
+
+
+async def test_an_older_snapshot_never_replaces_a_newer_one(ports: Ports) -> None:
+    engine = engine_for(ports)
+    projection, views = ProgressProjection(engine), ClassViews(engine)
+    sid = f"ooo-{uuid.uuid4().hex[:8]}"
+    try:
+        await projection.write([snapshot(sid, 5, {"a": 80.0})])
+        await projection.write([snapshot(sid, 3, {"a": 10.0})])  # late
+        await projection.write([snapshot(sid, 5, {"a": 10.0})])  # repeated version
+        # one batch holding both, the older last
+        await projection.write([snapshot(sid, 7, {"a": 90.0}), snapshot(sid, 6, {"a": 20.0})])
+        day = datetime.now(UTC).date()
+        history = await views.history(sid, "a", day, day)
+        assert [(p["score"], p["level"]) for p in history] == [(90.0, "Mastered")]
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "select s.version, s.overall_mastery, p.score from student_summary s"
+                        " join student_progress p using (student_id) where student_id = :s"
+                    ),
+                    {"s": sid},
+                )
+            ).one()
+        assert tuple(row) == (7, 90.0, 90.0)
+    finally:
+        await projection.delete_student(sid)
+        await engine.dispose()
+
+
+SCORES = st.dictionaries(
+    st.sampled_from(["t1", "t2", "t3"]),
+    st.floats(min_value=0, max_value=100, allow_nan=False).map(lambda x: round(x, 1)),
+    max_size=3,
+)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(students=st.lists(SCORES, min_size=1, max_size=12))
+def test_heatmap_counts_equal_the_per_student_rows(
+    ports: Ports, students: list[dict[str, float]]
+) -> None:
+    asyncio.run(_heatmap_matches_rows(ports, students))
+
+
+async def _heatmap_matches_rows(ports: Ports, students: list[dict[str, float]]) -> None:
+    engine = engine_for(ports)
+    projection, views, rosters = (
+        ProgressProjection(engine),
+        ClassViews(engine),
+        RosterRepository(engine),
+    )
+    tag = uuid.uuid4().hex[:8]
+    ids = [f"hm-{tag}-{i}" for i in range(len(students))]
+    try:
+        await projection.write([snapshot(sid, 1, s) for sid, s in zip(ids, students, strict=True)])
+        await rosters.put(
+            Roster(f"hm-{tag}", "heatmap", frozenset(), frozenset(ids), datetime.now(UTC))
+        )
+        rows, more = await views.students(f"hm-{tag}", "student_id", 0, 200)
+        cells = {c["topic_id"]: c for c in await views.topics(f"hm-{tag}")}
+        assert not more and len(rows) == len(ids)
+        expected_topics = {t for r in rows for t in r.topics}
+        assert set(cells) == expected_topics
+        for topic, cell in cells.items():
+            scores = sorted(r.topics[topic] for r in rows if topic in r.topics)
+            assert cell["students"] == len(scores)
+            for name in LEVELS:
+                assert cell[name.lower()] == sum(1 for s in scores if level(s) == name)
+            assert abs(cell["mean_score"] - sum(scores) / len(scores)) <= 0.051
+            assert min(scores) <= cell["median_score"] <= max(scores)
+            assert cell["students_with_open_alerts"] == 0
+    finally:
+        await rosters.delete(f"hm-{tag}")
+        for sid in ids:
+            await projection.delete_student(sid)
+        await engine.dispose()
