@@ -32,7 +32,7 @@ openapi: venv  ## regenerate docs/openapi.yaml from the app
 	@PROGRESS_LOG_FORMAT=json .venv/bin/python -m service.openapi_export
 
 roster-import: venv  ## upload a OneRoster 1.2 CSV bundle to `make run`: make roster-import BUNDLE=path.zip|folder
-	@.venv/bin/python -m service.rosters.cli "$(BUNDLE)"
+	@.venv/bin/python -m service.rosters.cli "$(BUNDLE)" $(if $(API),--api $(API))
 
 verify: venv  ## run verify.py against the local `make run` stack
 	@VERIFY_TOKEN=$$(.venv/bin/python -m service.dev_token --role admin --sub verify) \

@@ -71,12 +71,12 @@ class PublishProgress(BaseModel):
 
 
 class ProjectProgress(BaseModel):
-    """The student's progress after the turn, for the read model (service/readmodel):
-    written only if its ``version`` is newer than the stored one, so repeating it, or
-    performing it after a newer one, changes nothing."""
+    """Write the student's progress to the read model (service/readmodel). Carries no
+    data: the snapshot is taken from the state when the effect is performed, with that
+    state's version (events applied), and the read model keeps only the newest version,
+    so performing it again, or after a newer one, changes nothing."""
 
     op: Literal["project_progress"] = "project_progress"
-    snapshot: dict[str, Any]
 
 
 class SetReminder(BaseModel):

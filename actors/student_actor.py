@@ -172,7 +172,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         await self._state_manager.save_state()
 
     # ---------------------------------------------------------------- effects
-    async def _perform(self, effects: list[Effect]) -> None:
+    async def _perform(self, effects: list[Effect], state: StudentState) -> None:
         """Perform one outbox, its parts side by side: progress updates in one bulk
         publish, alerts, the read model's snapshot, and each reminder change (already
         reduced to the last one per name, so no two touch the same reminder). Each part
@@ -186,9 +186,9 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         alerts = [e.alert for e in effects if isinstance(e, RaiseAlert)]
         if alerts:
             parts.append(outbound.raise_alerts(alerts))
-        snapshots = [e.snapshot for e in effects if isinstance(e, ProjectProgress)]
-        if snapshots:
-            parts.append(outbound.project_progress(snapshots))
+        if any(isinstance(e, ProjectProgress) for e in effects):
+            snapshot = progress_snapshot(state, self._deps.config)
+            parts.append(outbound.project_progress([snapshot]))
         for effect in effects:
             if isinstance(effect, SetReminder):
                 parts.append(
@@ -214,7 +214,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         await self._save(state)
         self._state, self._outbox_done = state, False
         saved = time.perf_counter()
-        await self._perform(list(effects))
+        await self._perform(list(effects), state)
         self._outbox_done = True
         done = time.perf_counter()
         timing = {
@@ -226,7 +226,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
     async def _finish_outbox(self, state: StudentState) -> None:
         """Perform an outbox stored by a call that did not get to perform it."""
         if state.outbox and not self._outbox_done:
-            await self._perform([_effects.validate_python(raw) for raw in state.outbox])
+            await self._perform([_effects.validate_python(raw) for raw in state.outbox], state)
             self._outbox_done = True
 
     # ---------------------------------------------------------------- methods
@@ -250,8 +250,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         new_state, turn = apply_events(state, events, self._deps.config, in_place=True)
         timing: dict[str, float] = {}
         if turn.applied:
-            projection = ProjectProgress(snapshot=progress_snapshot(new_state, self._deps.config))
-            effects = (*collapse_turn_effects(turn.effects), projection)
+            effects = (*collapse_turn_effects(turn.effects), ProjectProgress())
             timing = await self._commit(new_state, effects)
         outcomes = ["duplicate" if o.duplicate else "applied" for o in turn.outcomes]
         log.info(

@@ -367,8 +367,9 @@ def machine() -> dict[str, Any]:
 
 
 async def _service_figures(ports: Ports) -> dict[str, Any]:
-    """Saturation, latency at 25/50/90 % of it (API load at 50 %) and, unless
-    BENCH_SCALING=0, the replica scaling runs."""
+    """Saturation, latency at 25/50/90 % of it (API load at 50 %), the teachers' views
+    at school scale (bench/class_views.py) and, unless BENCH_SCALING=0, the replica
+    scaling runs."""
     results: dict[str, Any] = {}
     headers = {"Authorization": f"Bearer {mint('admin', 'bench')}"}
     async with httpx.AsyncClient(base_url=ports.app_url, headers=headers, timeout=30) as api:
@@ -397,6 +398,10 @@ async def _service_figures(ports: Ports) -> dict[str, Any]:
             step["share_of_saturation"] = share
             steps.append(step)
         results["latency_steps"] = steps
+        # imported here: bench.class_views uses this module's helpers
+        from bench.class_views import class_views
+
+        results["class_views"] = await class_views(ports)
         if os.environ.get("BENCH_SCALING", "1") == "1":
             with phase("replicas 1, 2 and 3"):
                 results["scaling"] = await scaling(api, tag)

@@ -22,7 +22,7 @@ from service.readmodel.table import OVERALL
 Sort = Literal["risk", "mastery", "last_active", "student_id"]
 INACTIVE_DAYS = 3  # the inactivity rule's default (docs/rules.md)
 
-_ORDER: dict[Sort, str] = {
+ORDER: dict[Sort, str] = {
     "risk": "high DESC, medium DESC, change_7d ASC NULLS LAST, "
     "last_activity ASC NULLS FIRST, student_id",
     "mastery": "overall_mastery ASC NULLS FIRST, student_id",
@@ -33,7 +33,7 @@ _ORDER: dict[Sort, str] = {
 # Members of the class, their summary, unresolved alerts by severity, and the change of
 # overall mastery against the newest daily point at least 7 days old (or, for students
 # newer than that, their first point).
-_STUDENTS = """
+STUDENTS_SQL = """
 WITH members AS (
     SELECT student_id FROM class_students WHERE class_id = :class_id
 ), open_alerts AS (
@@ -63,7 +63,7 @@ WITH members AS (
 SELECT * FROM rows ORDER BY {order} LIMIT :limit OFFSET :offset
 """
 
-_TOPICS = """
+TOPICS_SQL = """
 WITH members AS (
     SELECT student_id FROM class_students WHERE class_id = :class_id
 ), alerted AS (
@@ -89,11 +89,11 @@ GROUP BY p.topic_id
 ORDER BY p.topic_id
 """
 
-_TOPIC_SCORES = """
+TOPIC_SCORES_SQL = """
 SELECT student_id, topic_id, score FROM student_progress WHERE student_id = ANY(:ids)
 """
 
-_HISTORY = """
+HISTORY_SQL = """
 SELECT topic_id, day, score, level FROM progress_history
 WHERE student_id = :student_id AND day BETWEEN :since AND :until
   AND (CAST(:topic_id AS text) IS NULL OR topic_id = :topic_id)
@@ -152,13 +152,13 @@ class ClassViews:
             "offset": offset,
         }
         async with self._engine.connect() as conn:
-            found = await conn.execute(text(_STUDENTS.format(order=_ORDER[sort])), params)
+            found = await conn.execute(text(STUDENTS_SQL.format(order=ORDER[sort])), params)
             rows = [dict(r._mapping) for r in found]
             more = len(rows) > limit
             rows = rows[:limit]
             scores: dict[str, dict[str, float]] = {}
             ids = [r["student_id"] for r in rows]
-            for sid, topic_id, score in await conn.execute(text(_TOPIC_SCORES), {"ids": ids}):
+            for sid, topic_id, score in await conn.execute(text(TOPIC_SCORES_SQL), {"ids": ids}):
                 scores.setdefault(sid, {})[topic_id] = score
         page = [
             StudentRow(
@@ -179,7 +179,7 @@ class ClassViews:
         """Per topic the class's students have progress in: students at each level, mean
         and median score, students with an unresolved alert in the topic."""
         async with self._engine.connect() as conn:
-            found = await conn.execute(text(_TOPICS), {"class_id": class_id})
+            found = await conn.execute(text(TOPICS_SQL), {"class_id": class_id})
             return [dict(r._mapping) for r in found]
 
     async def history(
@@ -187,4 +187,4 @@ class ClassViews:
     ) -> list[dict[str, Any]]:
         params = {"student_id": student_id, "topic_id": topic_id, "since": since, "until": until}
         async with self._engine.connect() as conn:
-            return [dict(r._mapping) for r in await conn.execute(text(_HISTORY), params)]
+            return [dict(r._mapping) for r in await conn.execute(text(HISTORY_SQL), params)]

@@ -53,6 +53,11 @@ async def get_progress(
 HISTORY_MAX_DAYS = 366
 
 
+def _days_before(day: date, days: int) -> date:
+    """``day`` minus ``days``, or the first day there is (no overflow on year 1)."""
+    return day - timedelta(days=days) if day.toordinal() > days else date.min
+
+
 @router.get(
     "/progress/{student_id}/history",
     response_model=History,
@@ -79,7 +84,7 @@ async def get_history(
     if not await rosters.reaches_student(Scope.of(principal), student_id):
         raise NotFound(f"no events have been received for student {student_id!r}")
     last = until or datetime.now(UTC).date()
-    first = since or last - timedelta(days=30)
+    first = since if since is not None else _days_before(last, 30)
     if first > last:
         raise InvalidInput("from: must not be after to")
     if (last - first).days >= HISTORY_MAX_DAYS:

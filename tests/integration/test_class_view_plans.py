@@ -1,0 +1,100 @@
+"""The teachers' views at the scale issue 12 sets (tests/integration/school_data.py:
+100,000 students in 2,500 classes, 1,000,000 history rows, 1,000,000 alerts), inserted in
+a transaction that is rolled back: each statement of a view reads its tables through an
+index, never by a sequential scan. The plans' execution times are recorded."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from service.readmodel.table import OVERALL
+from service.readmodel.views import (
+    HISTORY_SQL,
+    ORDER,
+    STUDENTS_SQL,
+    TOPIC_SCORES_SQL,
+    TOPICS_SQL,
+)
+from tests.integration.school_data import populate
+
+BIG_TABLES = {
+    "class_students",
+    "student_summary",
+    "student_progress",
+    "progress_history",
+    "struggle_alerts",
+}
+
+
+def positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
+    """``:name`` parameters (SQLAlchemy's) as asyncpg's ``$n``; ``::type`` casts kept."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r"(?<![:\w]):(\w+)", number, sql), [params[n] for n in names]
+
+
+def scans(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    found = [(plan["Node Type"], plan.get("Relation Name", ""))]
+    for child in plan.get("Plans", []):
+        found += scans(child)
+    return found
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def test_class_views_use_indexes_at_school_scale(
+    pg: asyncpg.Connection, record_property: Any
+) -> None:
+    today = datetime.now(UTC).date()
+    views: dict[str, tuple[str, dict[str, Any]]] = {
+        "students_by_risk": (
+            STUDENTS_SQL.format(order=ORDER["risk"]),
+            {
+                "class_id": "sc-1234",
+                "overall": OVERALL,
+                "week_ago": today - timedelta(days=7),
+                "limit": 51,
+                "offset": 0,
+            },
+        ),
+        "topic_scores": (TOPIC_SCORES_SQL, {"ids": [f"ss-{i}" for i in range(49360, 49400)]}),
+        "topics": (TOPICS_SQL, {"class_id": "sc-1234"}),
+        "history": (
+            HISTORY_SQL,
+            {
+                "student_id": "ss-4242",
+                "topic_id": None,
+                "since": today - timedelta(days=30),
+                "until": today,
+            },
+        ),
+    }
+    with pytest.raises(_Rollback):  # nothing of the school stays
+        async with pg.transaction():
+            await populate(pg)
+            for name, (sql, params) in views.items():
+                query, args = positional(sql, params)
+                [plan] = json.loads(
+                    await pg.fetchval(f"explain (analyze, format json) {query}", *args)
+                )
+                record_property(f"{name}_ms", plan["Execution Time"])
+                seq = [
+                    r for kind, r in scans(plan["Plan"]) if kind == "Seq Scan" and r in BIG_TABLES
+                ]
+                assert not seq, f"{name} scans {seq} sequentially: {json.dumps(plan)}"
+                rows = await pg.fetch(query, *args)
+                assert rows, f"{name} found nothing"
+            raise _Rollback
