@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
@@ -67,9 +68,40 @@ def progress_view(state: StudentState, config: DomainConfig) -> dict[str, Any]:
     }
 
 
-def progress_snapshot(state: StudentState, config: DomainConfig) -> dict[str, Any]:
-    """What the read model keeps of a student after a turn: the progress document, the
-    level of the overall mastery, and ``version`` (events applied), which orders
-    snapshots of the same student."""
-    view = progress_view(state, config)
-    return {**view, "level": level_for(view["overall_mastery"]), "version": state.events_applied}
+TopicKey = tuple[float, str, int]
+"""What the read model's row of a topic shows: score, level, passed exercises."""
+
+
+def progress_snapshot(
+    state: StudentState, config: DomainConfig, written: Mapping[str, TopicKey] | None = None
+) -> tuple[dict[str, Any], dict[str, TopicKey]]:
+    """What the read model keeps of a student after a turn — overall mastery, its level,
+    streak, last activity, ``version`` (events applied, which orders snapshots of one
+    student) and the topics — and the key of every topic. Topics whose key equals the
+    one in ``written`` (what this actor last wrote) are left out: the read model has
+    them already, and most turns change one topic."""
+    topics = mastery_by_topic(state, config)
+    overall = overall_mastery([m.score for m in topics.values()])
+    keys = {
+        topic_id: (m.score, m.level, len(state.topics[topic_id].passed_exercises))
+        for topic_id, m in topics.items()
+    }
+    previous = written or {}
+    snapshot = {
+        "student_id": state.student_id,
+        "version": state.events_applied,
+        "overall_mastery": overall,
+        "level": level_for(overall),
+        "streak_days": streak(state.active_days),
+        "last_activity": iso_z(state.last_activity) if state.last_activity else None,
+        "topics": [
+            {
+                **topic_document(topic_id, m),
+                "passed_exercises": keys[topic_id][2],
+                "exercise_target": config.exercise_target(topic_id),
+            }
+            for topic_id, m in topics.items()
+            if previous.get(topic_id) != keys[topic_id]
+        ],
+    }
+    return snapshot, keys

@@ -139,6 +139,8 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
     _loaded: bool = False
     _state: StudentState | None = None
     _outbox_done: bool = False
+    # the read model's topic rows as this object last wrote them (actors/progress_view.py)
+    _projected: dict[str, tuple[float, str, int]] | None = None
 
     def __init__(self, ctx: ActorRuntimeContext, actor_id: ActorId, deps: ActorDeps) -> None:
         super().__init__(ctx, actor_id)
@@ -163,6 +165,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         cancelled write its cache may hold a state the store never got."""
         self._loaded = False
         self._state = None
+        self._projected = None
         await self._state_manager.clear_cache()
 
     async def _save(self, state: StudentState) -> None:
@@ -186,8 +189,9 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         alerts = [e.alert for e in effects if isinstance(e, RaiseAlert)]
         if alerts:
             parts.append(outbound.raise_alerts(alerts))
+        projected = None
         if any(isinstance(e, ProjectProgress) for e in effects):
-            snapshot = progress_snapshot(state, self._deps.config)
+            snapshot, projected = progress_snapshot(state, self._deps.config, self._projected)
             parts.append(outbound.project_progress([snapshot]))
         for effect in effects:
             if isinstance(effect, SetReminder):
@@ -205,6 +209,8 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             raise failed[0]
+        if projected is not None:
+            self._projected = projected
 
     async def _commit(self, state: StudentState, effects: tuple[Effect, ...]) -> dict[str, float]:
         """Save ``state`` with ``effects`` as its outbox (one write), then perform them;
@@ -294,6 +300,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         await self._state_manager.remove_state(STATE_KEY)
         await self._state_manager.save_state()
         self._state = None
+        self._projected = None  # erasure empties the read model too: write it whole again
         log.info("student_erased", student_id=self.id.id, reminders=len(removed))
         return {"found": True, "reminders_removed": removed, "state_removed": True}
 

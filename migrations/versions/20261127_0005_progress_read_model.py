@@ -5,8 +5,8 @@ actor's outbox after each turn, and its daily history.
 was written at; a write carrying an older or equal version changes nothing, so a late or
 repeated write never replaces a newer one. ``student_progress`` holds one row per student
 and topic, written only with a newer summary. ``progress_history`` holds one point per
-student, topic and UTC day (the day of the student's newest event): the day's last score
-and level; topic ``*`` is the student's overall mastery.
+student, topic and UTC day (the day of the student's newest event) on which the topic
+changed: the day's last score and level; topic ``*`` is the student's overall mastery.
 
 Revision ID: 0005
 Revises: 0004

@@ -51,6 +51,14 @@ async def get_progress(
 
 
 HISTORY_MAX_DAYS = 366
+DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _day(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: {text!r} is not a day (YYYY-MM-DD)") from exc
 
 
 def _days_before(day: date, days: int) -> date:
@@ -73,18 +81,30 @@ async def get_history(
         Query(description='one topic ("*": overall mastery); all when absent', max_length=128),
     ] = None,
     since: Annotated[
-        date | None, Query(alias="from", description="first day (UTC), default 30 days ago")
+        str | None,
+        Query(
+            alias="from",
+            description="first day (UTC, YYYY-MM-DD), default 30 days before `to`",
+            json_schema_extra={"format": "date"},
+            pattern=DAY_PATTERN,
+        ),
     ] = None,
     until: Annotated[
-        date | None, Query(alias="to", description="last day (UTC), default today")
+        str | None,
+        Query(
+            alias="to",
+            description="last day (UTC, YYYY-MM-DD), default today",
+            json_schema_extra={"format": "date"},
+            pattern=DAY_PATTERN,
+        ),
     ] = None,
 ) -> Any:
     """One point per topic and UTC day the student was active: the day's last score and
     level (topic ``*`` is the overall mastery). Who may read it is as for the progress."""
     if not await rosters.reaches_student(Scope.of(principal), student_id):
         raise NotFound(f"no events have been received for student {student_id!r}")
-    last = until or datetime.now(UTC).date()
-    first = since if since is not None else _days_before(last, 30)
+    last = _day(until, "to") if until is not None else datetime.now(UTC).date()
+    first = _day(since, "from") if since is not None else _days_before(last, 30)
     if first > last:
         raise InvalidInput("from: must not be after to")
     if (last - first).days >= HISTORY_MAX_DAYS:

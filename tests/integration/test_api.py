@@ -82,11 +82,14 @@ CLASS_BODY = {"title": "t", "teacher_ids": [], "student_ids": []}
 # of reach gets the answer an unknown one gets (404), so ids cannot be probed.
 MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/progress/{sid}", None, (200, 200, 404, 200, 404, 401)),
+    ("GET", "/progress/{sid}/history", None, (200, 200, 404, 200, 404, 401)),
     ("GET", "/struggles", None, (200, 200, 200, 403, 403, 401)),
     ("GET", "/struggles?class_id=cls-{sid}", None, (200, 200, 404, 403, 403, 401)),
     ("POST", "/struggles/{alert}/acknowledge", None, (200, 200, 404, 403, 403, 401)),
     ("POST", "/struggles/{alert}/resolve", None, (200, 200, 404, 403, 403, 401)),
     ("GET", "/classes", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/classes/cls-{sid}/students", None, (200, 200, 404, 403, 403, 401)),
+    ("GET", "/classes/cls-{sid}/topics", None, (200, 200, 404, 403, 403, 401)),
     ("PUT", "/classes/new-{sid}", CLASS_BODY, (200, 403, 403, 403, 403, 401)),
     ("DELETE", "/classes/cls-{sid}", None, (204, 403, 403, 403, 403, 401)),
     ("POST", "/rosters/oneroster", None, (422, 403, 403, 403, 403, 401)),
@@ -125,6 +128,20 @@ async def test_auth_matrix(
             assert r.headers["content-type"].startswith(PROBLEM), r.text
             assert r.json()["detail"]
     assert got == dict(zip(roles, expected, strict=True))
+
+
+async def test_the_stream_is_open_to_staff_only(ports: Ports, seen_student: str) -> None:
+    """The SSE route in the matrix's terms (which alerts each teacher's stream carries is
+    tested below)."""
+    expected = dict(zip(ROLES, (200, 200, 200, 403, 403, 401), strict=True))
+    got = {}
+    async with httpx.AsyncClient(base_url=ports.app_url, timeout=30) as client:
+        for role, headers in ROLES.items():
+            async with client.stream(
+                "GET", "/struggles/stream", headers=headers(seen_student)
+            ) as response:
+                got[role] = response.status_code
+    assert got == expected
 
 
 async def test_a_teacher_reaches_only_the_students_of_their_classes(

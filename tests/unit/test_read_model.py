@@ -1,5 +1,6 @@
-"""Pure parts of the read model: the newest snapshot per student wins a batch, the
-history day is the newest event's UTC day, why a student is flagged, page cursors."""
+"""Pure parts of the read model: a snapshot carries only the topics that changed, the
+newest snapshot per student wins a batch, the history day is the newest event's UTC
+day, why a student is flagged, page cursors."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ from typing import Any
 
 import pytest
 
+from actors.config import DomainConfig
+from actors.progress_view import progress_snapshot
+from actors.rules import apply_events
+from actors.state import StudentState
 from service.readmodel.projection import history_day, latest_per_student
 from service.readmodel.schemas import decode_page, encode_page
 from service.readmodel.views import why_flagged
+from tests.unit.factories import quiz
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
@@ -57,3 +63,20 @@ def test_a_page_cursor_is_bound_to_its_sort() -> None:
         decode_page(cursor, "mastery")
     with pytest.raises(ValueError, match="issued"):
         decode_page("bm9wZQ", "risk")
+
+
+def test_a_snapshot_leaves_out_the_topics_the_read_model_already_has() -> None:
+    config = DomainConfig()
+    state, _ = apply_events(
+        StudentState(student_id="snap-s"),
+        [quiz(80, topic="a", student="snap-s"), quiz(60, topic="b", student="snap-s")],
+        config,
+    )
+    first, keys = progress_snapshot(state, config)
+    assert [t["topic_id"] for t in first["topics"]] == ["a", "b"] and first["version"] == 2
+    later, _ = apply_events(state, [quiz(95, topic="a", student="snap-s")], config)
+    second, _ = progress_snapshot(later, config, keys)
+    assert [t["topic_id"] for t in second["topics"]] == ["a"] and second["version"] == 3
+    assert second["overall_mastery"] > first["overall_mastery"]
+    whole, _ = progress_snapshot(later, config)  # nothing written yet: every topic
+    assert [t["topic_id"] for t in whole["topics"]] == ["a", "b"]
