@@ -11,8 +11,13 @@ started_file="$(mktemp)"
 # Every step of the cleanup runs whatever the one before did: under `set -e` a failed
 # `kill` of the log-following tail (already gone when the whole process group got the
 # signal) used to end the script before anything was stopped.
+# Signals are ignored, not reset, while it runs: GNU make passes a SIGTERM it receives on
+# to its children, so after `kill -TERM -- -<group>` run.sh gets a second SIGTERM a moment
+# after the first, which used to kill it half-way through the cleanup (the app and daprd
+# left running; seen in the test of this script).
 cleanup() {
-  trap - INT TERM EXIT
+  trap '' INT TERM
+  trap - EXIT
   set +e
   if [[ -n "${tail_pid:-}" ]]; then kill "$tail_pid" 2>/dev/null; fi
   log "stopping what make run started..."
@@ -22,7 +27,11 @@ cleanup() {
   if [[ ${#started[@]} -gt 0 ]]; then "$runtime_dir/down.sh" "${started[@]}"; fi
   rm -f "$started_file"
 }
-trap cleanup INT TERM EXIT
+# After a signal, stop here (130 / 143, as the signal would) instead of going on with the
+# step it interrupted.
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap cleanup EXIT
 STARTED_FILE="$started_file" "$runtime_dir/up.sh"
 "$runtime_dir/app.sh" start "$name"
 log "Progress Service on http://127.0.0.1:$APP_PORT (health: /health, docs: /docs); Ctrl-C stops"
