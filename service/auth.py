@@ -92,7 +92,10 @@ class TokenVerifier:
         return Principal(subject=str(claims["sub"]), role=role)
 
 
-def _principal(request: Request) -> Principal:
+async def _principal(request: Request) -> Principal:
+    """The caller, from the bearer token. Async on purpose: FastAPI runs a plain function
+    dependency in a worker thread, a thread hop on every request (seen in the profile
+    of the class views); verifying an HS256 or RS256 token is microseconds of CPU."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -107,7 +110,7 @@ CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 def require(*roles: Role) -> Any:
     """Dependency: the caller must hold one of ``roles`` (403 otherwise)."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
             raise Forbidden(
                 f"role {principal.role!r} may not do this (needs one of {sorted(roles)})"
