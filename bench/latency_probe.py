@@ -9,11 +9,8 @@ import json
 import sys
 import time
 
-import httpx
-
-from bench.run import ResourceMeter, fixed_rate, replica, replica_ports, saturation
+from bench.run import ResourceMeter, admin_api, fixed_rate, replica, replica_ports, saturation
 from bench.workload import generate
-from service.dev_token import mint
 from tests.integration.stack import stop_on_sigterm
 
 
@@ -22,8 +19,7 @@ async def main(rates: list[float]) -> None:
     stack.up()
     try:
         ports = replica_ports(1)
-        headers = {"Authorization": f"Bearer {mint('admin', 'bench')}"}
-        async with httpx.AsyncClient(base_url=ports.app_url, headers=headers, timeout=30) as api:
+        async with admin_api(ports) as api:
             tag = f"probe-{int(time.time())}"
             total = 2000 + sum(int(r * 60) for r in rates)
             events = generate(total, 200, seed=7, prefix=tag)

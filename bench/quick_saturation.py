@@ -12,18 +12,16 @@ import sys
 import time
 from typing import Any
 
-import httpx
-
 from bench.run import (
     SATURATION_EVENTS,
     ResourceMeter,
+    admin_api,
     fixed_rate,
     replica,
     replica_ports,
     saturation,
 )
 from bench.workload import generate
-from service.dev_token import mint
 from tests.integration.stack import stop_on_sigterm
 
 
@@ -32,8 +30,7 @@ async def main(rate: float | None) -> None:
     stack.up()
     try:
         ports = replica_ports(1)
-        headers = {"Authorization": f"Bearer {mint('admin', 'bench')}"}
-        async with httpx.AsyncClient(base_url=ports.app_url, headers=headers, timeout=30) as api:
+        async with admin_api(ports) as api:
             tag = f"quick-{int(time.time())}"
             await saturation(api, ports, generate(500, 100, seed=1, prefix=f"{tag}-w"))
             result: dict[str, Any] = await saturation(

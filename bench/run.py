@@ -366,13 +366,18 @@ def machine() -> dict[str, Any]:
     }
 
 
+def admin_api(ports: Ports) -> httpx.AsyncClient:
+    """The benchmark instance's HTTP API, as an admin."""
+    headers = {"Authorization": f"Bearer {mint('admin', 'bench')}"}
+    return httpx.AsyncClient(base_url=ports.app_url, headers=headers, timeout=30)
+
+
 async def _service_figures(ports: Ports) -> dict[str, Any]:
     """Saturation, latency at 25/50/90 % of it (API load at 50 %), the teachers' views
     at school scale (bench/class_views.py) and, unless BENCH_SCALING=0, the replica
     scaling runs."""
     results: dict[str, Any] = {}
-    headers = {"Authorization": f"Bearer {mint('admin', 'bench')}"}
-    async with httpx.AsyncClient(base_url=ports.app_url, headers=headers, timeout=30) as api:
+    async with admin_api(ports) as api:
         tag = f"bench-{int(time.time())}"
         with phase("warm-up"):
             await saturation(api, ports, generate(500, 100, seed=1, prefix=f"{tag}-warm"))

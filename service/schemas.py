@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, Field
+
+from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN
 
 
 class Components(BaseModel):
@@ -93,6 +96,10 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
+
+
+PathId = Annotated[str, Path(min_length=1, max_length=STUDENT_ID_MAX, pattern=STUDENT_ID_PATTERN)]
+"""A student's or a class's id in a route's path (the one id rule, actors/vocabulary.py)."""
 
 
 def problem(description: str) -> dict[str, Any]:

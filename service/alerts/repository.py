@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from actors.effects import AlertCandidate
 from actors.vocabulary import ALERT_KINDS, UNRESOLVED
+from service import cursors
 from service.alerts.table import StruggleAlert
 from service.errors import Conflict, NotFound
 from service.rosters.scope import EVERYONE, Scope, enrolled_in
@@ -50,14 +50,12 @@ class Cursor:
     id: uuid.UUID
 
     def encode(self) -> str:
-        raw = json.dumps([self.detected_at.isoformat(), str(self.id)]).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return cursors.encode([self.detected_at.isoformat(), str(self.id)])
 
     @classmethod
     def decode(cls, text_value: str) -> Cursor:
         try:
-            padded = text_value + "=" * (-len(text_value) % 4)
-            at, alert_id = json.loads(base64.urlsafe_b64decode(padded))
+            at, alert_id = cursors.decode(text_value)
             return cls(datetime.fromisoformat(at), uuid.UUID(alert_id))
         except (ValueError, TypeError) as exc:
             raise ValueError("cursor is not one this API issued") from exc

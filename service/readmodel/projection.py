@@ -38,7 +38,10 @@ def _when(snapshot: dict[str, Any]) -> datetime | None:
 
 def history_day(snapshot: dict[str, Any]) -> date:
     """The UTC day a snapshot belongs to: that of the student's newest event."""
-    when = _when(snapshot)
+    return _day_of(_when(snapshot))
+
+
+def _day_of(when: datetime | None) -> date:
     return (when or datetime.now(UTC)).astimezone(UTC).date()
 
 
@@ -90,20 +93,21 @@ class ProgressProjection:
         latest = latest_per_student(snapshots)
         if not latest:
             return
+        ordered = [latest[sid] for sid in sorted(latest)]  # one lock order for all
+        when = {s["student_id"]: _when(s) for s in ordered}  # parsed once per student
+        summaries = [
+            (
+                s["student_id"],
+                s["overall_mastery"],
+                s["level"],
+                s["streak_days"],
+                when[s["student_id"]],
+                s["version"],
+            )
+            for s in ordered
+        ]
         async with self._engine.begin() as conn:
             pg = await _driver(conn)
-            ordered = [latest[sid] for sid in sorted(latest)]  # one lock order for all
-            summaries = [
-                (
-                    s["student_id"],
-                    s["overall_mastery"],
-                    s["level"],
-                    s["streak_days"],
-                    _when(s),
-                    s["version"],
-                )
-                for s in ordered
-            ]
             newer = {r[0] for r in await pg.fetch(_SUMMARIES, *_columns(summaries, 6))}
             written = [s for s in ordered if s["student_id"] in newer]
             if not written:
@@ -117,7 +121,7 @@ class ProgressProjection:
                     json.dumps(t["components"]),
                     t["passed_exercises"],
                     t["exercise_target"],
-                    _when(s),
+                    when[s["student_id"]],
                     s["version"],
                 )
                 for s in written
@@ -127,7 +131,7 @@ class ProgressProjection:
                 await pg.execute(_TOPICS, *_columns(topics, 9))
             history = []
             for s in written:
-                day, version = history_day(s), s["version"]
+                day, version = _day_of(when[s["student_id"]]), s["version"]
                 history.append(
                     (s["student_id"], OVERALL, day, s["overall_mastery"], s["level"], version)
                 )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import date, datetime
 
 from pydantic import BaseModel, Field
+
+from service import cursors
 
 
 class ClassStudent(BaseModel):
@@ -57,15 +57,13 @@ class History(BaseModel):
 
 
 def encode_page(sort: str, offset: int) -> str:
-    raw = json.dumps([sort, offset]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode([sort, offset])
 
 
 def decode_page(cursor: str, sort: str) -> int:
     """The offset a cursor stands for; ValueError for one not issued for this sort."""
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        cursor_sort, offset = json.loads(base64.urlsafe_b64decode(padded))
+        cursor_sort, offset = cursors.decode(cursor)
     except (ValueError, TypeError) as exc:
         raise ValueError("cursor is not one this API issued") from exc
     if cursor_sort != sort or not isinstance(offset, int) or offset < 0:

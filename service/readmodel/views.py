@@ -11,16 +11,18 @@ student id. Each row says why it is flagged (:func:`why_flagged`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from actors.config import DomainConfig
 from service.readmodel.table import OVERALL
 
 Sort = Literal["risk", "mastery", "last_active", "student_id"]
-INACTIVE_DAYS = 3  # the inactivity rule's default (docs/rules.md)
+# inactivity is flagged after the inactivity rule's threshold (docs/rules.md)
+DEFAULT_INACTIVE_AFTER = DomainConfig().inactivity_after
 
 ORDER: dict[Sort, str] = {
     "risk": "high DESC, medium DESC, change_7d ASC NULLS LAST, "
@@ -113,7 +115,9 @@ class StudentRow:
     why_flagged: list[str]
 
 
-def why_flagged(row: dict[str, Any], now: datetime) -> list[str]:
+def why_flagged(
+    row: dict[str, Any], now: datetime, inactive_after: timedelta = DEFAULT_INACTIVE_AFTER
+) -> list[str]:
     """The reasons a student stands where risk puts them, in the order risk weighs them."""
     reasons = []
     for severity in ("high", "medium"):
@@ -127,15 +131,17 @@ def why_flagged(row: dict[str, Any], now: datetime) -> list[str]:
     if last is None:
         reasons.append("no activity yet")
     else:
-        idle = (now - last).days
-        if idle >= INACTIVE_DAYS:
-            reasons.append(f"no activity for {idle} days")
+        if now - last >= inactive_after:
+            reasons.append(f"no activity for {(now - last).days} days")
     return reasons
 
 
 class ClassViews:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, inactive_after: timedelta = DEFAULT_INACTIVE_AFTER
+    ) -> None:
         self._engine = engine
+        self._inactive_after = inactive_after
 
     async def students(
         self, class_id: str, sort: Sort, offset: int, limit: int, today: date | None = None
@@ -169,7 +175,7 @@ class ClassViews:
                 open_alerts={s: int(r[s]) for s in ("high", "medium", "low")},
                 last_activity=r["last_activity"],
                 mastery_change_7d=r["change_7d"],
-                why_flagged=why_flagged(r, now),
+                why_flagged=why_flagged(r, now, self._inactive_after),
             )
             for r in rows
         ]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN
+from service import cursors
 
 PersonId = Annotated[
     str, Field(min_length=1, max_length=STUDENT_ID_MAX, pattern=STUDENT_ID_PATTERN)
@@ -58,11 +58,11 @@ class ImportResult(BaseModel):
 
 
 def encode_cursor(class_id: str) -> str:
-    return base64.urlsafe_b64encode(class_id.encode()).decode().rstrip("=")
+    return cursors.encode(class_id)
 
 
 def decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError("cursor is not one this API issued") from exc
+    class_id = cursors.decode(cursor)
+    if not isinstance(class_id, str):
+        raise ValueError("cursor is not one this API issued")
+    return class_id

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN
 from service.auth import Admin, Principal, Staff
 from service.deps import Rosters, Views
 from service.errors import InvalidInput, NotFound, UnknownReference
@@ -26,10 +25,10 @@ from service.rosters.schemas import (
     encode_cursor,
 )
 from service.rosters.scope import Scope
-from service.schemas import problem
+from service.schemas import PathId, problem
 
 router = APIRouter(tags=["classes"])
-ClassId = Annotated[str, Path(min_length=1, max_length=STUDENT_ID_MAX, pattern=STUDENT_ID_PATTERN)]
+ClassId = PathId
 MAX_BUNDLE_BYTES = 50 * 1024 * 1024
 
 

@@ -4,20 +4,28 @@ its daily history, from the read model."""
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN
-from service.auth import CurrentPrincipal
+from service.auth import CurrentPrincipal, Principal
 from service.deps import Actors, Alerts, Rosters, Views
 from service.errors import InvalidInput, NotFound
 from service.readmodel.schemas import History
+from service.rosters.repository import RosterRepository
 from service.rosters.scope import Scope
-from service.schemas import Progress, problem
+from service.schemas import PathId, Progress, problem
 
 router = APIRouter(tags=["progress"])
-StudentId = Annotated[
-    str, Path(min_length=1, max_length=STUDENT_ID_MAX, pattern=STUDENT_ID_PATTERN)
-]
+StudentId = PathId
+
+
+async def _reachable(rosters: RosterRepository, principal: Principal, student_id: str) -> None:
+    """Out of the caller's reach answers as a student never seen (ids cannot be probed)."""
+    if not await rosters.reaches_student(Scope.of(principal), student_id):
+        raise _unknown(student_id)
+
+
+def _unknown(student_id: str) -> NotFound:
+    return NotFound(f"no events have been received for student {student_id!r}")
 
 
 @router.get(
@@ -36,12 +44,10 @@ async def get_progress(
     open struggle count. An admin sees every student, a teacher the students of the
     classes they teach, a student only themself; a student out of reach gets the same
     404 as an unknown one, so ids cannot be probed."""
-    unknown = NotFound(f"no events have been received for student {student_id!r}")
-    if not await rosters.reaches_student(Scope.of(principal), student_id):
-        raise unknown
+    await _reachable(rosters, principal, student_id)
     result = await actors.get_progress(student_id)
     if not result.get("found"):
-        raise unknown
+        raise _unknown(student_id)
     view: dict[str, Any] = result["progress"]
     # The SDK's JSON deserializer turns ISO strings back into datetimes (local tz).
     if isinstance(view.get("last_activity"), datetime):
@@ -101,8 +107,7 @@ async def get_history(
 ) -> Any:
     """One point per topic and UTC day the student was active: the day's last score and
     level (topic ``*`` is the overall mastery). Who may read it is as for the progress."""
-    if not await rosters.reaches_student(Scope.of(principal), student_id):
-        raise NotFound(f"no events have been received for student {student_id!r}")
+    await _reachable(rosters, principal, student_id)
     last = _day(until, "to") if until is not None else datetime.now(UTC).date()
     first = _day(since, "from") if since is not None else _days_before(last, 30)
     if first > last:

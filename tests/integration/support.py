@@ -133,3 +133,14 @@ async def alerts(pg: asyncpg.Connection, student_id: str) -> list[asyncpg.Record
             student_id,
         )
     )
+
+
+async def put_class(
+    api: httpx.AsyncClient, class_id: str, teachers: list[str], students: list[str]
+) -> None:
+    """Create or replace a class (as the admin ``api`` client), titled by its id."""
+    r = await api.put(
+        f"/classes/{class_id}",
+        json={"title": class_id, "teacher_ids": teachers, "student_ids": students},
+    )
+    assert r.status_code == 200, r.text

@@ -21,7 +21,14 @@ import pytest
 from service.dev_token import dev_claims, mint
 from service.settings import DEV_JWT_SECRET
 from tests.integration.stack import Ports
-from tests.integration.support import Student, alerts, applied, bearer, eventually
+from tests.integration.support import (
+    Student,
+    alerts,
+    applied,
+    bearer,
+    eventually,
+    put_class,
+)
 
 PROBLEM = "application/problem+json"
 
@@ -47,16 +54,6 @@ async def seed_alert(
 
 
 # ------------------------------------------------------------------ auth matrix
-async def put_class(
-    api: httpx.AsyncClient, class_id: str, teachers: list[str], students: list[str]
-) -> None:
-    r = await api.put(
-        f"/classes/{class_id}",
-        json={"title": class_id, "teacher_ids": teachers, "student_ids": students},
-    )
-    assert r.status_code == 200, r.text
-
-
 @pytest.fixture
 async def seen_student(api: httpx.AsyncClient, dapr: httpx.AsyncClient, student_id: str) -> str:
     """A student the service has seen, in class ``cls-<id>`` taught by ``t-in-<id>``;

@@ -19,7 +19,7 @@ from service.readmodel.views import ClassViews
 from service.rosters.apply import Roster
 from service.rosters.repository import RosterRepository
 from tests.integration.stack import Ports
-from tests.integration.support import Student, applied, bearer, eventually
+from tests.integration.support import Student, applied, bearer, eventually, put_class
 
 LEVELS = ("Beginner", "Learning", "Proficient", "Mastered")
 
@@ -60,11 +60,7 @@ async def test_published_events_reach_the_class_views(
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     weak, strong = f"weak-{tag}", f"strong-{tag}"
-    r = await api.put(
-        f"/classes/rm-{tag}",
-        json={"title": "read model", "teacher_ids": [f"t-{tag}"], "student_ids": [weak, strong]},
-    )
-    assert r.status_code == 200
+    await put_class(api, f"rm-{tag}", [f"t-{tag}"], [weak, strong])
     await Student(dapr, weak).send("exercise.quiz_graded", quiz_id="q1", score=10)
     await Student(dapr, strong).send("exercise.quiz_graded", quiz_id="q1", score=95)
     for sid in (weak, strong):
