@@ -1,4 +1,5 @@
-"""The SQLAlchemy async engine for the alert table (asyncpg driver)."""
+"""The SQLAlchemy async engines (asyncpg driver): one for the service's writes and the
+reads that need a transaction, one for the teachers' read-only views."""
 
 from __future__ import annotations
 
@@ -12,4 +13,21 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # opens and closes overflow connections all the time.
     return create_async_engine(
         settings.database_url, pool_size=30, max_overflow=10, pool_pre_ping=True
+    )
+
+
+def create_read_engine(settings: Settings) -> AsyncEngine:
+    """Autocommit connections for single-statement reads that need no transaction.
+
+    A checkout of the main engine costs three round trips for its pre-ping (BEGIN, ``;``,
+    ROLLBACK: the asyncpg dialect pings inside a transaction unless the connection is in
+    autocommit), and each use two more (BEGIN, ROLLBACK). Here the ping is one ``;`` and
+    a statement is one round trip: the class views' whole request costs three or four
+    round trips instead of twelve (docs/performance.md, "Teachers' views")."""
+    return create_async_engine(
+        settings.database_url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        isolation_level="AUTOCOMMIT",
     )

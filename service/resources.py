@@ -25,6 +25,7 @@ class Resources:
     dapr_actor_calls: DaprHttp  # calls into actors (its own pool: service/dapr_http.py)
     sidecar: Sidecar
     engine: AsyncEngine
+    read_engine: AsyncEngine  # autocommit, for the class views (service/db.py)
     alerts: AlertRepository
     rosters: RosterRepository
     projection: ProgressProjection
@@ -40,3 +41,4 @@ class Resources:
         await self.dapr_http.aclose()
         await self.dapr_actor_calls.aclose()
         await self.engine.dispose()
+        await self.read_engine.dispose()

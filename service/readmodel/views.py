@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from actors.config import DomainConfig
 from service.readmodel.table import OVERALL
+from service.rosters.scope import Scope, class_reach, student_reach
 
 Sort = Literal["risk", "mastery", "last_active", "student_id"]
 # inactivity is flagged after the inactivity rule's threshold (docs/rules.md)
@@ -136,7 +137,18 @@ def why_flagged(
     return reasons
 
 
+async def _reaches(conn: AsyncConnection, query: Select[tuple[bool]] | bool) -> bool:
+    """A reach check of service.rosters.scope, on ``conn``."""
+    if isinstance(query, bool):
+        return query
+    return bool((await conn.execute(query)).scalar_one())
+
+
 class ClassViews:
+    """The views on the read engine (service.db.create_read_engine): each request's reach
+    check and reads on one autocommit connection. ``None`` from a view: out of the
+    caller's reach (or no such class)."""
+
     def __init__(
         self, engine: AsyncEngine, inactive_after: timedelta = DEFAULT_INACTIVE_AFTER
     ) -> None:
@@ -144,8 +156,14 @@ class ClassViews:
         self._inactive_after = inactive_after
 
     async def students(
-        self, class_id: str, sort: Sort, offset: int, limit: int, today: date | None = None
-    ) -> tuple[list[StudentRow], bool]:
+        self,
+        scope: Scope,
+        class_id: str,
+        sort: Sort,
+        offset: int,
+        limit: int,
+        today: date | None = None,
+    ) -> tuple[list[StudentRow], bool] | None:
         """A page of the class's students in ``sort`` order; whether more follow."""
         now = datetime.now(UTC)
         day = today or now.date()
@@ -158,14 +176,19 @@ class ClassViews:
             "offset": offset,
         }
         async with self._engine.connect() as conn:
+            if not await _reaches(conn, class_reach(scope, class_id)):
+                return None
             found = await conn.execute(text(STUDENTS_SQL.format(order=ORDER[sort])), params)
             rows = [dict(r._mapping) for r in found]
             more = len(rows) > limit
             rows = rows[:limit]
             scores: dict[str, dict[str, float]] = {}
             ids = [r["student_id"] for r in rows]
-            for sid, topic_id, score in await conn.execute(text(TOPIC_SCORES_SQL), {"ids": ids}):
-                scores.setdefault(sid, {})[topic_id] = score
+            if ids:
+                for sid, topic_id, score in await conn.execute(
+                    text(TOPIC_SCORES_SQL), {"ids": ids}
+                ):
+                    scores.setdefault(sid, {})[topic_id] = score
         page = [
             StudentRow(
                 student_id=r["student_id"],
@@ -181,16 +204,20 @@ class ClassViews:
         ]
         return page, more
 
-    async def topics(self, class_id: str) -> list[dict[str, Any]]:
+    async def topics(self, scope: Scope, class_id: str) -> list[dict[str, Any]] | None:
         """Per topic the class's students have progress in: students at each level, mean
         and median score, students with an unresolved alert in the topic."""
         async with self._engine.connect() as conn:
+            if not await _reaches(conn, class_reach(scope, class_id)):
+                return None
             found = await conn.execute(text(TOPICS_SQL), {"class_id": class_id})
             return [dict(r._mapping) for r in found]
 
     async def history(
-        self, student_id: str, topic_id: str | None, since: date, until: date
-    ) -> list[dict[str, Any]]:
+        self, scope: Scope, student_id: str, topic_id: str | None, since: date, until: date
+    ) -> list[dict[str, Any]] | None:
         params = {"student_id": student_id, "topic_id": topic_id, "since": since, "until": until}
         async with self._engine.connect() as conn:
+            if not await _reaches(conn, student_reach(scope, student_id)):
+                return None
             return [dict(r._mapping) for r in await conn.execute(text(HISTORY_SQL), params)]

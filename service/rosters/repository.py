@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select, text
+from sqlalchemy import Select, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.rosters.apply import Roster
-from service.rosters.scope import Scope
+from service.rosters.scope import Scope, class_reach, student_reach
 from service.rosters.table import CLASSES, STUDENTS, TEACHERS
 
 # pg_advisory_xact_lock key for "rosters are being changed" (any fixed bigint)
@@ -87,31 +87,15 @@ class RosterRepository:
 
     async def reaches_class(self, scope: Scope, class_id: str) -> bool:
         """The class exists and ``scope`` may see it (a teacher: teaches it)."""
-        query = select(CLASSES.c.class_id).where(CLASSES.c.class_id == class_id)
-        if scope.teacher_id is not None:
-            query = query.where(
-                exists().where(
-                    TEACHERS.c.class_id == class_id, TEACHERS.c.teacher_id == scope.teacher_id
-                )
-            )
-        elif scope.student_id is not None:
-            return False
-        async with self._engine.connect() as conn:
-            return (await conn.execute(query)).first() is not None
+        return await self._reaches(class_reach(scope, class_id))
 
     async def reaches_student(self, scope: Scope, student_id: str) -> bool:
         """``scope`` may see ``student_id`` (one indexed lookup for a teacher)."""
-        if scope.everyone:
-            return True
-        if scope.student_id is not None:
-            return scope.student_id == student_id
-        query = select(
-            exists().where(
-                STUDENTS.c.student_id == student_id,
-                TEACHERS.c.class_id == STUDENTS.c.class_id,
-                TEACHERS.c.teacher_id == scope.teacher_id,
-            )
-        )
+        return await self._reaches(student_reach(scope, student_id))
+
+    async def _reaches(self, query: Select[tuple[bool]] | bool) -> bool:
+        if isinstance(query, bool):
+            return query
         async with self._engine.connect() as conn:
             return bool((await conn.execute(query)).scalar_one())
 

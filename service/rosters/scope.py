@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy import ColumnElement, Select, exists, select, true
 
 from service.auth import Principal
-from service.rosters.table import STUDENTS, TEACHERS
+from service.rosters.table import CLASSES, STUDENTS, TEACHERS
 
 
 def taught_by(teacher_id: str) -> Select[tuple[str]]:
@@ -55,6 +55,35 @@ class Scope:
         if self.student_id is not None:
             return column == self.student_id
         return true()
+
+
+def class_reach(scope: Scope, class_id: str) -> Select[tuple[bool]] | bool:
+    """Whether the class exists and ``scope`` may see it (a teacher: teaches it; a
+    student sees no class view)."""
+    if scope.student_id is not None:
+        return False
+    found = exists().where(CLASSES.c.class_id == class_id)
+    if scope.teacher_id is not None:
+        found = exists().where(
+            TEACHERS.c.class_id == class_id, TEACHERS.c.teacher_id == scope.teacher_id
+        )
+    return select(found)
+
+
+def student_reach(scope: Scope, student_id: str) -> Select[tuple[bool]] | bool:
+    """Whether ``scope`` may see ``student_id``: known without the database for an admin
+    or a student, one indexed lookup for a teacher."""
+    if scope.everyone:
+        return True
+    if scope.student_id is not None:
+        return scope.student_id == student_id
+    return select(
+        exists().where(
+            STUDENTS.c.student_id == student_id,
+            TEACHERS.c.class_id == STUDENTS.c.class_id,
+            TEACHERS.c.teacher_id == scope.teacher_id,
+        )
+    )
 
 
 EVERYONE = Scope()

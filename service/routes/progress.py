@@ -80,7 +80,6 @@ def _days_before(day: date, days: int) -> date:
 async def get_history(
     student_id: StudentId,
     principal: CurrentPrincipal,
-    rosters: Rosters,
     views: Views,
     topic_id: Annotated[
         str | None,
@@ -107,12 +106,13 @@ async def get_history(
 ) -> Any:
     """One point per topic and UTC day the student was active: the day's last score and
     level (topic ``*`` is the overall mastery). Who may read it is as for the progress."""
-    await _reachable(rosters, principal, student_id)
     last = _day(until, "to") if until is not None else datetime.now(UTC).date()
     first = _day(since, "from") if since is not None else _days_before(last, 30)
     if first > last:
         raise InvalidInput("from: must not be after to")
     if (last - first).days >= HISTORY_MAX_DAYS:
         raise InvalidInput(f"from..to: at most {HISTORY_MAX_DAYS} days")
-    points = await views.history(student_id, topic_id, first, last)
+    points = await views.history(Scope.of(principal), student_id, topic_id, first, last)
+    if points is None:
+        raise _unknown(student_id)
     return {"student_id": student_id, "points": points}

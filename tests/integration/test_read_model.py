@@ -18,6 +18,7 @@ from service.readmodel.projection import ProgressProjection
 from service.readmodel.views import ClassViews
 from service.rosters.apply import Roster
 from service.rosters.repository import RosterRepository
+from service.rosters.scope import EVERYONE
 from tests.integration.stack import Ports
 from tests.integration.support import Student, applied, bearer, eventually, put_class
 
@@ -125,7 +126,8 @@ async def test_an_older_snapshot_never_replaces_a_newer_one(ports: Ports) -> Non
         # one batch holding both, the older last
         await projection.write([snapshot(sid, 7, {"a": 90.0}), snapshot(sid, 6, {"a": 20.0})])
         day = datetime.now(UTC).date()
-        history = await views.history(sid, "a", day, day)
+        history = await views.history(EVERYONE, sid, "a", day, day)
+        assert history is not None
         assert [(p["score"], p["level"]) for p in history] == [(90.0, "Mastered")]
         async with engine.connect() as conn:
             row = (
@@ -174,8 +176,11 @@ async def _heatmap_matches_rows(ports: Ports, students: list[dict[str, float]]) 
         await rosters.put(
             Roster(f"hm-{tag}", "heatmap", frozenset(), frozenset(ids), datetime.now(UTC))
         )
-        rows, more = await views.students(f"hm-{tag}", "student_id", 0, 200)
-        cells = {c["topic_id"]: c for c in await views.topics(f"hm-{tag}")}
+        page = await views.students(EVERYONE, f"hm-{tag}", "student_id", 0, 200)
+        topics = await views.topics(EVERYONE, f"hm-{tag}")
+        assert page is not None and topics is not None
+        rows, more = page
+        cells = {c["topic_id"]: c for c in topics}
         assert not more and len(rows) == len(ids)
         expected_topics = {t for r in rows for t in r.topics}
         assert set(cells) == expected_topics
