@@ -21,7 +21,7 @@ from service.alerts.stream import AlertBroadcaster
 from service.auth import TokenVerifier
 from service.dapr_callbacks import BATCH_ROUTE, DaprCallbacks
 from service.dapr_http import DaprHttp, PooledActorClient
-from service.db import create_engine, create_read_engine
+from service.db import create_engine, create_read_pool
 from service.intake import Intake
 from service.log_config import configure_logging
 from service.middleware import DAPR_PREFIXES, BodyLimitMiddleware, DaprTokenMiddleware
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dapr_actor_calls = DaprHttp(settings)
         sidecar = Sidecar(settings, dapr_http)
         engine = create_engine(settings)
-        read_engine = create_read_engine(settings)
+        read_pool = await create_read_pool(settings)
         alerts = AlertRepository(engine)
         projection = ProgressProjection(engine)
         actors = ActorGateway(PooledActorClient(dapr_actor_calls))
@@ -119,11 +119,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             dapr_actor_calls=dapr_actor_calls,
             sidecar=sidecar,
             engine=engine,
-            read_engine=read_engine,
+            read_pool=read_pool,
             alerts=alerts,
             rosters=RosterRepository(engine),
             projection=projection,
-            views=ClassViews(read_engine, domain_config(settings).inactivity_after),
+            views=ClassViews(read_pool, domain_config(settings).inactivity_after),
             broadcaster=AlertBroadcaster(settings.database_url),
             actors=actors,
             intake=Intake(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,7 +26,7 @@ class Resources:
     dapr_actor_calls: DaprHttp  # calls into actors (its own pool: service/dapr_http.py)
     sidecar: Sidecar
     engine: AsyncEngine
-    read_engine: AsyncEngine  # autocommit, for the class views (service/db.py)
+    read_pool: asyncpg.Pool  # the class views' connections (service/db.py)
     alerts: AlertRepository
     rosters: RosterRepository
     projection: ProgressProjection
@@ -41,4 +42,4 @@ class Resources:
         await self.dapr_http.aclose()
         await self.dapr_actor_calls.aclose()
         await self.engine.dispose()
-        await self.read_engine.dispose()
+        await self.read_pool.close()

@@ -17,14 +17,11 @@ import asyncpg
 import structlog
 
 from service.alerts.repository import AlertRepository
+from service.db import asyncpg_dsn
 from service.rosters.scope import EVERYONE, Scope
 
 log = structlog.get_logger("alert_stream")
 CHANNEL = "struggle_alerts"
-
-
-def asyncpg_dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 class AlertBroadcaster:

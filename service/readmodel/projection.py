@@ -16,8 +16,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.db import driver
 from service.readmodel.table import HISTORY, OVERALL, PROGRESS, SUMMARY
 
 
@@ -107,7 +108,7 @@ class ProgressProjection:
             for s in ordered
         ]
         async with self._engine.begin() as conn:
-            pg = await _driver(conn)
+            pg = await driver(conn)
             newer = {r[0] for r in await pg.fetch(_SUMMARIES, *_columns(summaries, 6))}
             written = [s for s in ordered if s["student_id"] in newer]
             if not written:
@@ -148,9 +149,3 @@ class ProgressProjection:
             await conn.execute(delete(HISTORY).where(HISTORY.c.student_id == student_id))
             result = await conn.execute(delete(SUMMARY).where(SUMMARY.c.student_id == student_id))
         return int(result.rowcount or 0)
-
-
-async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under ``conn``, inside its transaction."""
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
 
 from actors.config import DomainConfig
 from service.readmodel.table import OVERALL
-from service.rosters.scope import Scope, class_reach, student_reach
+from service.rosters.scope import ReachCheck, Scope, class_reach, student_reach
 
 Sort = Literal["risk", "mastery", "last_active", "student_id"]
 # inactivity is flagged after the inactivity rule's threshold (docs/rules.md)
@@ -38,7 +37,7 @@ ORDER: dict[Sort, str] = {
 # newer than that, their first point).
 STUDENTS_SQL = """
 WITH members AS (
-    SELECT student_id FROM class_students WHERE class_id = :class_id
+    SELECT student_id FROM class_students WHERE class_id = $1
 ), open_alerts AS (
     SELECT a.student_id,
            count(*) FILTER (WHERE a.severity = 'high') AS high,
@@ -50,9 +49,9 @@ WITH members AS (
 ), baseline AS (
     SELECT DISTINCT ON (h.student_id) h.student_id, h.score
     FROM progress_history h JOIN members m USING (student_id)
-    WHERE h.topic_id = :overall
-    ORDER BY h.student_id, (h.day <= :week_ago) DESC,
-             CASE WHEN h.day <= :week_ago THEN h.day END DESC, h.day ASC
+    WHERE h.topic_id = $2
+    ORDER BY h.student_id, (h.day <= $3) DESC,
+             CASE WHEN h.day <= $3 THEN h.day END DESC, h.day ASC
 ), rows AS (
     SELECT m.student_id, s.overall_mastery, s.level, s.last_activity,
            coalesce(a.high, 0) AS high, coalesce(a.medium, 0) AS medium,
@@ -63,12 +62,12 @@ WITH members AS (
     LEFT JOIN open_alerts a USING (student_id)
     LEFT JOIN baseline b USING (student_id)
 )
-SELECT * FROM rows ORDER BY {order} LIMIT :limit OFFSET :offset
+SELECT * FROM rows ORDER BY {order} LIMIT $4 OFFSET $5
 """
 
 TOPICS_SQL = """
 WITH members AS (
-    SELECT student_id FROM class_students WHERE class_id = :class_id
+    SELECT student_id FROM class_students WHERE class_id = $1
 ), alerted AS (
     SELECT a.topic_id, count(DISTINCT a.student_id) AS students
     FROM struggle_alerts a JOIN members m USING (student_id)
@@ -93,13 +92,13 @@ ORDER BY p.topic_id
 """
 
 TOPIC_SCORES_SQL = """
-SELECT student_id, topic_id, score FROM student_progress WHERE student_id = ANY(:ids)
+SELECT student_id, topic_id, score FROM student_progress WHERE student_id = ANY($1::text[])
 """
 
 HISTORY_SQL = """
 SELECT topic_id, day, score, level FROM progress_history
-WHERE student_id = :student_id AND day BETWEEN :since AND :until
-  AND (CAST(:topic_id AS text) IS NULL OR topic_id = :topic_id)
+WHERE student_id = $1 AND day BETWEEN $2 AND $3
+  AND ($4::text IS NULL OR topic_id = $4)
 ORDER BY topic_id, day
 """
 
@@ -137,22 +136,22 @@ def why_flagged(
     return reasons
 
 
-async def _reaches(conn: AsyncConnection, query: Select[tuple[bool]] | bool) -> bool:
-    """A reach check of service.rosters.scope, on ``conn``."""
-    if isinstance(query, bool):
-        return query
-    return bool((await conn.execute(query)).scalar_one())
+async def _reaches(conn: asyncpg.Connection, check: ReachCheck) -> bool:
+    if isinstance(check, bool):
+        return check
+    sql, args = check
+    return bool(await conn.fetchval(sql, *args))
 
 
 class ClassViews:
-    """The views on the read engine (service.db.create_read_engine): each request's reach
-    check and reads on one autocommit connection. ``None`` from a view: out of the
-    caller's reach (or no such class)."""
+    """The views, on a pool of plain asyncpg connections (see :func:`create_read_pool`):
+    each request's reach check and reads on one connection, a round trip per statement.
+    ``None`` from a view: out of the caller's reach (or no such class)."""
 
     def __init__(
-        self, engine: AsyncEngine, inactive_after: timedelta = DEFAULT_INACTIVE_AFTER
+        self, pool: asyncpg.Pool, inactive_after: timedelta = DEFAULT_INACTIVE_AFTER
     ) -> None:
-        self._engine = engine
+        self._pool = pool
         self._inactive_after = inactive_after
 
     async def students(
@@ -168,26 +167,24 @@ class ClassViews:
         now = datetime.now(UTC)
         day = today or now.date()
         week_ago = date.fromordinal(day.toordinal() - 7)
-        params = {
-            "class_id": class_id,
-            "overall": OVERALL,
-            "week_ago": week_ago,
-            "limit": limit + 1,
-            "offset": offset,
-        }
-        async with self._engine.connect() as conn:
+        async with self._pool.acquire() as conn:
             if not await _reaches(conn, class_reach(scope, class_id)):
                 return None
-            found = await conn.execute(text(STUDENTS_SQL.format(order=ORDER[sort])), params)
-            rows = [dict(r._mapping) for r in found]
+            found = await conn.fetch(
+                STUDENTS_SQL.format(order=ORDER[sort]),
+                class_id,
+                OVERALL,
+                week_ago,
+                limit + 1,
+                offset,
+            )
+            rows = [dict(r) for r in found]
             more = len(rows) > limit
             rows = rows[:limit]
             scores: dict[str, dict[str, float]] = {}
             ids = [r["student_id"] for r in rows]
             if ids:
-                for sid, topic_id, score in await conn.execute(
-                    text(TOPIC_SCORES_SQL), {"ids": ids}
-                ):
+                for sid, topic_id, score in await conn.fetch(TOPIC_SCORES_SQL, ids):
                     scores.setdefault(sid, {})[topic_id] = score
         page = [
             StudentRow(
@@ -207,17 +204,16 @@ class ClassViews:
     async def topics(self, scope: Scope, class_id: str) -> list[dict[str, Any]] | None:
         """Per topic the class's students have progress in: students at each level, mean
         and median score, students with an unresolved alert in the topic."""
-        async with self._engine.connect() as conn:
+        async with self._pool.acquire() as conn:
             if not await _reaches(conn, class_reach(scope, class_id)):
                 return None
-            found = await conn.execute(text(TOPICS_SQL), {"class_id": class_id})
-            return [dict(r._mapping) for r in found]
+            return [dict(r) for r in await conn.fetch(TOPICS_SQL, class_id)]
 
     async def history(
         self, scope: Scope, student_id: str, topic_id: str | None, since: date, until: date
     ) -> list[dict[str, Any]] | None:
-        params = {"student_id": student_id, "topic_id": topic_id, "since": since, "until": until}
-        async with self._engine.connect() as conn:
+        async with self._pool.acquire() as conn:
             if not await _reaches(conn, student_reach(scope, student_id)):
                 return None
-            return [dict(r._mapping) for r in await conn.execute(text(HISTORY_SQL), params)]
+            found = await conn.fetch(HISTORY_SQL, student_id, since, until, topic_id)
+            return [dict(r) for r in found]

@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.db import driver
 from service.rosters.apply import Roster
-from service.rosters.scope import Scope, class_reach, student_reach
+from service.rosters.scope import ReachCheck, Scope, class_reach, student_reach
 from service.rosters.table import CLASSES, STUDENTS, TEACHERS
 
 # pg_advisory_xact_lock key for "rosters are being changed" (any fixed bigint)
@@ -93,11 +94,12 @@ class RosterRepository:
         """``scope`` may see ``student_id`` (one indexed lookup for a teacher)."""
         return await self._reaches(student_reach(scope, student_id))
 
-    async def _reaches(self, query: Select[tuple[bool]] | bool) -> bool:
-        if isinstance(query, bool):
-            return query
+    async def _reaches(self, check: ReachCheck) -> bool:
+        if isinstance(check, bool):
+            return check
+        sql, args = check
         async with self._engine.connect() as conn:
-            return bool((await conn.execute(query)).scalar_one())
+            return bool(await (await driver(conn)).fetchval(sql, *args))
 
     async def roster(self, class_id: str) -> Roster | None:
         async with self._engine.connect() as conn:

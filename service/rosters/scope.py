@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, exists, select, true
+from sqlalchemy import ColumnElement, Select, select, true
 
 from service.auth import Principal
-from service.rosters.table import CLASSES, STUDENTS, TEACHERS
+from service.rosters.table import STUDENTS, TEACHERS
 
 
 def taught_by(teacher_id: str) -> Select[tuple[str]]:
@@ -57,33 +57,39 @@ class Scope:
         return true()
 
 
-def class_reach(scope: Scope, class_id: str) -> Select[tuple[bool]] | bool:
+ReachCheck = tuple[str, tuple[str, ...]] | bool
+"""A reach check: known without the database (a bool), or one ``SELECT EXISTS``
+statement with its arguments (asyncpg's ``$n`` parameters)."""
+
+_CLASS_EXISTS = "SELECT EXISTS (SELECT 1 FROM classes WHERE class_id = $1)"
+_CLASS_TAUGHT = (
+    "SELECT EXISTS (SELECT 1 FROM class_teachers WHERE class_id = $1 AND teacher_id = $2)"
+)
+_STUDENT_TAUGHT = (
+    "SELECT EXISTS (SELECT 1 FROM class_students s JOIN class_teachers t USING (class_id)"
+    " WHERE s.student_id = $1 AND t.teacher_id = $2)"
+)
+
+
+def class_reach(scope: Scope, class_id: str) -> ReachCheck:
     """Whether the class exists and ``scope`` may see it (a teacher: teaches it; a
     student sees no class view)."""
     if scope.student_id is not None:
         return False
-    found = exists().where(CLASSES.c.class_id == class_id)
     if scope.teacher_id is not None:
-        found = exists().where(
-            TEACHERS.c.class_id == class_id, TEACHERS.c.teacher_id == scope.teacher_id
-        )
-    return select(found)
+        return _CLASS_TAUGHT, (class_id, scope.teacher_id)
+    return _CLASS_EXISTS, (class_id,)
 
 
-def student_reach(scope: Scope, student_id: str) -> Select[tuple[bool]] | bool:
+def student_reach(scope: Scope, student_id: str) -> ReachCheck:
     """Whether ``scope`` may see ``student_id``: known without the database for an admin
     or a student, one indexed lookup for a teacher."""
     if scope.everyone:
         return True
     if scope.student_id is not None:
         return scope.student_id == student_id
-    return select(
-        exists().where(
-            STUDENTS.c.student_id == student_id,
-            TEACHERS.c.class_id == STUDENTS.c.class_id,
-            TEACHERS.c.teacher_id == scope.teacher_id,
-        )
-    )
+    assert scope.teacher_id is not None
+    return _STUDENT_TAUGHT, (student_id, scope.teacher_id)
 
 
 EVERYONE = Scope()

@@ -6,7 +6,6 @@ index, never by a sequential scan. The plans' execution times are recorded."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from service.readmodel.views import (
     TOPIC_SCORES_SQL,
     TOPICS_SQL,
 )
+from service.rosters.scope import Scope, class_reach, student_reach
 from tests.integration.school_data import populate
 
 BIG_TABLES = {
@@ -30,18 +30,6 @@ BIG_TABLES = {
     "progress_history",
     "struggle_alerts",
 }
-
-
-def positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
-    """``:name`` parameters (SQLAlchemy's) as asyncpg's ``$n``; ``::type`` casts kept."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return f"${names.index(match.group(1)) + 1}"
-
-    return re.sub(r"(?<![:\w]):(\w+)", number, sql), [params[n] for n in names]
 
 
 def scans(plan: dict[str, Any]) -> list[tuple[str, str]]:
@@ -59,34 +47,24 @@ async def test_class_views_use_indexes_at_school_scale(
     pg: asyncpg.Connection, record_property: Any
 ) -> None:
     today = datetime.now(UTC).date()
-    views: dict[str, tuple[str, dict[str, Any]]] = {
+    teacher = Scope(teacher_id="st-1234")
+    class_check, student_check = class_reach(teacher, "sc-1234"), student_reach(teacher, "ss-49370")
+    assert not isinstance(class_check, bool) and not isinstance(student_check, bool)
+    views: dict[str, tuple[str, tuple[Any, ...]]] = {
+        "class_reach": class_check,
+        "student_reach": student_check,
         "students_by_risk": (
             STUDENTS_SQL.format(order=ORDER["risk"]),
-            {
-                "class_id": "sc-1234",
-                "overall": OVERALL,
-                "week_ago": today - timedelta(days=7),
-                "limit": 51,
-                "offset": 0,
-            },
+            ("sc-1234", OVERALL, today - timedelta(days=7), 51, 0),
         ),
-        "topic_scores": (TOPIC_SCORES_SQL, {"ids": [f"ss-{i}" for i in range(49360, 49400)]}),
-        "topics": (TOPICS_SQL, {"class_id": "sc-1234"}),
-        "history": (
-            HISTORY_SQL,
-            {
-                "student_id": "ss-4242",
-                "topic_id": None,
-                "since": today - timedelta(days=30),
-                "until": today,
-            },
-        ),
+        "topic_scores": (TOPIC_SCORES_SQL, ([f"ss-{i}" for i in range(49360, 49400)],)),
+        "topics": (TOPICS_SQL, ("sc-1234",)),
+        "history": (HISTORY_SQL, ("ss-4242", today - timedelta(days=30), today, None)),
     }
     with pytest.raises(_Rollback):  # nothing of the school stays
         async with pg.transaction():
             await populate(pg)
-            for name, (sql, params) in views.items():
-                query, args = positional(sql, params)
+            for name, (query, args) in views.items():
                 [plan] = json.loads(
                     await pg.fetchval(f"explain (analyze, format json) {query}", *args)
                 )

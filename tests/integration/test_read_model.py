@@ -8,17 +8,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from service.db import create_read_pool
 from service.readmodel.projection import ProgressProjection
 from service.readmodel.views import ClassViews
 from service.rosters.apply import Roster
 from service.rosters.repository import RosterRepository
 from service.rosters.scope import EVERYONE
+from service.settings import Settings
 from tests.integration.stack import Ports
 from tests.integration.support import Student, applied, bearer, eventually, put_class
 
@@ -27,6 +30,12 @@ LEVELS = ("Beginner", "Learning", "Proficient", "Mastered")
 
 def engine_for(ports: Ports) -> AsyncEngine:
     return create_async_engine(ports.database_url.replace("postgresql://", "postgresql+asyncpg://"))
+
+
+async def read_pool_for(ports: Ports) -> asyncpg.Pool:
+    """The views' pool as the app builds it (service.db.create_read_pool)."""
+    url = ports.database_url.replace("postgresql://", "postgresql+asyncpg://")
+    return await create_read_pool(Settings(database_url=url), size=2)
 
 
 def level(score: float) -> str:
@@ -117,7 +126,8 @@ async def test_published_events_reach_the_class_views(
 
 async def test_an_older_snapshot_never_replaces_a_newer_one(ports: Ports) -> None:
     engine = engine_for(ports)
-    projection, views = ProgressProjection(engine), ClassViews(engine)
+    pool = await read_pool_for(ports)
+    projection, views = ProgressProjection(engine), ClassViews(pool)
     sid = f"ooo-{uuid.uuid4().hex[:8]}"
     try:
         await projection.write([snapshot(sid, 5, {"a": 80.0})])
@@ -143,6 +153,7 @@ async def test_an_older_snapshot_never_replaces_a_newer_one(ports: Ports) -> Non
     finally:
         await projection.delete_student(sid)
         await engine.dispose()
+        await pool.close()
 
 
 SCORES = st.dictionaries(
@@ -164,9 +175,10 @@ def test_heatmap_counts_equal_the_per_student_rows(
 
 async def _heatmap_matches_rows(ports: Ports, students: list[dict[str, float]]) -> None:
     engine = engine_for(ports)
+    pool = await read_pool_for(ports)
     projection, views, rosters = (
         ProgressProjection(engine),
-        ClassViews(engine),
+        ClassViews(pool),
         RosterRepository(engine),
     )
     tag = uuid.uuid4().hex[:8]
@@ -197,3 +209,4 @@ async def _heatmap_matches_rows(ports: Ports, students: list[dict[str, float]]) 
         for sid in ids:
             await projection.delete_student(sid)
         await engine.dispose()
+        await pool.close()
