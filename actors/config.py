@@ -36,6 +36,8 @@ class DomainConfig:
     help_phrases: tuple[str, ...] = DEFAULT_HELP_PHRASES
     # At most this many started-but-not-passed exercises are tracked per topic.
     max_pending_exercises: int = 50
+    # The rule set's version, recorded on every alert (0: the settings' own thresholds).
+    rules_version: int = 0
 
     def exercise_target(self, topic_id: str) -> int:
         return self.exercise_targets.get(topic_id, self.default_exercise_target)

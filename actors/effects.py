@@ -33,6 +33,9 @@ class AlertCandidate(BaseModel):
     details: dict[str, Any]
     detected_at: datetime
     trigger_event_id: str | None
+    # Why it fired (actors/evidence.py). None in outboxes saved before they existed.
+    rule: dict[str, Any] | None = None
+    evidence: dict[str, Any] | None = None
 
 
 def make_alert(
@@ -44,6 +47,8 @@ def make_alert(
     detected_at: datetime,
     trigger: str,
     trigger_event_id: str | None,
+    rule: dict[str, Any] | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> AlertCandidate:
     """``trigger`` identifies the cause (event id or reminder firing), so a replay of the
     same cause yields the same alert id."""
@@ -57,6 +62,8 @@ def make_alert(
         details=details,
         detected_at=detected_at,
         trigger_event_id=trigger_event_id,
+        rule=rule,
+        evidence=evidence,
     )
 
 

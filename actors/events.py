@@ -90,6 +90,8 @@ class CodeExecuted(_Event):
     exercise_id: RefId | None = None
     success: bool
     error_type: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    # what the runtime printed about the error (optional; quoted in alerts' evidence)
+    error_message: Annotated[str, StringConstraints(max_length=4000)] | None = None
 
 
 class CodeReviewed(_Event):

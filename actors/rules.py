@@ -44,9 +44,26 @@ from actors.events import (
     LearningMessage,
     QuizGraded,
 )
+from actors.evidence import (
+    event_evidence,
+    failure_evidence,
+    inactivity_evidence,
+    rule_of,
+    stuck_evidence,
+)
 from actors.mastery import Mastery, overall_mastery
 from actors.progress_view import mastery_by_topic, topic_document
-from actors.state import PendingExercise, Scored, StudentState, TopicState, push_window, record_day
+from actors.state import (
+    ERROR_MESSAGE_EXCERPT,
+    FAILURE_WINDOW,
+    FailedRun,
+    PendingExercise,
+    Scored,
+    StudentState,
+    TopicState,
+    push_window,
+    record_day,
+)
 from actors.vocabulary import iso_z
 
 WAKE_REMINDER = "wake"
@@ -119,6 +136,7 @@ class _Rules:
         topic_id: str | None,
         severity: Any,
         details: dict[str, Any],
+        evidence: dict[str, Any],
         trigger_suffix: str = "",
     ) -> None:
         self.effects.append(
@@ -132,6 +150,8 @@ class _Rules:
                     detected_at=self.event.occurred_at,
                     trigger=self.event.event_id + trigger_suffix,
                     trigger_event_id=self.event.event_id,
+                    rule=rule_of(kind, self.config),
+                    evidence=evidence,
                 )
             )
         )
@@ -152,9 +172,9 @@ class _Rules:
             if e.topic_id is not None:
                 self.topic(e.topic_id)
             if phrase is not None:
-                self.alert(
-                    "help_request", e.topic_id, "high", {"phrase": phrase, "excerpt": e.text[:200]}
-                )
+                details: dict[str, Any] = {"phrase": phrase, "excerpt": e.text[:200]}
+                evidence = event_evidence(self.state, e.event_id, **details)
+                self.alert("help_request", e.topic_id, "high", details, evidence)
             return
         topic = self.topic(e.topic_id)
         if isinstance(e, ExerciseStarted):
@@ -168,9 +188,10 @@ class _Rules:
             )
             if e.score < self.config.quiz_low_below:
                 severity = "high" if e.score < self.config.quiz_high_below else "low"
-                self.alert(
-                    "low_quiz", e.topic_id, severity, {"quiz_id": e.quiz_id, "score": e.score}
-                )
+                details = {"quiz_id": e.quiz_id, "score": e.score}
+                recent = [s.value for s in topic.quiz_scores]
+                evidence = event_evidence(self.state, e.event_id, **details, recent_scores=recent)
+                self.alert("low_quiz", e.topic_id, severity, details, evidence)
         elif isinstance(e, CodeReviewed):
             topic.quality_ratings = push_window(
                 topic.quality_ratings,
@@ -185,7 +206,9 @@ class _Rules:
         if any(p.exercise_id == e.exercise_id for p in topic.pending_exercises):
             return  # the deadline runs from the first start
         topic.pending_exercises.append(
-            PendingExercise(exercise_id=e.exercise_id, started_at=e.occurred_at)
+            PendingExercise(
+                exercise_id=e.exercise_id, started_at=e.occurred_at, event_id=e.event_id
+            )
         )
         del topic.pending_exercises[: -self.config.max_pending_exercises]
 
@@ -202,26 +225,48 @@ class _Rules:
         if e.success:
             topic.error_counts = {}
             topic.consecutive_failures = 0
+            topic.recent_failures = []
             return
         topic.consecutive_failures += 1
+        message = e.error_message[:ERROR_MESSAGE_EXCERPT] if e.error_message else None
+        failed = FailedRun(
+            event_id=e.event_id,
+            occurred_at=e.occurred_at,
+            error_type=e.error_type,
+            error_message=message,
+            exercise_id=e.exercise_id,
+        )
+        topic.recent_failures = [*topic.recent_failures, failed][-FAILURE_WINDOW:]
+        count = 0
+        if e.error_type is not None:
+            count = topic.error_counts.get(e.error_type, 0) + 1
+            topic.error_counts[e.error_type] = count
         if topic.consecutive_failures == self.config.consecutive_failure_count:
             self.alert(
                 "failed_executions",
                 e.topic_id,
                 "medium",
                 {"consecutive_failures": topic.consecutive_failures},
+                {
+                    **failure_evidence(self.state, topic.recent_failures, topic.error_counts),
+                    "consecutive_failures": topic.consecutive_failures,
+                },
             )
-        if e.error_type is not None:
-            count = topic.error_counts.get(e.error_type, 0) + 1
-            topic.error_counts[e.error_type] = count
-            if count == self.config.repeated_error_count:
-                self.alert(
-                    "repeated_error",
-                    e.topic_id,
-                    "medium",
-                    {"error_type": e.error_type, "count": count},
-                    trigger_suffix=f"|{e.error_type}",
-                )
+        if e.error_type is not None and count == self.config.repeated_error_count:
+            self.alert(
+                "repeated_error",
+                e.topic_id,
+                "medium",
+                {"error_type": e.error_type, "count": count},
+                {
+                    **failure_evidence(
+                        self.state, topic.recent_failures, topic.error_counts, e.error_type
+                    ),
+                    "error_type": e.error_type,
+                    "count": count,
+                },
+                trigger_suffix=f"|{e.error_type}",
+            )
 
 
 def apply_events(
@@ -273,6 +318,7 @@ def _apply_in_place(
     advanced = new.last_activity is None or event.occurred_at > new.last_activity
     if advanced:
         new.last_activity = event.occurred_at
+        new.last_event_id = event.event_id
 
     if advanced:
         new.inactivity_alerted_for = None  # a new idle spell starts
@@ -413,6 +459,8 @@ def fire_reminder(
             detected_at=now,
             trigger=f"{stuck_reminder_name(topic_id, exercise_id)}|{iso_z(pending.started_at)}",
             trigger_event_id=None,
+            rule=rule_of("stuck", config),
+            evidence=stuck_evidence(new, exercise_id, pending.started_at, pending.event_id, now),
         )
         effects.append(RaiseAlert(alert=alert))
     inactivity = _inactivity_deadline(new, config)
@@ -431,6 +479,8 @@ def fire_reminder(
             detected_at=now,
             trigger=f"inactivity|{iso_z(last)}",
             trigger_event_id=None,
+            rule=rule_of("inactivity", config),
+            evidence=inactivity_evidence(new, now),
         )
         effects.append(RaiseAlert(alert=alert))
     wake = _arm_wake(new, now, config)

@@ -28,6 +28,21 @@ class PendingExercise(BaseModel):
 
     exercise_id: str
     started_at: datetime
+    event_id: str | None = None  # the start's event (unknown before schema version 4)
+
+
+FAILURE_WINDOW = 10  # failed runs a topic keeps as evidence (docs/rules.md, "Evidence")
+ERROR_MESSAGE_EXCERPT = 200  # characters of an error message kept
+
+
+class FailedRun(BaseModel):
+    """A failed code.executed, kept as evidence for the failed-runs rules."""
+
+    event_id: str
+    occurred_at: datetime
+    error_type: str | None = None
+    error_message: str | None = None  # the first ERROR_MESSAGE_EXCERPT characters
+    exercise_id: str | None = None
 
 
 class TopicState(BaseModel):
@@ -38,19 +53,22 @@ class TopicState(BaseModel):
     # failed code.executed per error_type since the last successful run in the topic
     error_counts: dict[str, int] = Field(default_factory=dict)
     consecutive_failures: int = 0
+    # the newest FAILURE_WINDOW failed runs since the last successful run, oldest first
+    recent_failures: list[FailedRun] = Field(default_factory=list)
     pending_exercises: list[PendingExercise] = Field(default_factory=list)
 
 
 class StudentState(BaseModel):
     # The stored form's version; older stored forms are upgraded on load
     # (actors/stored_state.py).
-    schema_version: int = 3  # SCHEMA_VERSION in actors/stored_state.py
+    schema_version: int = 4  # SCHEMA_VERSION in actors/stored_state.py
     student_id: str
     topics: dict[str, TopicState] = Field(default_factory=dict)
     # Distinct UTC days with activity, sorted; days more than STREAK_CAP_DAYS before the
     # newest are dropped: they can no longer change the capped streak.
     active_days: list[date] = Field(default_factory=list)
     last_activity: datetime | None = None
+    last_event_id: str | None = None  # the event of last_activity (from schema version 4)
     # The last_activity an inactivity alert was raised for: no second alert until newer
     # activity (None: none raised since the last activity).
     inactivity_alerted_for: datetime | None = None

@@ -10,6 +10,10 @@ inactivity alert of the current idle spell was raised). The upgrade leaves the w
 unarmed, so the next event or the firing of any reminder a version 2 state armed arms
 it; those older reminders fire once more and are handled as wake-ups.
 
+Version 4 keeps evidence for alerts (issue 13): the failed runs behind the failed-runs
+rules, the event of an exercise start and of the last activity. The upgrade starts them
+empty: an alert raised from older state names fewer events.
+
 A stored form newer than this code knows is refused rather than guessed at: a
 rolled-back deployment must not silently drop fields it does not understand.
 """
@@ -22,7 +26,7 @@ from typing import Any
 
 from actors.state import StudentState
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class UnknownSchemaVersion(ValueError):
@@ -57,7 +61,16 @@ def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(doc: dict[str, Any]) -> dict[str, Any]:
+    """The new evidence fields take their defaults (none recorded yet)."""
+    return {**doc, "schema_version": 4}
+
+
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+}
 
 
 def decode_state(raw: str | bytes | dict[str, Any]) -> StudentState:

@@ -32,7 +32,7 @@ from service.readmodel.views import ClassViews
 from service.request_context import RequestContextMiddleware
 from service.resources import Resources
 from service.rosters.repository import RosterRepository
-from service.routes import classes, health, ops, progress, struggles, students
+from service.routes import classes, health, ops, progress, rules, struggles, students
 from service.schemas import API_ERRORS
 from service.settings import Settings, domain_config, get_settings
 from service.sidecar import Sidecar
@@ -165,7 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     dapr_actor = DaprActor(app)
     _subscribe(app, settings)
-    for module in (progress, struggles, classes, students, ops):
+    for module in (progress, struggles, classes, rules, students, ops):
         app.include_router(module.router, responses=API_ERRORS)
     app.include_router(health.router)
 

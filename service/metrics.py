@@ -5,6 +5,10 @@
 - ``progress_event_duration_seconds{type}``: delivery received -> actor done (state
   saved, effects performed), for events that reached the actor.
 - ``progress_struggles_raised_total{kind}``: new alerts written and published.
+- ``progress_alerts_acknowledged_total{kind}``, ``progress_alerts_resolved_total{kind,
+  reason}`` (reason: addressed, not_useful) and
+  ``progress_alert_acknowledge_seconds{kind}`` (insertion to acknowledgement): the
+  teachers' feedback on the rules, as ``GET /rules/stats`` reports it from the table.
 - ``progress_alerts_open{kind}``: unresolved (open or acknowledged) alerts, read from the
   alert table at scrape time.
 - ``progress_http_request_duration_seconds{method, route, status}``: API requests, by
@@ -26,6 +30,20 @@ EVENT_DURATION = Histogram(
 )
 STRUGGLES_RAISED = Counter(
     "progress_struggles_raised_total", "Struggle alerts raised, by kind", ["kind"]
+)
+ALERTS_ACKNOWLEDGED = Counter(
+    "progress_alerts_acknowledged_total", "Struggle alerts acknowledged, by kind", ["kind"]
+)
+ALERTS_RESOLVED = Counter(
+    "progress_alerts_resolved_total",
+    "Struggle alerts resolved, by kind and reason (addressed, not_useful)",
+    ["kind", "reason"],
+)
+ACKNOWLEDGE_SECONDS = Histogram(
+    "progress_alert_acknowledge_seconds",
+    "Time from an alert's insertion to its acknowledgement",
+    ["kind"],
+    buckets=(60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400),
 )
 ALERTS_OPEN = Gauge("progress_alerts_open", "Unresolved struggle alerts, by kind", ["kind"])
 HTTP_DURATION = Histogram(

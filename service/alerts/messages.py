@@ -19,4 +19,6 @@ def struggle_payload(alert: AlertCandidate) -> dict[str, Any]:
         "detected_at": iso_z(alert.detected_at),
         "trigger_event_id": alert.trigger_event_id,
         "status": "open",
+        "rule": alert.rule,
+        "evidence": alert.evidence,
     }

@@ -17,6 +17,7 @@ from actors.vocabulary import ALERT_KINDS, UNRESOLVED
 from service import cursors
 from service.alerts.table import StruggleAlert
 from service.errors import Conflict, NotFound
+from service.metrics import ACKNOWLEDGE_SECONDS, ALERTS_ACKNOWLEDGED, ALERTS_RESOLVED
 from service.rosters.scope import EVERYONE, Scope, enrolled_in
 
 ALERTS = StruggleAlert.__table__  # type: ignore[attr-defined]
@@ -65,6 +66,30 @@ def _row(row: Any) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+def _feedback(kind: str, row: Any) -> dict[str, Any]:
+    if row is None:
+        return {
+            "kind": kind,
+            "raised": 0,
+            "acknowledged": 0,
+            "resolved_addressed": 0,
+            "resolved_not_useful": 0,
+            "not_useful_rate": None,
+            "median_minutes_to_acknowledge": None,
+        }
+    resolved = row.resolved_addressed + row.resolved_not_useful
+    median = row.median_seconds
+    return {
+        "kind": kind,
+        "raised": row.raised,
+        "acknowledged": row.acknowledged,
+        "resolved_addressed": row.resolved_addressed,
+        "resolved_not_useful": row.resolved_not_useful,
+        "not_useful_rate": round(row.resolved_not_useful / resolved, 3) if resolved else None,
+        "median_minutes_to_acknowledge": None if median is None else round(float(median) / 60, 1),
+    }
+
+
 class AlertRepository:
     """Every read and write of the struggle alert table: the actors' inserts (through
     service/outbound.py), the teachers' pages and lifecycle changes, the stream's reads,
@@ -88,9 +113,11 @@ class AlertRepository:
                     "kind": alert.kind,
                     "topic_id": alert.topic_id,
                     "severity": alert.severity,
-                    "details": json.loads(json.dumps(alert.details, default=str)),
+                    "details": _json(alert.details),
                     "detected_at": alert.detected_at,
                     "trigger_event_id": alert.trigger_event_id,
+                    "rule": None if alert.rule is None else _json(alert.rule),
+                    "evidence": None if alert.evidence is None else _json(alert.evidence),
                 }
                 # no conflict target: the primary key and the one-unresolved-alert index
                 insert_row = (
@@ -178,6 +205,42 @@ class AlertRepository:
             counts = {kind: int(n) for kind, n in await conn.execute(query)}
         return {kind: counts.get(kind, 0) for kind in ALERT_KINDS}
 
+    async def feedback(
+        self, scope: Scope, class_id: str | None, since: datetime
+    ) -> list[dict[str, Any]]:
+        """Per kind (every kind, zeros when none), of the alerts detected at or after
+        ``since`` of the students ``scope`` reaches (and of ``class_id``'s students):
+        raised, acknowledged (ever, including those resolved since), resolved as addressed
+        and as not useful, the not-useful share of those resolved, and the median time
+        from insertion to acknowledgement. docs/api.md, "Rule feedback"."""
+        acked = ALERTS.c.acknowledged_at.is_not(None)
+        resolved = ALERTS.c.status == "resolved"
+        seconds_to_ack = func.extract("epoch", ALERTS.c.acknowledged_at - ALERTS.c.created_at)
+        query = (
+            select(
+                ALERTS.c.kind,
+                func.count().label("raised"),
+                func.count().filter(acked).label("acknowledged"),
+                func.count()
+                .filter(resolved, ALERTS.c.resolution_reason == "addressed")
+                .label("resolved_addressed"),
+                func.count()
+                .filter(resolved, ALERTS.c.resolution_reason == "not_useful")
+                .label("resolved_not_useful"),
+                func.percentile_cont(0.5)
+                .within_group(seconds_to_ack)
+                .filter(acked)
+                .label("median_seconds"),
+            )
+            .where(ALERTS.c.detected_at >= since, scope.students(ALERTS.c.student_id))
+            .group_by(ALERTS.c.kind)
+        )
+        if class_id is not None:
+            query = query.where(ALERTS.c.student_id.in_(enrolled_in(class_id)))
+        async with self._engine.connect() as conn:
+            found = {r.kind: r for r in await conn.execute(query)}
+        return [_feedback(kind, found.get(kind)) for kind in ALERT_KINDS]
+
     async def latest_seq(self) -> int:
         async with self._engine.connect() as conn:
             value = (await conn.execute(select(func.max(ALERTS.c.seq)))).scalar_one()
@@ -200,7 +263,11 @@ class AlertRepository:
                 .values(status="acknowledged", acknowledged_by=who, acknowledged_at=func.now())
                 .returning(*ALERTS.c)
             )
-            return _row((await conn.execute(update)).one())
+            changed = _row((await conn.execute(update)).one())
+        ALERTS_ACKNOWLEDGED.labels(changed["kind"]).inc()
+        waited = changed["acknowledged_at"] - changed["created_at"]
+        ACKNOWLEDGE_SECONDS.labels(changed["kind"]).observe(waited.total_seconds())
+        return changed
 
     async def resolve(
         self, alert_id: uuid.UUID, who: str, reason: str, scope: Scope = EVERYONE
@@ -222,7 +289,9 @@ class AlertRepository:
                 )
                 .returning(*ALERTS.c)
             )
-            return _row((await conn.execute(update)).one())
+            changed = _row((await conn.execute(update)).one())
+        ALERTS_RESOLVED.labels(changed["kind"], reason).inc()
+        return changed
 
     async def delete_student(self, student_id: str) -> int:
         async with self._engine.begin() as conn:
@@ -241,3 +310,9 @@ class AlertRepository:
         if row is None:
             raise AlertNotFound(str(alert_id))
         return _row(row)
+
+
+def _json(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` as JSONB takes it (datetimes and other non-JSON values as strings)."""
+    converted: dict[str, Any] = json.loads(json.dumps(value, default=str))
+    return converted

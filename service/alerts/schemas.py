@@ -26,6 +26,16 @@ class Alert(BaseModel):
     resolved_by: str | None
     resolved_at: datetime | None
     resolution_reason: str | None
+    rule: dict[str, Any] | None = Field(
+        default=None,
+        description="the rule that fired: kind, version of the rule set, thresholds "
+        "(docs/rules.md, 'Evidence'); null on alerts raised before rules were recorded",
+    )
+    evidence: dict[str, Any] | None = Field(
+        default=None,
+        description="why it fired: event_ids, last_activity and the facts of its kind "
+        "(docs/rules.md, 'Evidence'); null on alerts raised before evidence was recorded",
+    )
 
 
 class AlertPage(BaseModel):
@@ -38,3 +48,23 @@ class ResolveRequest(BaseModel):
         default="addressed",
         description="'not_useful' marks a false alarm, so rules can be tuned",
     )
+
+
+class KindFeedback(BaseModel):
+    kind: str
+    raised: int
+    acknowledged: int = Field(description="acknowledged at some point (resolved since or not)")
+    resolved_addressed: int
+    resolved_not_useful: int
+    not_useful_rate: float | None = Field(
+        description="resolved as not useful / resolved (null: none resolved)"
+    )
+    median_minutes_to_acknowledge: float | None = Field(
+        description="from the alert's insertion to its acknowledgement (null: none)"
+    )
+
+
+class RuleStats(BaseModel):
+    class_id: str | None
+    since: datetime
+    kinds: list[KindFeedback] = Field(description="every alert kind, in a fixed order")

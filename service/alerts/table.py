@@ -33,6 +33,9 @@ class StruggleAlert(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     resolution_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # why it fired (actors/evidence.py); null on alerts raised before migration 0006
+    rule: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    evidence: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     # Insertion order (identity): the SSE stream's event ids and resume point.
     seq: int | None = Field(
         default=None, sa_column=Column(BigInteger, nullable=False, server_default=FetchedValue())

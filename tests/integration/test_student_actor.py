@@ -62,8 +62,16 @@ async def test_mastery_numbers_and_progress_updated_on_kafka(
 async def test_event_driven_struggles_are_stored_and_published(
     api: httpx.AsyncClient, pg: asyncpg.Connection, student: Student, struggles: TopicReader
 ) -> None:
-    for _ in range(3):
-        await student.send("code.executed", "python.loops", success=False, error_type="NameError")
+    name_errors = [
+        await student.send(
+            "code.executed",
+            "python.loops",
+            success=False,
+            error_type="NameError",
+            error_message=f"name 'v{i}' is not defined",
+        )
+        for i in range(3)
+    ]
     for error in ("A", "B", "C", "D", "E"):
         await student.send("code.executed", "python.functions", success=False, error_type=error)
     await student.send("exercise.quiz_graded", "python.classes", quiz_id="q", score=12)
@@ -87,9 +95,26 @@ async def test_event_driven_struggles_are_stored_and_published(
         key, message = await struggles.wait_for(lambda v: v["data"]["student_id"] == student.id)
         assert key == student.id.encode()
         seen.add((message["data"]["kind"], message["data"]["topic_id"]))
+        # every alert says why it fired: its rule and the events behind it
+        assert message["data"]["rule"]["kind"] == message["data"]["kind"]
+        assert message["data"]["evidence"]["event_ids"]
 
     body = (await api.get(f"/progress/{student.id}")).json()
     assert body["open_struggles"] >= 5
+    listed = (await api.get("/struggles", params={"student_id": student.id})).json()["items"]
+    [repeated] = [a for a in listed if a["kind"] == "repeated_error"]
+    assert repeated["rule"] == {
+        "kind": "repeated_error",
+        "version": 0,
+        "thresholds": {"same_error_count": 3},
+    }
+    assert repeated["evidence"]["event_ids"] == name_errors
+    assert repeated["evidence"]["last_error_messages"] == [
+        "name 'v2' is not defined",
+        "name 'v1' is not defined",
+        "name 'v0' is not defined",
+    ]
+    assert all(a["evidence"]["event_ids"] for a in listed if a["kind"] != "inactivity")
 
 
 async def test_one_unresolved_alert_per_student_kind_topic(
