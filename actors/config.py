@@ -36,6 +36,12 @@ class DomainConfig:
     help_phrases: tuple[str, ...] = DEFAULT_HELP_PHRASES
     # At most this many started-but-not-passed exercises are tracked per topic.
     max_pending_exercises: int = 50
+    # Class-wide misconceptions (actors/misconceptions.py): at least this share of a
+    # class, and at least this many students, hit the same error type in the same topic
+    # within the window.
+    misconception_share: float = 0.3
+    misconception_min_students: int = 3
+    misconception_window: timedelta = timedelta(hours=24)
     # The rule set's version, recorded on every alert (0: the settings' own thresholds).
     rules_version: int = 0
 

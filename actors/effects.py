@@ -26,7 +26,7 @@ class AlertCandidate(BaseModel):
     table: at most one unresolved alert per (student, kind, topic)."""
 
     id: str
-    student_id: str
+    student_id: str | None  # None for an alert about a class (class_id set)
     kind: AlertKind
     topic_id: str | None
     severity: Severity
@@ -36,10 +36,16 @@ class AlertCandidate(BaseModel):
     # Why it fired (actors/evidence.py). None in outboxes saved before they existed.
     rule: dict[str, Any] | None = None
     evidence: dict[str, Any] | None = None
+    class_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The Kafka key of its struggle.detected: the student, or the class."""
+        return self.student_id or f"class:{self.class_id}"
 
 
 def make_alert(
-    student_id: str,
+    student_id: str | None,
     kind: AlertKind,
     topic_id: str | None,
     severity: Severity,
@@ -49,10 +55,12 @@ def make_alert(
     trigger_event_id: str | None,
     rule: dict[str, Any] | None = None,
     evidence: dict[str, Any] | None = None,
+    class_id: str | None = None,
 ) -> AlertCandidate:
     """``trigger`` identifies the cause (event id or reminder firing), so a replay of the
     same cause yields the same alert id."""
-    alert_id = uuid.uuid5(_ALERT_NAMESPACE, f"{student_id}|{kind}|{topic_id}|{trigger}")
+    subject = student_id if student_id is not None else f"class:{class_id}"
+    alert_id = uuid.uuid5(_ALERT_NAMESPACE, f"{subject}|{kind}|{topic_id}|{trigger}")
     return AlertCandidate(
         id=str(alert_id),
         student_id=student_id,
@@ -64,6 +72,7 @@ def make_alert(
         trigger_event_id=trigger_event_id,
         rule=rule,
         evidence=evidence,
+        class_id=class_id,
     )
 
 
@@ -86,6 +95,25 @@ class ProjectProgress(BaseModel):
     op: Literal["project_progress"] = "project_progress"
 
 
+class ErrorSignal(BaseModel):
+    """A student hit ``error_type`` in ``topic_id`` (a failed code.executed): told to the
+    actors of the student's classes (actors/misconceptions.py)."""
+
+    student_id: str
+    topic_id: str
+    error_type: str
+    occurred_at: datetime
+    event_id: str
+
+
+class SignalErrors(BaseModel):
+    """Tell the student's classes about these error signals. Repeating it is harmless: a
+    class counts each student once per topic and error type."""
+
+    op: Literal["signal_errors"] = "signal_errors"
+    signals: list[ErrorSignal]
+
+
 class SetReminder(BaseModel):
     op: Literal["set_reminder"] = "set_reminder"
     name: str
@@ -98,4 +126,6 @@ class CancelReminder(BaseModel):
     name: str
 
 
-Effect = RaiseAlert | PublishProgress | ProjectProgress | SetReminder | CancelReminder
+Effect = (
+    RaiseAlert | PublishProgress | ProjectProgress | SignalErrors | SetReminder | CancelReminder
+)

@@ -42,3 +42,17 @@ class StudentProgressActorInterface(ActorInterface):
     async def get_progress(self) -> dict[str, Any]:
         """``{"found": false}`` for a student never seen, else the progress view."""
         ...
+
+
+CLASS_ACTOR_TYPE = "ClassProgressActor"
+
+
+class ClassProgressActorInterface(ActorInterface):
+    @actormethod(name="RecordSignals")  # type: ignore[untyped-decorator]
+    @abstractmethod
+    async def record_signals(self, payload_json: str) -> dict[str, Any]:
+        """Count error signals of the class's students (actors/misconceptions.py). The
+        argument is JSON text: ``{"class_size": n, "signals": [{"student_id",
+        "topic_id", "error_type", "occurred_at", "event_id"}, ...]}``. Returns
+        ``{"raised": n}``, the class_misconception alerts it raised."""
+        ...

@@ -30,9 +30,11 @@ from actors.effects import (
     AlertCandidate,
     CancelReminder,
     Effect,
+    ErrorSignal,
     PublishProgress,
     RaiseAlert,
     SetReminder,
+    SignalErrors,
     make_alert,
 )
 from actors.events import (
@@ -241,6 +243,7 @@ class _Rules:
         if e.error_type is not None:
             count = topic.error_counts.get(e.error_type, 0) + 1
             topic.error_counts[e.error_type] = count
+            self.signal_error(e, e.error_type, topic)
         if topic.consecutive_failures == self.config.consecutive_failure_count:
             self.alert(
                 "failed_executions",
@@ -267,6 +270,27 @@ class _Rules:
                 },
                 trigger_suffix=f"|{e.error_type}",
             )
+
+    def signal_error(self, e: CodeExecuted, error_type: str, topic: TopicState) -> None:
+        """Tell the student's classes they hit ``error_type`` here: at most once per
+        quarter of the misconception window per topic and type (a class keeps each
+        student's newest signal for the window; more often would only cost calls)."""
+        window = self.config.misconception_window
+        last = topic.error_signalled.get(error_type)
+        if last is not None and e.occurred_at - last < window / 4:
+            return
+        topic.error_signalled = {
+            t: at for t, at in topic.error_signalled.items() if at >= e.occurred_at - window
+        }
+        topic.error_signalled[error_type] = e.occurred_at
+        signal = ErrorSignal(
+            student_id=self.state.student_id,
+            topic_id=e.topic_id,
+            error_type=error_type,
+            occurred_at=e.occurred_at,
+            event_id=e.event_id,
+        )
+        self.effects.append(SignalErrors(signals=[signal]))
 
 
 def apply_events(

@@ -55,6 +55,9 @@ class TopicState(BaseModel):
     consecutive_failures: int = 0
     # the newest FAILURE_WINDOW failed runs since the last successful run, oldest first
     recent_failures: list[FailedRun] = Field(default_factory=list)
+    # error_type -> occurred_at of the last error signal sent to the student's classes
+    # (actors/misconceptions.py); entries older than the misconception window dropped
+    error_signalled: dict[str, datetime] = Field(default_factory=dict)
     pending_exercises: list[PendingExercise] = Field(default_factory=list)
 
 

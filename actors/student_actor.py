@@ -40,10 +40,12 @@ from actors.effects import (
     AlertCandidate,
     CancelReminder,
     Effect,
+    ErrorSignal,
     ProjectProgress,
     PublishProgress,
     RaiseAlert,
     SetReminder,
+    SignalErrors,
 )
 from actors.events import LearningEvent, PoisonEvent, parse_event
 from actors.interface import StudentProgressActorInterface
@@ -72,6 +74,8 @@ class Outbound(Protocol):
     async def publish_progress(self, payloads: list[dict[str, Any]]) -> None: ...
 
     async def project_progress(self, snapshots: list[dict[str, Any]]) -> None: ...
+
+    async def signal_errors(self, signals: list[ErrorSignal]) -> None: ...
 
 
 def _utcnow() -> datetime:
@@ -177,7 +181,8 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
     # ---------------------------------------------------------------- effects
     async def _perform(self, effects: list[Effect], state: StudentState) -> None:
         """Perform one outbox, its parts side by side: progress updates in one bulk
-        publish, alerts, the read model's snapshot, and each reminder change (already
+        publish, alerts, the read model's snapshot, error signals to the student's
+        classes, and each reminder change (already
         reduced to the last one per name, so no two touch the same reminder). Each part
         is idempotent, so their order does not matter; if any fails the whole outbox is
         performed again."""
@@ -189,6 +194,9 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         alerts = [e.alert for e in effects if isinstance(e, RaiseAlert)]
         if alerts:
             parts.append(outbound.raise_alerts(alerts))
+        signals = [s for e in effects if isinstance(e, SignalErrors) for s in e.signals]
+        if signals:
+            parts.append(outbound.signal_errors(signals))
         projected = None
         if any(isinstance(e, ProjectProgress) for e in effects):
             snapshot, projected = progress_snapshot(state, self._deps.config, self._projected)

@@ -11,7 +11,13 @@ STUDENT_ID_PATTERN = r"^[A-Za-z0-9_.:@-]+$"
 STUDENT_ID_MAX = 128
 
 AlertKind = Literal[
-    "repeated_error", "failed_executions", "stuck", "low_quiz", "help_request", "inactivity"
+    "repeated_error",
+    "failed_executions",
+    "stuck",
+    "low_quiz",
+    "help_request",
+    "inactivity",
+    "class_misconception",  # about a class, not one student (actors/misconceptions.py)
 ]
 ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
 AlertStatus = Literal["open", "acknowledged", "resolved"]

@@ -3,7 +3,8 @@ python -m bench.quick_saturation [--rate R]
 
 With ``--rate`` a part-load step follows (events paced at R/s for BENCH_STEP_SECONDS):
 publish -> progress.updated latency and the app's and daprd's CPU per event at that rate,
-the regime where turns carry about one event each."""
+the regime where turns carry about one event each. The saturation run's students are
+enrolled in classes of 40 first."""
 
 import argparse
 import asyncio
@@ -11,6 +12,8 @@ import json
 import sys
 import time
 from typing import Any
+
+import httpx
 
 from bench.run import (
     SATURATION_EVENTS,
@@ -24,6 +27,18 @@ from bench.run import (
 from bench.workload import generate
 from tests.integration.stack import stop_on_sigterm
 
+CLASS_SIZE = 40
+
+
+async def enroll(api: httpx.AsyncClient, students: list[str]) -> None:
+    """The students in classes of CLASS_SIZE (each with a teacher), as at a school: the
+    class actors' share of the event path is then measured too."""
+    for n, start in enumerate(range(0, len(students), CLASS_SIZE)):
+        members = students[start : start + CLASS_SIZE]
+        body = {"title": f"bench {n}", "teacher_ids": [f"bt-{n}"], "student_ids": members}
+        r = await api.put(f"/classes/bench-{n}", json=body)
+        r.raise_for_status()
+
 
 async def main(rate: float | None) -> None:
     stack = replica(1)
@@ -33,9 +48,9 @@ async def main(rate: float | None) -> None:
         async with admin_api(ports) as api:
             tag = f"quick-{int(time.time())}"
             await saturation(api, ports, generate(500, 100, seed=1, prefix=f"{tag}-w"))
-            result: dict[str, Any] = await saturation(
-                api, ports, generate(SATURATION_EVENTS, 500, seed=2, prefix=f"{tag}-s")
-            )
+            events = generate(SATURATION_EVENTS, 500, seed=2, prefix=f"{tag}-s")
+            await enroll(api, sorted({e.student_id for e in events}))
+            result: dict[str, Any] = await saturation(api, ports, events)
             if rate is not None:
                 meter = ResourceMeter()
                 events = generate(int(rate * 60), 500, seed=4, prefix=f"{tag}-p")

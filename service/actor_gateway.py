@@ -1,12 +1,12 @@
-"""Calls into StudentProgressActor through daprd, over the process's pooled
-connections (service/dapr_http.py)."""
+"""Calls into StudentProgressActor and ClassProgressActor through daprd, over the
+process's pooled connections (service/dapr_http.py)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from actors.interface import ACTOR_TYPE
+from actors.interface import ACTOR_TYPE, CLASS_ACTOR_TYPE
 from service.dapr_http import PooledActorClient
 from service.errors import Unavailable
 
@@ -24,10 +24,14 @@ class ActorGateway:
         self._client = client
 
     async def _call(
-        self, student_id: str, method: str, body: bytes | None = None
+        self,
+        actor_id: str,
+        method: str,
+        body: bytes | None = None,
+        actor_type: str = ACTOR_TYPE,
     ) -> dict[str, Any]:
         try:
-            raw = await self._client.invoke_method(ACTOR_TYPE, student_id, method, body)
+            raw = await self._client.invoke_method(actor_type, actor_id, method, body)
             result: dict[str, Any] = json.loads(raw)
         except Exception as exc:  # any failure of the remote call
             raise ActorCallFailed(method, exc) from exc
@@ -45,3 +49,8 @@ class ActorGateway:
 
     async def erase(self, student_id: str) -> dict[str, Any]:
         return await self._call(student_id, "Erase")
+
+    async def record_class_signals(self, class_id: str, payload_json: str) -> dict[str, Any]:
+        """Error signals to a class's actor (see its interface for ``payload_json``)."""
+        body = json.dumps(payload_json).encode()
+        return await self._call(class_id, "RecordSignals", body, CLASS_ACTOR_TYPE)

@@ -14,6 +14,8 @@ from dapr.ext.fastapi import DaprActor
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from actors.class_actor import ClassProgressActor, class_actor_factory
+from actors.config import DomainConfig
 from actors.student_actor import ActorDeps, StudentProgressActor, actor_factory
 from service.actor_gateway import ActorGateway
 from service.alerts.repository import AlertRepository
@@ -40,12 +42,8 @@ from service.sidecar import Sidecar
 API_VERSION = "1.0.0"
 
 
-def _actor_deps(settings: Settings, outbound: Outbound) -> ActorDeps:
-    return ActorDeps(
-        config=domain_config(settings),
-        outbound=outbound,
-        state_ttl_s=settings.actor_state_ttl_s,
-    )
+def _actor_deps(settings: Settings, config: DomainConfig, outbound: Outbound) -> ActorDeps:
+    return ActorDeps(config=config, outbound=outbound, state_ttl_s=settings.actor_state_ttl_s)
 
 
 def subscriptions(settings: Settings) -> list[dict[str, Any]]:
@@ -109,11 +107,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dapr_http = DaprHttp(settings, pool_size=settings.dapr_connection_pool)
         dapr_actor_calls = DaprHttp(settings)
         sidecar = Sidecar(settings, dapr_http)
+        config = domain_config(settings)  # reads the curriculum file once
         engine = create_engine(settings)
         read_pool = await create_read_pool(settings)
         alerts = AlertRepository(engine)
         projection = ProgressProjection(engine)
         actors = ActorGateway(PooledActorClient(dapr_actor_calls))
+        rosters = RosterRepository(engine)
         resources = Resources(
             dapr_http=dapr_http,
             dapr_actor_calls=dapr_actor_calls,
@@ -121,9 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine=engine,
             read_pool=read_pool,
             alerts=alerts,
-            rosters=RosterRepository(engine),
+            rosters=rosters,
             projection=projection,
-            views=ClassViews(read_pool, domain_config(settings).inactivity_after),
+            views=ClassViews(read_pool, config.inactivity_after),
             broadcaster=AlertBroadcaster(settings.database_url),
             actors=actors,
             intake=Intake(
@@ -138,11 +138,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.resources = resources  # settings and verifier are set in create_app
         actor_client = PooledActorClient(dapr_http)
-        deps = _actor_deps(settings, Outbound(settings, sidecar, alerts, projection))
+        outbound = Outbound(settings, sidecar, alerts, projection, rosters, actors)
+        deps = _actor_deps(settings, config, outbound)
         ActorRuntime.set_actor_config(ActorRuntimeConfig())
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
         await dapr_actor.register_actor(
             StudentProgressActor, actor_client=actor_client, actor_factory=actor_factory(deps)
+        )
+        await dapr_actor.register_actor(
+            ClassProgressActor,
+            actor_client=actor_client,
+            actor_factory=class_actor_factory(deps),
         )
         try:
             yield

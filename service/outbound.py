@@ -1,19 +1,24 @@
 """Performs the actor's side effects that leave the actor: alert rows, outbound messages
-(struggle.detected, progress.updated, both keyed by student_id) and the read model's
-snapshots."""
+(struggle.detected, progress.updated, both keyed by student_id), the read model's
+snapshots and error signals to the actors of the student's classes."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections import defaultdict
 from typing import Any
 
 import structlog
 
-from actors.effects import AlertCandidate
+from actors.effects import AlertCandidate, ErrorSignal
+from service.actor_gateway import ActorGateway
 from service.alerts.messages import struggle_payload
 from service.alerts.repository import AlertRepository
 from service.coalescing import Coalescer
 from service.metrics import STRUGGLES_RAISED
 from service.readmodel.projection import ProgressProjection
+from service.rosters.repository import RosterRepository
 from service.settings import Settings
 from service.sidecar import Sidecar
 
@@ -32,8 +37,12 @@ class Outbound:
         sidecar: Sidecar,
         alerts: AlertRepository,
         projection: ProgressProjection,
+        rosters: RosterRepository,
+        actors: ActorGateway,
     ) -> None:
         self._settings = settings
+        self._rosters = rosters
+        self._actors = actors
         self._sidecar = sidecar
         self._alerts = alerts
         self._progress: Coalescer[tuple[str, dict[str, Any]]] = Coalescer(
@@ -62,22 +71,37 @@ class Outbound:
                 log.info(
                     "alert_suppressed",
                     student_id=alert.student_id,
+                    class_id=alert.class_id,
                     kind=alert.kind,
                     topic_id=alert.topic_id,
                     reason="an unresolved alert is open",
                 )
         await self._sidecar.publish_bulk(
-            self._settings.struggle_topic, [(a.student_id, struggle_payload(a)) for a in raised]
+            self._settings.struggle_topic, [(a.key, struggle_payload(a)) for a in raised]
         )
         for alert in raised:
             STRUGGLES_RAISED.labels(kind=alert.kind).inc()
             log.info(
                 "alert_raised",
                 student_id=alert.student_id,
+                class_id=alert.class_id,
                 kind=alert.kind,
                 topic_id=alert.topic_id,
                 alert_id=alert.id,
             )
+
+    async def signal_errors(self, signals: list[ErrorSignal]) -> None:
+        """Each student's signals to the actor of every class they are enrolled in, with
+        the class's size (the share of a misconception is of the class as enrolled now)."""
+        by_student: dict[str, list[ErrorSignal]] = defaultdict(list)
+        for signal in signals:
+            by_student[signal.student_id].append(signal)
+        calls = []
+        for student_id, mine in by_student.items():
+            for class_id, size in (await self._rosters.class_sizes_of(student_id)).items():
+                payload = {"class_size": size, "signals": [s.model_dump(mode="json") for s in mine]}
+                calls.append(self._actors.record_class_signals(class_id, json.dumps(payload)))
+        await asyncio.gather(*calls)
 
     async def publish_progress(self, payloads: list[dict[str, Any]]) -> None:
         """progress.updated, one message per changed event, keyed by student; sent in

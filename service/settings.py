@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     quiz_low_below: float = Field(default=50.0, ge=0, le=100)
     quiz_high_below: float = Field(default=25.0, ge=0, le=100)
     inactivity_days: float = Field(default=3.0, gt=0)
+    misconception_share: float = Field(default=0.3, gt=0, le=1)
+    misconception_min_students: int = Field(default=3, ge=1)
+    misconception_window_hours: float = Field(default=24.0, gt=0)
     # JSON list in the environment, e.g. PROGRESS_HELP_PHRASES='["i am stuck"]'
     help_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_HELP_PHRASES))
     curriculum_file: Path = REPO_DIR / "config" / "curriculum.toml"
@@ -158,6 +161,9 @@ def domain_config(settings: Settings) -> DomainConfig:
         quiz_high_below=settings.quiz_high_below,
         inactivity_after=timedelta(days=settings.inactivity_days),
         help_phrases=tuple(settings.help_phrases),
+        misconception_share=settings.misconception_share,
+        misconception_min_students=settings.misconception_min_students,
+        misconception_window=timedelta(hours=settings.misconception_window_hours),
     )
 
 

@@ -12,6 +12,7 @@ def struggle_payload(alert: AlertCandidate) -> dict[str, Any]:
     return {
         "alert_id": alert.id,
         "student_id": alert.student_id,
+        "class_id": alert.class_id,
         "kind": alert.kind,
         "topic_id": alert.topic_id,
         "severity": alert.severity,

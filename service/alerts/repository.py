@@ -18,7 +18,7 @@ from service import cursors
 from service.alerts.table import StruggleAlert
 from service.errors import Conflict, NotFound
 from service.metrics import ACKNOWLEDGE_SECONDS, ALERTS_ACKNOWLEDGED, ALERTS_RESOLVED
-from service.rosters.scope import EVERYONE, Scope, enrolled_in
+from service.rosters.scope import EVERYONE, Scope, of_class
 
 ALERTS = StruggleAlert.__table__  # type: ignore[attr-defined]
 
@@ -110,6 +110,7 @@ class AlertRepository:
                 params = {
                     "id": uuid.UUID(alert.id),
                     "student_id": alert.student_id,
+                    "class_id": alert.class_id,
                     "kind": alert.kind,
                     "topic_id": alert.topic_id,
                     "severity": alert.severity,
@@ -147,9 +148,9 @@ class AlertRepository:
     ) -> tuple[list[dict[str, Any]], Cursor | None]:
         """Newest first by (detected_at, id). Keyset pagination: rows inserted while a
         client pages never shift the pages it has not read yet (no gaps, no repeats)."""
-        query = select(ALERTS).where(filters.scope.students(ALERTS.c.student_id))
+        query = select(ALERTS).where(filters.scope.alerts(ALERTS))
         if filters.class_id is not None:
-            query = query.where(ALERTS.c.student_id.in_(enrolled_in(filters.class_id)))
+            query = query.where(of_class(ALERTS, filters.class_id))
         if filters.status:
             query = query.where(ALERTS.c.status == filters.status)
         if filters.kind:
@@ -173,7 +174,7 @@ class AlertRepository:
         return rows, next_cursor
 
     async def get(self, alert_id: uuid.UUID, scope: Scope = EVERYONE) -> dict[str, Any]:
-        query = select(ALERTS).where(ALERTS.c.id == alert_id, scope.students(ALERTS.c.student_id))
+        query = select(ALERTS).where(ALERTS.c.id == alert_id, scope.alerts(ALERTS))
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
         if row is None:
@@ -187,7 +188,7 @@ class AlertRepository:
         stream follows roster changes made while it is open."""
         query = (
             select(ALERTS)
-            .where(ALERTS.c.seq > seq, scope.students(ALERTS.c.student_id))
+            .where(ALERTS.c.seq > seq, scope.alerts(ALERTS))
             .order_by(ALERTS.c.seq)
             .limit(limit)
         )
@@ -232,11 +233,11 @@ class AlertRepository:
                 .filter(acked)
                 .label("median_seconds"),
             )
-            .where(ALERTS.c.detected_at >= since, scope.students(ALERTS.c.student_id))
+            .where(ALERTS.c.detected_at >= since, scope.alerts(ALERTS))
             .group_by(ALERTS.c.kind)
         )
         if class_id is not None:
-            query = query.where(ALERTS.c.student_id.in_(enrolled_in(class_id)))
+            query = query.where(of_class(ALERTS, class_id))
         async with self._engine.connect() as conn:
             found = {r.kind: r for r in await conn.execute(query)}
         return [_feedback(kind, found.get(kind)) for kind in ALERT_KINDS]
@@ -294,8 +295,26 @@ class AlertRepository:
         return changed
 
     async def delete_student(self, student_id: str) -> int:
+        """Erasure: the student's alerts go, and the class alerts that list them no longer
+        do (their id and event leave ``details`` and ``evidence``). How many of the
+        student's own alerts went."""
+        listing = ALERTS.c.details["students"].contains([student_id])
         async with self._engine.begin() as conn:
             result = await conn.execute(ALERTS.delete().where(ALERTS.c.student_id == student_id))
+            found = await conn.execute(
+                select(ALERTS.c.id, ALERTS.c.details, ALERTS.c.evidence)
+                .where(ALERTS.c.class_id.is_not(None), listing)
+                .with_for_update()
+            )
+            for alert_id, details, evidence in list(found):
+                await conn.execute(
+                    ALERTS.update()
+                    .where(ALERTS.c.id == alert_id)
+                    .values(
+                        details=_without(details, student_id),
+                        evidence=_without(evidence or {}, student_id),
+                    )
+                )
         return int(result.rowcount or 0)
 
     async def _locked(
@@ -303,7 +322,7 @@ class AlertRepository:
     ) -> dict[str, Any]:
         query = (
             select(ALERTS)
-            .where(ALERTS.c.id == alert_id, scope.students(ALERTS.c.student_id))
+            .where(ALERTS.c.id == alert_id, scope.alerts(ALERTS))
             .with_for_update(of=ALERTS)
         )
         row = (await conn.execute(query)).first()
@@ -316,3 +335,19 @@ def _json(value: dict[str, Any]) -> dict[str, Any]:
     """``value`` as JSONB takes it (datetimes and other non-JSON values as strings)."""
     converted: dict[str, Any] = json.loads(json.dumps(value, default=str))
     return converted
+
+
+def _without(listed: dict[str, Any], student_id: str) -> dict[str, Any]:
+    """A class alert's ``details`` or ``evidence`` without ``student_id``: out of
+    ``students``, and its event out of ``event_ids`` (the two lists run in step)."""
+    students = list(listed.get("students", []))
+    if student_id not in students:
+        return listed
+    at = students.index(student_id)
+    kept = {**listed, "students": students[:at] + students[at + 1 :]}
+    if "event_ids" in listed:
+        events = list(listed["event_ids"])
+        kept["event_ids"] = events[:at] + events[at + 1 :]
+    if "affected" in listed:
+        kept["affected"] = len(kept["students"])
+    return kept

@@ -13,7 +13,10 @@ from actors.vocabulary import AlertStatus
 
 class Alert(BaseModel):
     id: uuid.UUID
-    student_id: str
+    student_id: str | None = Field(description="null for an alert about a class")
+    class_id: str | None = Field(
+        default=None, description="set for a class_misconception (an alert about a class)"
+    )
     kind: str
     topic_id: str | None
     severity: str

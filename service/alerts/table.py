@@ -16,7 +16,9 @@ class StruggleAlert(SQLModel, table=True):
     __tablename__ = "struggle_alerts"
 
     id: uuid.UUID = Field(primary_key=True)
-    student_id: str = Field(sa_column=Column(Text, nullable=False))
+    # the student, or for a class_misconception the class (migration 0007)
+    student_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    class_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     kind: str = Field(sa_column=Column(Text, nullable=False))
     topic_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     severity: str = Field(sa_column=Column(Text, nullable=False))

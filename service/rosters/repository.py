@@ -101,6 +101,17 @@ class RosterRepository:
         async with self._engine.connect() as conn:
             return bool(await (await driver(conn)).fetchval(sql, *args))
 
+    async def class_sizes_of(self, student_id: str) -> dict[str, int]:
+        """The classes ``student_id`` is enrolled in, with their number of students."""
+        mine = select(STUDENTS.c.class_id).where(STUDENTS.c.student_id == student_id)
+        query = (
+            select(STUDENTS.c.class_id, func.count())
+            .where(STUDENTS.c.class_id.in_(mine))
+            .group_by(STUDENTS.c.class_id)
+        )
+        async with self._engine.connect() as conn:
+            return {class_id: int(n) for class_id, n in await conn.execute(query)}
+
     async def roster(self, class_id: str) -> Roster | None:
         async with self._engine.connect() as conn:
             found = await _rosters(conn, [class_id])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy import ColumnElement, Select, Table, or_, select, true
 
 from service.auth import Principal
 from service.rosters.table import STUDENTS, TEACHERS
@@ -27,6 +27,16 @@ def taught_by(teacher_id: str) -> Select[tuple[str]]:
 
 def enrolled_in(class_id: str) -> Select[tuple[str]]:
     return select(STUDENTS.c.student_id).where(STUDENTS.c.class_id == class_id)
+
+
+def classes_taught_by(teacher_id: str) -> Select[tuple[str]]:
+    return select(TEACHERS.c.class_id).where(TEACHERS.c.teacher_id == teacher_id)
+
+
+def of_class(alerts: Table, class_id: str) -> ColumnElement[bool]:
+    """An alert of ``alerts`` (the struggle alert table) about ``class_id``: of one of its
+    students, or about the class itself."""
+    return or_(alerts.c.student_id.in_(enrolled_in(class_id)), alerts.c.class_id == class_id)
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,17 @@ class Scope:
     @property
     def everyone(self) -> bool:
         return self.teacher_id is None and self.student_id is None
+
+    def alerts(self, alerts: Table) -> ColumnElement[bool]:
+        """An alert of ``alerts`` (the struggle alert table) this scope may see: about a
+        student it reaches, or about a class it reaches (a teacher: teaches it; an
+        admin: any; a student: none)."""
+        if self.teacher_id is not None:
+            return or_(
+                self.students(alerts.c.student_id),
+                alerts.c.class_id.in_(classes_taught_by(self.teacher_id)),
+            )
+        return self.students(alerts.c.student_id)
 
     def students(self, column: ColumnElement[str]) -> ColumnElement[bool]:
         """``column`` (a student id) is one this scope may see."""

@@ -516,10 +516,14 @@ async def test_ops_actors_reports_types_and_placement(
     r = await api.get("/ops/actors")
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["actor_types"][0]["type"] == "StudentProgressActor"
+    assert {a["type"] for a in body["actor_types"]} == {
+        "StudentProgressActor",
+        "ClassProgressActor",
+    }
     # the test instance's namespace is its app id (runtime/app.sh); others may be up too
     hosts = [h for h in body["placement_hosts"] if h["namespace"] == Ports().app_id]
     assert any("StudentProgressActor" in h["actor_types"] for h in hosts), body
+    assert any("ClassProgressActor" in h["actor_types"] for h in hosts), body
     assert all(h["app_id"] == Ports().app_id for h in hosts)
 
 

@@ -5,6 +5,7 @@ one alert through acknowledge and resolve, in the stats and in the metrics."""
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import uuid
 from dataclasses import dataclass
@@ -48,7 +49,9 @@ def expected(rows: list[Row]) -> list[dict[str, Any]]:
     """The figures computed from the rows themselves."""
     out = []
     for kind in ALERT_KINDS:
-        mine = [r for r in rows if r.kind == kind and r.detected_days_ago <= 29]
+        mine = [
+            r for r in rows if r.kind == kind and r.detected_days_ago <= 30
+        ]  # since is inclusive
         waits = [r.acknowledged_after_min for r in mine if r.acknowledged_after_min is not None]
         addressed = sum(r.resolution == "addressed" for r in mine)
         useless = sum(r.resolution == "not_useful" for r in mine)
@@ -70,7 +73,10 @@ def expected(rows: list[Row]) -> list[dict[str, Any]]:
     return out
 
 
-async def insert(pg: asyncpg.Connection, student_id: str, row: Row) -> None:
+async def insert(pg: asyncpg.Connection, student_id: str, class_id: str, row: Row) -> None:
+    """One alert of ``row``: about the student, or for a class_misconception the class
+    (its own error type, so unresolved ones do not collide)."""
+    about_class = row.kind == "class_misconception"
     created = NOW - timedelta(days=row.detected_days_ago)
     acked = (
         None
@@ -81,9 +87,10 @@ async def insert(pg: asyncpg.Connection, student_id: str, row: Row) -> None:
     await pg.execute(
         "insert into struggle_alerts (id, student_id, kind, topic_id, severity, detected_at,"
         " created_at, status, acknowledged_by, acknowledged_at, resolved_by, resolved_at,"
-        " resolution_reason) values ($1, $2, $3, 't', 'low', $4, $4, $5, $6, $7, $8, $9, $10)",
+        " resolution_reason, class_id, details)"
+        " values ($1, $2, $3, 't', 'low', $4, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         uuid.uuid4(),
-        student_id,
+        None if about_class else student_id,
         row.kind,
         created,
         status,
@@ -92,6 +99,8 @@ async def insert(pg: asyncpg.Connection, student_id: str, row: Row) -> None:
         "t" if row.resolution else None,
         NOW if row.resolution else None,
         row.resolution,
+        class_id if about_class else None,
+        json.dumps({"error_type": student_id}),
     )
 
 
@@ -124,7 +133,7 @@ async def _stats_match_rows(ports: Ports, rows: list[Row]) -> None:
                     f"rf-{tag}",
                     sid,
                 )
-                await insert(pg, sid, row)
+                await insert(pg, sid, f"rf-{tag}", row)
         repository = AlertRepository(engine)
         want = expected(rows)
         assert await repository.feedback(EVERYONE, f"rf-{tag}", SINCE) == want
@@ -133,7 +142,11 @@ async def _stats_match_rows(ports: Ports, rows: list[Row]) -> None:
         elsewhere = await repository.feedback(Scope(teacher_id=f"nobody-{tag}"), None, SINCE)
         assert all(k["raised"] == 0 for k in elsewhere)
     finally:
-        await pg.execute("delete from struggle_alerts where student_id like $1", f"rf-{tag}-%")
+        await pg.execute(
+            "delete from struggle_alerts where student_id like $1 or class_id = $2",
+            f"rf-{tag}-%",
+            f"rf-{tag}",
+        )
         await pg.execute("delete from classes where class_id = $1", f"rf-{tag}")
         await pg.close()
         await engine.dispose()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from actors.effects import AlertCandidate
+from actors.effects import AlertCandidate, ErrorSignal
 from actors.events import LearningEvent, to_envelope
 from tests.unit.factories import T0, mock_student_actor, quiz, reviewed
 
@@ -20,9 +20,13 @@ class Outbound:
         self.progress: list[str] = []
         self.alerts: dict[str, str] = {}  # like the alert table: one row per alert id
         self.versions: dict[str, int] = {}  # like the read model: newest version per student
+        self.signals: set[tuple[str, str, str, str]] = set()  # like class actors: a set
 
     async def raise_alerts(self, alerts: list[AlertCandidate]) -> None:
         self.alerts |= {a.id: a.kind for a in alerts}
+
+    async def signal_errors(self, signals: list[ErrorSignal]) -> None:
+        self.signals |= {(s.student_id, s.topic_id, s.error_type, s.event_id) for s in signals}
 
     async def project_progress(self, snapshots: list[dict[str, Any]]) -> None:
         for s in snapshots:

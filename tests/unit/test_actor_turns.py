@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from actors.effects import AlertCandidate
+from actors.effects import AlertCandidate, ErrorSignal
 from actors.events import to_envelope
 from actors.state import StudentState
 from actors.student_actor import STATE_KEY, StudentProgressActor
@@ -35,6 +35,9 @@ class FirstPublishBlocks:
         self.calls = 0
 
     async def raise_alerts(self, alerts: list[AlertCandidate]) -> None:
+        return None
+
+    async def signal_errors(self, signals: list[ErrorSignal]) -> None:
         return None
 
     async def project_progress(self, snapshots: list[dict[str, Any]]) -> None:
