@@ -28,6 +28,8 @@ log = structlog.get_logger("outbound")
 PROGRESS_MESSAGES_PER_PUBLISH = 500
 # read model snapshots per transaction when concurrent turns' snapshots go together
 SNAPSHOTS_PER_WRITE = 500
+# error signals of concurrent turns sent together (one roster lookup, a call per class)
+SIGNALS_PER_SEND = 500
 
 
 class Outbound:
@@ -51,6 +53,7 @@ class Outbound:
         self._snapshots: Coalescer[dict[str, Any]] = Coalescer(
             projection.write, SNAPSHOTS_PER_WRITE
         )
+        self._signals: Coalescer[ErrorSignal] = Coalescer(self._send_signals, SIGNALS_PER_SEND)
 
     async def project_progress(self, snapshots: list[dict[str, Any]]) -> None:
         """The read model's rows for these students, written in one transaction with the
@@ -92,16 +95,33 @@ class Outbound:
 
     async def signal_errors(self, signals: list[ErrorSignal]) -> None:
         """Each student's signals to the actor of every class they are enrolled in, with
-        the class's size (the share of a misconception is of the class as enrolled now)."""
-        by_student: dict[str, list[ErrorSignal]] = defaultdict(list)
+        the class's size (the share of a misconception is of the class as enrolled now);
+        sent with the signals of the turns that signal at the same time: one roster
+        lookup, one call per class (service/coalescing.py)."""
+        await self._signals.submit(signals)
+
+    async def _send_signals(self, signals: list[ErrorSignal]) -> None:
+        classes = await self._rosters.classes_of(sorted({s.student_id for s in signals}))
+        per_class: dict[str, list[ErrorSignal]] = defaultdict(list)
+        sizes: dict[str, int] = {}
         for signal in signals:
-            by_student[signal.student_id].append(signal)
-        calls = []
-        for student_id, mine in by_student.items():
-            for class_id, size in (await self._rosters.class_sizes_of(student_id)).items():
-                payload = {"class_size": size, "signals": [s.model_dump(mode="json") for s in mine]}
-                calls.append(self._actors.record_class_signals(class_id, json.dumps(payload)))
-        await asyncio.gather(*calls)
+            for class_id, size in classes.get(signal.student_id, {}).items():
+                per_class[class_id].append(signal)
+                sizes[class_id] = size
+        await asyncio.gather(
+            *(
+                self._actors.record_class_signals(
+                    class_id,
+                    json.dumps(
+                        {
+                            "class_size": sizes[class_id],
+                            "signals": [s.model_dump(mode="json") for s in mine],
+                        }
+                    ),
+                )
+                for class_id, mine in per_class.items()
+            )
+        )
 
     async def publish_progress(self, payloads: list[dict[str, Any]]) -> None:
         """progress.updated, one message per changed event, keyed by student; sent in
