@@ -3,8 +3,9 @@ contract's values."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 DEFAULT_HELP_PHRASES: tuple[str, ...] = (
     "i'm stuck",
@@ -44,6 +45,21 @@ class DomainConfig:
     misconception_window: timedelta = timedelta(hours=24)
     # The rule set's version, recorded on every alert (0: the settings' own thresholds).
     rules_version: int = 0
+    # Per topic, thresholds that differ from the ones above (field name -> value), from
+    # the applied rule set (service/rulesets): read through for_topic().
+    topic_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def exercise_target(self, topic_id: str) -> int:
         return self.exercise_targets.get(topic_id, self.default_exercise_target)
+
+    def for_topic(self, topic_id: str | None) -> DomainConfig:
+        """The thresholds that hold in ``topic_id`` (itself when none differ there)."""
+        overrides = self.topic_rules.get(topic_id) if topic_id is not None else None
+        if not overrides:
+            return self
+        cache: dict[str, DomainConfig] = self.__dict__.setdefault("_per_topic", {})
+        found = cache.get(topic_id)  # type: ignore[arg-type]
+        if found is None:
+            found = replace(self, topic_rules={}, **overrides)
+            cache[topic_id] = found  # type: ignore[index]
+        return found

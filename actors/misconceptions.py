@@ -54,22 +54,23 @@ def record_signals(
     """The class's state after ``signals`` and the alerts they raise (input unchanged)."""
     new = state.model_copy(deep=True)
     raised: list[AlertCandidate] = []
-    needed = threshold(class_size, config)
     for signal in sorted(signals, key=lambda s: (s.occurred_at, s.event_id)):
+        rules = config.for_topic(signal.topic_id)
+        needed = threshold(class_size, rules)
         key = f"{signal.topic_id}|{signal.error_type}"
         seen = new.signals.setdefault(key, {})
         before = seen.get(signal.student_id)
         if before is None or signal.occurred_at > before.occurred_at:
             seen[signal.student_id] = Seen(occurred_at=signal.occurred_at, event_id=signal.event_id)
         newest = max(s.occurred_at for s in seen.values())
-        horizon = newest - config.misconception_window
+        horizon = newest - rules.misconception_window
         for student in [sid for sid, s in seen.items() if s.occurred_at < horizon]:
             del seen[student]
         if len(seen) < needed:
             new.episodes.pop(key, None)
         elif key not in new.episodes:
             new.episodes[key] = newest
-            raised.append(_alert(new.class_id, signal, seen, class_size, needed, config))
+            raised.append(_alert(new.class_id, signal, seen, class_size, needed, rules))
     for key in [k for k, seen in new.signals.items() if not seen]:
         del new.signals[key]
     return new, raised

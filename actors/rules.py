@@ -152,7 +152,7 @@ class _Rules:
                     detected_at=self.event.occurred_at,
                     trigger=self.event.event_id + trigger_suffix,
                     trigger_event_id=self.event.event_id,
-                    rule=rule_of(kind, self.config),
+                    rule=rule_of(kind, self.config.for_topic(topic_id)),
                     evidence=evidence,
                 )
             )
@@ -188,8 +188,9 @@ class _Rules:
                 topic.quiz_scores,
                 Scored(occurred_at=e.occurred_at, event_id=e.event_id, value=e.score),
             )
-            if e.score < self.config.quiz_low_below:
-                severity = "high" if e.score < self.config.quiz_high_below else "low"
+            rules = self.config.for_topic(e.topic_id)
+            if e.score < rules.quiz_low_below:
+                severity = "high" if e.score < rules.quiz_high_below else "low"
                 details = {"quiz_id": e.quiz_id, "score": e.score}
                 recent = [s.value for s in topic.quiz_scores]
                 evidence = event_evidence(self.state, e.event_id, **details, recent_scores=recent)
@@ -244,7 +245,8 @@ class _Rules:
             count = topic.error_counts.get(e.error_type, 0) + 1
             topic.error_counts[e.error_type] = count
             self.signal_error(e, e.error_type, topic)
-        if topic.consecutive_failures == self.config.consecutive_failure_count:
+        rules = self.config.for_topic(e.topic_id)
+        if topic.consecutive_failures == rules.consecutive_failure_count:
             self.alert(
                 "failed_executions",
                 e.topic_id,
@@ -255,7 +257,7 @@ class _Rules:
                     "consecutive_failures": topic.consecutive_failures,
                 },
             )
-        if e.error_type is not None and count == self.config.repeated_error_count:
+        if e.error_type is not None and count == rules.repeated_error_count:
             self.alert(
                 "repeated_error",
                 e.topic_id,
@@ -275,7 +277,7 @@ class _Rules:
         """Tell the student's classes they hit ``error_type`` here: at most once per
         quarter of the misconception window per topic and type (a class keeps each
         student's newest signal for the window; more often would only cost calls)."""
-        window = self.config.misconception_window
+        window = self.config.for_topic(e.topic_id).misconception_window
         last = topic.error_signalled.get(error_type)
         if last is not None and e.occurred_at - last < window / 4:
             return
@@ -385,7 +387,7 @@ def _apply_in_place(
 def _stuck_deadlines(state: StudentState, config: DomainConfig) -> list[tuple[datetime, str, str]]:
     """(deadline, topic, exercise) of every pending exercise."""
     return [
-        (pending.started_at + config.stuck_after, topic_id, pending.exercise_id)
+        (pending.started_at + config.for_topic(topic_id).stuck_after, topic_id, pending.exercise_id)
         for topic_id, topic in sorted(state.topics.items())
         for pending in topic.pending_exercises
     ]
@@ -478,12 +480,14 @@ def fire_reminder(
             {
                 "exercise_id": exercise_id,
                 "started_at": iso_z(pending.started_at),
-                "minutes_without_pass": round(config.stuck_after.total_seconds() / 60, 2),
+                "minutes_without_pass": round(
+                    config.for_topic(topic_id).stuck_after.total_seconds() / 60, 2
+                ),
             },
             detected_at=now,
             trigger=f"{stuck_reminder_name(topic_id, exercise_id)}|{iso_z(pending.started_at)}",
             trigger_event_id=None,
-            rule=rule_of("stuck", config),
+            rule=rule_of("stuck", config.for_topic(topic_id)),
             evidence=stuck_evidence(new, exercise_id, pending.started_at, pending.event_id, now),
         )
         effects.append(RaiseAlert(alert=alert))

@@ -82,10 +82,12 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ActorDeps:
     """What every StudentProgressActor works with. The service builds it once at start-up
-    and hands it to each actor through the SDK's actor factory (:func:`actor_factory`)."""
+    and hands it to each actor through the SDK's actor factory (:func:`actor_factory`).
+    ``config`` is replaced when an admin applies a rule set (service/rulesets/live.py);
+    a turn reads it once."""
 
     config: DomainConfig
     outbound: Outbound

@@ -43,7 +43,8 @@ async def create_read_pool(settings: Settings, size: int = 10) -> asyncpg.Pool:
     a connection the server closed and the pool replaces it). Per request this costs one
     round trip per statement, where the service's SQLAlchemy engine adds five (its
     pre-ping inside BEGIN/ROLLBACK, and BEGIN/ROLLBACK around the use):
-    docs/performance.md, "Teachers' views"."""
+    docs/performance.md, "Teachers' views". No connection is made before the first view
+    is asked for, so the app starts while the database is away, as with the engine."""
     return await asyncpg.create_pool(
-        asyncpg_dsn(settings.database_url), min_size=1, max_size=size, reset=_keep_session
+        asyncpg_dsn(settings.database_url), min_size=0, max_size=size, reset=_keep_session
     )

@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.actor_gateway import ActorGateway
 from service.alerts.repository import AlertRepository
 from service.alerts.stream import AlertBroadcaster
+from service.eventlog.log import EventLog
 from service.readmodel.projection import ProgressProjection
 from service.readmodel.views import ClassViews
 from service.resources import Resources
 from service.rosters.repository import RosterRepository
+from service.rulesets.live import LiveRules
+from service.rulesets.repository import RuleSetRepository
 from service.settings import Settings
 from service.sidecar import Sidecar
 
@@ -44,6 +47,16 @@ CurrentSettings = Annotated[Settings, Depends(_settings)]
 Actors = Annotated[ActorGateway, Depends(_picked(lambda r: r.actors))]
 Alerts = Annotated[AlertRepository, Depends(_picked(lambda r: r.alerts))]
 Projection = Annotated[ProgressProjection, Depends(_picked(lambda r: r.projection))]
+EventLogDep = Annotated[EventLog, Depends(_picked(lambda r: r.event_log))]
+RuleSets = Annotated[RuleSetRepository, Depends(_picked(lambda r: r.rule_sets))]
+
+
+async def _live_rules(request: Request) -> LiveRules:
+    live: LiveRules = request.app.state.live_rules
+    return live
+
+
+Live = Annotated[LiveRules, Depends(_live_rules)]
 Views = Annotated[ClassViews, Depends(_picked(lambda r: r.views))]
 Rosters = Annotated[RosterRepository, Depends(_picked(lambda r: r.rosters))]
 Broadcaster = Annotated[AlertBroadcaster, Depends(_picked(lambda r: r.broadcaster))]

@@ -45,6 +45,10 @@ class ActorGateway(Protocol):
     async def apply_events(self, student_id: str, batch_json: str) -> dict[str, Any]: ...
 
 
+class EventLogWriter(Protocol):
+    async def write(self, envelopes: list[dict[str, Any]]) -> None: ...
+
+
 class BulkPublisher(Protocol):
     async def publish_bulk(
         self, topic: str, messages: list[tuple[str, dict[str, Any]]]
@@ -172,8 +176,10 @@ class Intake:
         max_event_bytes: int,
         actor_call_max_bytes: int,
         max_turns: int = 64,
+        event_log: EventLogWriter | None = None,
     ) -> None:
         self._actors = actors
+        self._event_log = event_log
         self._sidecar = sidecar
         self._deadletter_topic = deadletter_topic
         self._max_event_bytes = max_event_bytes
@@ -203,10 +209,17 @@ class Intake:
                 )
         result = BatchResult()
         groups = group_by_student(accepted)
+        # the events are logged while the actors apply them; an entry is answered only
+        # when both are done (service/eventlog/log.py)
+        logged = asyncio.create_task(self._log_events(accepted))
         await asyncio.gather(
             self._dead_letter(poisoned, topic, result),
-            *(self._student(sid, entries, start, result) for sid, entries in groups.items()),
+            *(
+                self._student(sid, entries, start, result, logged)
+                for sid, entries in groups.items()
+            ),
         )
+        await logged
         log.info(
             "batch_handled",
             topic=topic,
@@ -240,11 +253,28 @@ class Intake:
                 outcome="poison",
             )
 
+    async def _log_events(self, accepted: list[Accepted]) -> bool:
+        """Whether the batch's events are in the event log (True without a log)."""
+        if self._event_log is None or not accepted:
+            return True
+        try:
+            await self._event_log.write([e.envelope for e in accepted])
+        except Exception as exc:  # answered RETRY by each student's task
+            log.warning("event_log_failed", events=len(accepted), error=repr(exc))
+            return False
+        return True
+
     async def _student(
-        self, student_id: str, entries: list[Accepted], start: float, result: BatchResult
+        self,
+        student_id: str,
+        entries: list[Accepted],
+        start: float,
+        result: BatchResult,
+        logged: asyncio.Task[bool],
     ) -> None:
         """One actor call per chunk of the student's entries, in order; after a failed
-        call this and every later entry of the student is RETRY (order must hold)."""
+        call this and every later entry of the student is RETRY (order must hold), and
+        so is every entry when the batch's events could not be logged."""
         chunks = split_calls(entries, self._actor_call_max_bytes)
         for i, chunk in enumerate(chunks):
             batch_json = json.dumps(
@@ -260,6 +290,8 @@ class Intake:
                 outcomes = answer["outcomes"]
                 if len(outcomes) != len(chunk):
                     raise ValueError(f"{len(outcomes)} outcomes for {len(chunk)} events")
+                if not await asyncio.shield(logged):
+                    raise RuntimeError("the batch's events could not be logged")
             except Exception as exc:  # transient: daprd re-sends the RETRY entries
                 later = [e for c in chunks[i:] for e in c]
                 log.warning(

@@ -3,8 +3,10 @@
 Run with ``uvicorn service.main:app``; daprd must be started alongside (see runtime/).
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -24,6 +26,7 @@ from service.auth import TokenVerifier
 from service.dapr_callbacks import BATCH_ROUTE, DaprCallbacks
 from service.dapr_http import DaprHttp, PooledActorClient
 from service.db import create_engine, create_read_pool
+from service.eventlog.log import EventLog
 from service.intake import Intake
 from service.log_config import configure_logging
 from service.middleware import DAPR_PREFIXES, BodyLimitMiddleware, DaprTokenMiddleware
@@ -35,11 +38,15 @@ from service.request_context import RequestContextMiddleware
 from service.resources import Resources
 from service.rosters.repository import RosterRepository
 from service.routes import classes, health, ops, progress, rules, struggles, students
+from service.rulesets.live import LiveRules
+from service.rulesets.repository import RuleSetRepository
 from service.schemas import API_ERRORS
 from service.settings import Settings, domain_config, get_settings
 from service.sidecar import Sidecar
 
 API_VERSION = "1.0.0"
+EVENT_LOG_PRUNE_PERIOD = timedelta(hours=1)
+RULES_REFRESH = timedelta(seconds=10)  # how soon another replica's apply holds here
 
 
 def _actor_deps(settings: Settings, config: DomainConfig, outbound: Outbound) -> ActorDeps:
@@ -114,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         projection = ProgressProjection(engine)
         actors = ActorGateway(PooledActorClient(dapr_actor_calls))
         rosters = RosterRepository(engine)
+        event_log = EventLog(engine, timedelta(days=settings.event_retention_days))
+        rule_sets = RuleSetRepository(engine)
         resources = Resources(
             dapr_http=dapr_http,
             dapr_actor_calls=dapr_actor_calls,
@@ -123,6 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             alerts=alerts,
             rosters=rosters,
             projection=projection,
+            event_log=event_log,
+            rule_sets=rule_sets,
             views=ClassViews(read_pool, config.inactivity_after),
             broadcaster=AlertBroadcaster(settings.database_url),
             actors=actors,
@@ -133,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.max_event_bytes,
                 settings.actor_call_max_bytes,
                 settings.intake_max_turns,
+                event_log,
             ),
             placement=httpx.AsyncClient(timeout=5.0),
         )
@@ -140,6 +152,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         actor_client = PooledActorClient(dapr_http)
         outbound = Outbound(settings, sidecar, alerts, projection, rosters, actors)
         deps = _actor_deps(settings, config, outbound)
+        live_rules = LiveRules(rule_sets, config, deps)
+        await live_rules.refresh_once()  # the applied rule set, before any actor runs
+        app.state.live_rules = live_rules
         ActorRuntime.set_actor_config(ActorRuntimeConfig())
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
         await dapr_actor.register_actor(
@@ -150,9 +165,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             actor_client=actor_client,
             actor_factory=class_actor_factory(deps),
         )
+        pruning = asyncio.create_task(event_log.prune_every(EVENT_LOG_PRUNE_PERIOD))
+        refreshing = asyncio.create_task(live_rules.refresh_every(RULES_REFRESH))
         try:
             yield
         finally:
+            pruning.cancel()
+            refreshing.cancel()
             await resources.aclose()
 
     app = FastAPI(

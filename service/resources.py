@@ -13,10 +13,12 @@ from service.actor_gateway import ActorGateway
 from service.alerts.repository import AlertRepository
 from service.alerts.stream import AlertBroadcaster
 from service.dapr_http import DaprHttp
+from service.eventlog.log import EventLog
 from service.intake import Intake
 from service.readmodel.projection import ProgressProjection
 from service.readmodel.views import ClassViews
 from service.rosters.repository import RosterRepository
+from service.rulesets.repository import RuleSetRepository
 from service.sidecar import Sidecar
 
 
@@ -30,6 +32,8 @@ class Resources:
     alerts: AlertRepository
     rosters: RosterRepository
     projection: ProgressProjection
+    event_log: EventLog
+    rule_sets: RuleSetRepository
     views: ClassViews
     broadcaster: AlertBroadcaster
     actors: ActorGateway

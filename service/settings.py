@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     quiz_low_below: float = Field(default=50.0, ge=0, le=100)
     quiz_high_below: float = Field(default=25.0, ge=0, le=100)
     inactivity_days: float = Field(default=3.0, gt=0)
+    # learning events kept for the per-exercise view and the rule dry run (decision 010)
+    event_retention_days: float = Field(default=30.0, gt=0)
     misconception_share: float = Field(default=0.3, gt=0, le=1)
     misconception_min_students: int = Field(default=3, ge=1)
     misconception_window_hours: float = Field(default=24.0, gt=0)

@@ -17,9 +17,7 @@ down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-KINDS = (
-    "'repeated_error', 'failed_executions', 'stuck', 'low_quiz', 'help_request', 'inactivity'"
-)
+KINDS = "'repeated_error', 'failed_executions', 'stuck', 'low_quiz', 'help_request', 'inactivity'"
 
 
 def upgrade() -> None:

@@ -44,6 +44,33 @@ class ClassTopics(BaseModel):
     topics: list[TopicCell]
 
 
+class ErrorCount(BaseModel):
+    error_type: str
+    count: int = Field(description="failed code.executed runs of the exercise with it")
+
+
+class ExerciseInsight(BaseModel):
+    exercise_id: str
+    topic_id: str | None
+    attempts: int = Field(description="exercise.submitted events of the class's students")
+    passing_attempts: int
+    pass_rate: float | None = Field(description="passing / all attempts (null: none)")
+    students_started: int
+    students_attempted: int
+    students_passed: int
+    median_minutes_to_first_pass: float | None = Field(
+        description="from a student's first start to their first pass, over the students "
+        "with both (null: none)"
+    )
+    top_errors: list[ErrorCount] = Field(description="the three most frequent error types")
+
+
+class ClassExercises(BaseModel):
+    class_id: str
+    since: datetime = Field(description="events retained from (docs/api.md)")
+    exercises: list[ExerciseInsight]
+
+
 class HistoryPoint(BaseModel):
     topic_id: str = Field(description='"*" is the overall mastery')
     day: date

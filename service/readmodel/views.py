@@ -10,6 +10,7 @@ student id. Each row says why it is flagged (:func:`why_flagged`).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -93,6 +94,53 @@ ORDER BY p.topic_id
 
 TOPIC_SCORES_SQL = """
 SELECT student_id, topic_id, score FROM student_progress WHERE student_id = ANY($1::text[])
+"""
+
+# Per exercise, from the retained events of the class's students (service/eventlog):
+# attempts and passes, students who started / attempted / passed, the median time from
+# a student's first start to their first pass, and the three most frequent error types
+# of failed runs naming the exercise.
+EXERCISES_SQL = """
+WITH members AS (
+    SELECT student_id FROM class_students WHERE class_id = $1
+), ev AS (
+    SELECT e.student_id, e.exercise_id, e.topic_id, e.type, e.occurred_at,
+           (e.data->>'passed')::boolean AS passed, e.data->>'error_type' AS error_type
+    FROM learning_events e JOIN members m USING (student_id)
+    WHERE e.exercise_id IS NOT NULL
+), per_student AS (
+    SELECT exercise_id, student_id,
+           min(occurred_at) FILTER (WHERE type = 'exercise.started') AS started,
+           min(occurred_at) FILTER (WHERE type = 'exercise.submitted' AND passed) AS passed_at,
+           count(*) FILTER (WHERE type = 'exercise.submitted') AS attempts,
+           count(*) FILTER (WHERE type = 'exercise.submitted' AND passed) AS passes
+    FROM ev GROUP BY exercise_id, student_id
+), errors AS (
+    SELECT exercise_id, error_type, count(*) AS n,
+           row_number() OVER (PARTITION BY exercise_id ORDER BY count(*) DESC, error_type)
+               AS rank
+    FROM ev WHERE type = 'code.executed' AND error_type IS NOT NULL
+    GROUP BY exercise_id, error_type
+), topics AS (
+    SELECT DISTINCT ON (exercise_id) exercise_id, topic_id FROM ev
+    ORDER BY exercise_id, occurred_at DESC
+)
+SELECT p.exercise_id, t.topic_id,
+       sum(p.attempts)::int AS attempts, sum(p.passes)::int AS passing_attempts,
+       count(*) FILTER (WHERE p.started IS NOT NULL) AS students_started,
+       count(*) FILTER (WHERE p.attempts > 0) AS students_attempted,
+       count(*) FILTER (WHERE p.passed_at IS NOT NULL) AS students_passed,
+       round((percentile_cont(0.5) WITHIN GROUP (
+           ORDER BY extract(epoch FROM p.passed_at - p.started) / 60)
+           FILTER (WHERE p.passed_at >= p.started))::numeric, 1)::float
+           AS median_minutes_to_first_pass,
+       coalesce((SELECT json_agg(json_build_object('error_type', er.error_type, 'count', er.n)
+                                 ORDER BY er.rank)
+                 FROM errors er WHERE er.exercise_id = p.exercise_id AND er.rank <= 3),
+                '[]'::json)::text AS top_errors
+FROM per_student p JOIN topics t USING (exercise_id)
+GROUP BY p.exercise_id, t.topic_id
+ORDER BY p.exercise_id
 """
 
 HISTORY_SQL = """
@@ -208,6 +256,18 @@ class ClassViews:
             if not await _reaches(conn, class_reach(scope, class_id)):
                 return None
             return [dict(r) for r in await conn.fetch(TOPICS_SQL, class_id)]
+
+    async def exercises(self, scope: Scope, class_id: str) -> list[dict[str, Any]] | None:
+        """Per exercise the class's students have events of (retained events only)."""
+        async with self._pool.acquire() as conn:
+            if not await _reaches(conn, class_reach(scope, class_id)):
+                return None
+            rows = [dict(r) for r in await conn.fetch(EXERCISES_SQL, class_id)]
+        for row in rows:
+            attempts = row["attempts"]
+            row["pass_rate"] = round(row["passing_attempts"] / attempts, 3) if attempts else None
+            row["top_errors"] = json.loads(row["top_errors"])
+        return rows
 
     async def history(
         self, scope: Scope, student_id: str, topic_id: str | None, since: date, until: date

@@ -3,15 +3,21 @@ time, or a whole OneRoster 1.2 CSV bundle)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from service.auth import Admin, Staff
-from service.deps import Rosters, Views
+from service.deps import CurrentSettings, Rosters, Views
 from service.errors import InvalidInput, NotFound, UnknownReference
-from service.readmodel.schemas import ClassStudentsPage, ClassTopics, decode_page, encode_page
+from service.readmodel.schemas import (
+    ClassExercises,
+    ClassStudentsPage,
+    ClassTopics,
+    decode_page,
+    encode_page,
+)
 from service.readmodel.views import Sort
 from service.rosters.apply import Roster, apply_bundle
 from service.rosters.oneroster import BundleRejected, parse_bundle
@@ -114,6 +120,25 @@ async def class_topics(class_id: ClassId, principal: Staff, views: Views) -> Any
     if topics is None:
         raise _no_class(class_id)
     return {"class_id": class_id, "topics": topics}
+
+
+@router.get(
+    "/classes/{class_id}/exercises",
+    response_model=ClassExercises,
+    responses={404: problem("no such class (or not one the caller teaches)")},
+)
+async def class_exercises(
+    class_id: ClassId, principal: Staff, views: Views, settings: CurrentSettings
+) -> Any:
+    """Per exercise, over the class's students: attempts and pass rate, students who
+    started, attempted and passed, median minutes from first start to first pass, the
+    three most common error types — from the retained events (the last
+    ``PROGRESS_EVENT_RETENTION_DAYS``)."""
+    exercises = await views.exercises(Scope.of(principal), class_id)
+    if exercises is None:
+        raise _no_class(class_id)
+    since = datetime.now(UTC) - timedelta(days=settings.event_retention_days)
+    return {"class_id": class_id, "since": since, "exercises": exercises}
 
 
 @router.put(

@@ -1,4 +1,5 @@
-"""Teachers' feedback on the struggle rules: what each kind raised and what became of it."""
+"""The struggle rules as teachers and admins work on them: feedback (what each kind raised
+and what became of it), versioned rule sets, their dry run and their application."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -7,10 +8,13 @@ from fastapi import APIRouter, Query
 
 from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN, NotRfc3339, parse_rfc3339
 from service.alerts.schemas import RuleStats
-from service.auth import Staff
-from service.deps import Alerts, Rosters
+from service.auth import Admin, Staff
+from service.deps import Alerts, EventLogDep, Live, Rosters, RuleSets
 from service.errors import InvalidInput, NotFound
 from service.rosters.scope import Scope
+from service.rulesets.dry_run import dry_run
+from service.rulesets.model import DryRunIn, RuleSetIn, to_config
+from service.rulesets.schemas import DryRunOut, RuleSetOut
 from service.schemas import problem
 
 router = APIRouter(tags=["rules"])
@@ -52,3 +56,85 @@ async def rule_stats(
         raise InvalidInput(str(exc)) from exc
     kinds = await alerts.feedback(scope, class_id, start)
     return {"class_id": class_id, "since": start, "kinds": kinds}
+
+
+# ------------------------------------------------------------------ rule sets
+@router.get("/rules/sets", response_model=list[RuleSetOut])
+async def list_rule_sets(_: Admin, rule_sets: RuleSets, live: Live) -> Any:
+    """Every version, newest first; ``in_force`` marks the one the actors use."""
+    in_force = live.current.rules_version
+    return [{**r, "in_force": r["version"] == in_force} for r in await rule_sets.listed()]
+
+
+@router.post("/rules/sets", response_model=RuleSetOut, status_code=201)
+async def create_rule_set(body: RuleSetIn, principal: Admin, rule_sets: RuleSets) -> Any:
+    """A new version of the thresholds (absent ones: the settings'), not applied: dry-run
+    it, then apply it."""
+    return {**await rule_sets.create(body, principal.subject), "in_force": False}
+
+
+@router.get(
+    "/rules/sets/{version}", response_model=RuleSetOut, responses={404: problem("no such version")}
+)
+async def get_rule_set(version: int, _: Admin, rule_sets: RuleSets, live: Live) -> Any:
+    found = await rule_sets.get(version)
+    return {**found, "in_force": version == live.current.rules_version}
+
+
+@router.post(
+    "/rules/sets/{version}/apply",
+    response_model=RuleSetOut,
+    responses={404: problem("no such version")},
+)
+async def apply_rule_set(version: int, principal: Admin, rule_sets: RuleSets, live: Live) -> Any:
+    """From now on the actors use this version, and new alerts record it: at once in this
+    replica, within RULES_REFRESH in the others. Applying an older version is a rollback."""
+    applied = await rule_sets.apply(version, principal.subject)
+    await live.refresh()
+    return {**applied, "in_force": version == live.current.rules_version}
+
+
+@router.post(
+    "/rules/dry-run",
+    response_model=DryRunOut,
+    responses={404: problem("no such class or version"), 422: problem("too many events")},
+)
+async def dry_run_rules(
+    body: DryRunIn,
+    _: Admin,
+    rule_sets: RuleSets,
+    live: Live,
+    rosters: Rosters,
+    event_log: EventLogDep,
+) -> Any:
+    """What a candidate rule set would change: the retained events of a class's students
+    (or of every student active in a time range) replayed under the rules in force and
+    under the candidate, from no state, with the pure rules. Per kind: alerts raised under
+    each, those only the candidate raises (``added``) and those it no longer raises
+    (``removed``). Nothing live is touched."""
+    if body.version is not None:
+        stored = await rule_sets.get(body.version)
+        rules = RuleSetIn.model_validate({k: stored[k] for k in ("thresholds", "topics", "note")})
+        candidate = to_config(live.base, rules, body.version)
+    else:
+        assert body.rule_set is not None
+        candidate = to_config(live.base, body.rule_set, 0)
+    until = body.until or datetime.now(UTC)
+    since = body.since or until - event_log.retention
+    if body.class_id is not None:
+        roster = await rosters.roster(body.class_id)
+        if roster is None:
+            raise NotFound(f"no class {body.class_id!r}")
+        students = sorted(roster.student_ids)
+    else:
+        students = await event_log.students_between(since, until)
+    logged = await event_log.events_of(students, since, until)
+    report = await dry_run(logged, live.current, candidate, until)
+    return {
+        "current_version": live.current.rules_version,
+        "candidate_version": body.version,
+        "class_id": body.class_id,
+        "from": since,
+        "to": until,
+        **report,
+    }

@@ -6,7 +6,7 @@ import structlog
 from fastapi import APIRouter
 
 from service.auth import Admin
-from service.deps import Actors, Alerts, Projection
+from service.deps import Actors, Alerts, EventLogDep, Projection
 from service.errors import NotFound
 from service.routes.progress import StudentId
 from service.schemas import Erasure, problem
@@ -26,13 +26,16 @@ async def erase_student(
     actors: Actors,
     alerts: Alerts,
     projection: Projection,
+    event_log: EventLogDep,
 ) -> Any:
     """Removes the student's actor state, its reminders (from the Dapr scheduler), its
-    alert rows and its read model rows (progress, history), and reports what was
-    removed. Class enrollments stay: they are the school's (docs/rosters.md)."""
+    alert rows (and their name from class alerts), its read model rows (progress,
+    history) and its retained events, and reports what was removed. Class enrollments
+    stay: they are the school's (docs/rosters.md)."""
     actor = await actors.erase(student_id)
     removed = await alerts.delete_student(student_id)
     projected = await projection.delete_student(student_id)
+    await event_log.delete_student(student_id)
     if not actor["found"] and removed == 0 and projected == 0:
         raise NotFound(f"nothing is held on student {student_id!r}")
     log.info("student_erased", student_id=student_id, by=principal.subject, alerts=removed)

@@ -103,11 +103,10 @@ async def test_event_driven_struggles_are_stored_and_published(
     assert body["open_struggles"] >= 5
     listed = (await api.get("/struggles", params={"student_id": student.id})).json()["items"]
     [repeated] = [a for a in listed if a["kind"] == "repeated_error"]
-    assert repeated["rule"] == {
-        "kind": "repeated_error",
-        "version": 0,
-        "thresholds": {"same_error_count": 3},
-    }
+    # the rule set in force may be a later version (test_rule_sets applies one with
+    # the settings' thresholds): the thresholds are the settings'
+    assert repeated["rule"]["kind"] == "repeated_error"
+    assert repeated["rule"]["thresholds"] == {"same_error_count": 3}
     assert repeated["evidence"]["event_ids"] == name_errors
     assert repeated["evidence"]["last_error_messages"] == [
         "name 'v2' is not defined",

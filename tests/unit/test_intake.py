@@ -149,3 +149,32 @@ async def test_poison_is_retried_when_the_dead_letter_topic_is_unreachable() -> 
         Actors(fail_on={}), DeadLetters(fail=True), [entry("1", "a", score=150), entry("2", "a")]
     )
     assert statuses == {"1": "RETRY", "2": "SUCCESS"}
+
+
+class EventLogFake:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.logged: list[str] = []
+
+    async def write(self, envelopes: list[dict[str, Any]]) -> None:
+        if self.fail:
+            raise ConnectionError("database down")
+        self.logged += [e["data"]["event_id"] for e in envelopes]
+
+
+async def test_valid_events_are_logged_and_a_failed_log_retries_the_batch() -> None:
+    entries = [entry("1", "a"), entry("2", "a", score=150), entry("3", "b")]
+    for fail in (False, True):
+        events = EventLogFake(fail)
+        intake = Intake(
+            Actors(fail_on={}), DeadLetters(), "progress.deadletter", 65536, 64 * 1024, 64, events
+        )
+        answer = await intake.handle_batch({"topic": "exercise.events", "entries": entries})
+        statuses = {s["entryId"]: s["status"] for s in answer["statuses"]}
+        # the poison entry is dead-lettered either way, never logged
+        assert statuses["2"] == "SUCCESS"
+        if fail:  # applied or not, an event not logged comes again (a duplicate then)
+            assert (statuses["1"], statuses["3"]) == ("RETRY", "RETRY")
+        else:
+            assert events.logged == ["ev-1", "ev-3"]
+            assert (statuses["1"], statuses["3"]) == ("SUCCESS", "SUCCESS")

@@ -1,0 +1,1 @@
+"""The retained learning events (decision 010)."""

@@ -1,0 +1,123 @@
+"""Writes and reads of the retained learning events (table ``learning_events``,
+migration 0008; decision 010).
+
+The intake logs every valid event of a delivery while the students' actors apply them;
+an event delivered again is already there (primary key: student, event id). Events are
+kept ``retention`` long, by event time, then pruned. Readers: the per-exercise class view
+(service/readmodel/views.py) and the rule dry run (service/rulesets/dry_run.py), which
+replays a student's events in the order they were logged — their delivery order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.coalescing import Coalescer
+from service.db import driver
+
+log = structlog.get_logger("event_log")
+EVENTS_PER_WRITE = 2000
+
+# One statement for any number of events: one array per column, in the given order (the
+# identity column then numbers them in delivery order).
+_INSERT = """
+INSERT INTO learning_events (student_id, event_id, type, occurred_at, topic_id, exercise_id, data)
+SELECT student_id, event_id, type, occurred_at::timestamptz, topic_id, exercise_id, data
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::jsonb[]) WITH ORDINALITY
+     AS e(student_id, event_id, type, occurred_at, topic_id, exercise_id, data, n)
+ORDER BY n
+ON CONFLICT DO NOTHING
+"""
+
+_STUDENT_EVENTS = """
+SELECT student_id, type, data FROM learning_events
+WHERE student_id = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at <= $3
+ORDER BY student_id, seq
+"""
+
+_PERIOD_STUDENTS = """
+SELECT DISTINCT student_id FROM learning_events WHERE occurred_at >= $1 AND occurred_at <= $2
+"""
+
+
+def _row(envelope: dict[str, Any]) -> tuple[Any, ...]:
+    data = envelope["data"]
+    return (
+        data["student_id"],
+        data["event_id"],
+        envelope["type"],
+        data["occurred_at"],
+        data.get("topic_id"),
+        data.get("exercise_id"),
+        json.dumps(data, separators=(",", ":")),
+    )
+
+
+class EventLog:
+    def __init__(self, engine: AsyncEngine, retention: timedelta) -> None:
+        self._engine = engine
+        self.retention = retention
+        self._writes: Coalescer[dict[str, Any]] = Coalescer(self._insert, EVENTS_PER_WRITE)
+
+    async def write(self, envelopes: list[dict[str, Any]]) -> None:
+        """Log these events (``{"type", "data"}`` as the actors get them), in one
+        statement with those of concurrent deliveries (service/coalescing.py)."""
+        await self._writes.submit(envelopes)
+
+    async def _insert(self, envelopes: list[dict[str, Any]]) -> None:
+        rows = [_row(e) for e in envelopes]
+        columns = [list(c) for c in zip(*rows, strict=True)]
+        async with self._engine.begin() as conn:
+            await (await driver(conn)).execute(_INSERT, *columns)
+
+    async def events_of(
+        self, student_ids: list[str], since: datetime, until: datetime
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Each student's logged events between ``since`` and ``until`` (event time), in
+        delivery order, as ``{"type", "data"}``."""
+        async with self._engine.connect() as conn:
+            found = await (await driver(conn)).fetch(_STUDENT_EVENTS, student_ids, since, until)
+        out: dict[str, list[dict[str, Any]]] = {}
+        for student_id, event_type, data in found:
+            # the JSONB codec SQLAlchemy sets on its asyncpg connections decodes to objects
+            body = data if isinstance(data, dict) else json.loads(data)
+            out.setdefault(student_id, []).append({"type": event_type, "data": body})
+        return out
+
+    async def students_between(self, since: datetime, until: datetime) -> list[str]:
+        async with self._engine.connect() as conn:
+            found = await (await driver(conn)).fetch(_PERIOD_STUDENTS, since, until)
+        return sorted(r[0] for r in found)
+
+    async def delete_student(self, student_id: str) -> None:
+        async with self._engine.begin() as conn:
+            await (await driver(conn)).execute(
+                "DELETE FROM learning_events WHERE student_id = $1", student_id
+            )
+
+    async def prune(self) -> int:
+        """Drop events older than the retention (by event time); how many went."""
+        async with self._engine.begin() as conn:
+            status = await (await driver(conn)).execute(
+                "DELETE FROM learning_events WHERE occurred_at < now() - $1::interval",
+                self.retention,
+            )
+        return int(status.split()[-1])
+
+    async def prune_every(self, period: timedelta) -> None:
+        """Prune now and then every ``period``, until cancelled (the app's lifespan)."""
+        while True:
+            try:
+                pruned = await self.prune()
+                if pruned:
+                    log.info("event_log_pruned", events=pruned)
+            except Exception as exc:  # the database away: try again next period
+                log.warning("event_log_prune_failed", error=repr(exc))
+            await asyncio.sleep(period.total_seconds())

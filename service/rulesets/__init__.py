@@ -1,0 +1,1 @@
+"""Rule sets as data: versioned thresholds, a dry run, an explicit apply (issue 13)."""

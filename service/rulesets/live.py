@@ -1,0 +1,49 @@
+"""The rule set the actors of this process use: the newest applied version, read at
+start and again every ``period`` (so an apply on another replica reaches this one within
+it), and at once in the process that applied it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import structlog
+
+from actors.config import DomainConfig
+from actors.student_actor import ActorDeps
+from service.rulesets.model import to_config
+from service.rulesets.repository import RuleSetRepository
+
+log = structlog.get_logger("rules")
+
+
+class LiveRules:
+    def __init__(self, repository: RuleSetRepository, base: DomainConfig, deps: ActorDeps) -> None:
+        self._repository = repository
+        self.base = base  # the settings' configuration: version 0
+        self._deps = deps
+
+    @property
+    def current(self) -> DomainConfig:
+        return self._deps.config
+
+    async def refresh(self) -> None:
+        found = await self._repository.active()
+        version = found[0] if found else 0
+        if version == self._deps.config.rules_version:
+            return
+        self._deps.config = to_config(self.base, found[1], version) if found else self.base
+        log.info("rule_set_in_force", version=version)
+
+    async def refresh_once(self) -> None:
+        """:meth:`refresh`, keeping the rules in force when the database is away (at
+        start: the settings' until the next refresh reaches it)."""
+        try:
+            await self.refresh()
+        except Exception as exc:  # logged; the next refresh tries again
+            log.warning("rule_set_refresh_failed", error=repr(exc))
+
+    async def refresh_every(self, period: timedelta) -> None:
+        while True:
+            await self.refresh_once()
+            await asyncio.sleep(period.total_seconds())

@@ -1,0 +1,103 @@
+"""A rule set: the thresholds of the struggle rules, for all topics and per topic, and
+how it becomes the domain's configuration (actors/config.py). Pure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from actors.config import DomainConfig
+
+
+class TopicThresholds(BaseModel):
+    """Thresholds that may differ per topic; absent: the rule set's own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repeated_error_count: int | None = Field(default=None, ge=1, le=1000)
+    consecutive_failure_count: int | None = Field(default=None, ge=1, le=1000)
+    stuck_minutes: float | None = Field(default=None, gt=0, le=7 * 24 * 60)
+    quiz_low_below: float | None = Field(default=None, ge=0, le=100)
+    quiz_high_below: float | None = Field(default=None, ge=0, le=100)
+    misconception_share: float | None = Field(default=None, gt=0, le=1)
+    misconception_min_students: int | None = Field(default=None, ge=1, le=10000)
+
+
+class Thresholds(TopicThresholds):
+    """Thresholds for every topic; absent: the service's settings (docs/rules.md)."""
+
+    inactivity_days: float | None = Field(default=None, gt=0, le=365)
+    help_phrases: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = (
+        Field(default=None, max_length=200)
+    )
+    misconception_window_hours: float | None = Field(default=None, gt=0, le=24 * 30)
+
+
+class RuleSetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    topics: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=128)], TopicThresholds
+    ] = Field(default_factory=dict, max_length=1000, description="per topic_id")
+    note: str = Field(default="", max_length=2000, description="why, for whoever reads it")
+
+
+def _fields(thresholds: TopicThresholds) -> dict[str, Any]:
+    """The DomainConfig fields a set of thresholds changes."""
+    out: dict[str, Any] = {}
+    for name, value in thresholds.model_dump(exclude_none=True).items():
+        if name == "stuck_minutes":
+            out["stuck_after"] = timedelta(minutes=value)
+        elif name == "inactivity_days":
+            out["inactivity_after"] = timedelta(days=value)
+        elif name == "misconception_window_hours":
+            out["misconception_window"] = timedelta(hours=value)
+        elif name == "help_phrases":
+            out["help_phrases"] = tuple(value)
+        else:
+            out[name] = value
+    return out
+
+
+def to_config(base: DomainConfig, rules: RuleSetIn, version: int) -> DomainConfig:
+    """``base`` (the settings' configuration) with the rule set's thresholds: they hold
+    on every alert raised under it, which records ``version``."""
+    return replace(
+        base,
+        **_fields(rules.thresholds),
+        rules_version=version,
+        topic_rules={topic: _fields(t) for topic, t in rules.topics.items() if _fields(t)},
+    )
+
+
+class DryRunIn(BaseModel):
+    """A candidate (``rule_set``, or a created ``version``) replayed over the retained
+    events of ``class_id``'s students, or of every student active between ``from`` and
+    ``to`` (default: the whole retention up to now)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    rule_set: RuleSetIn | None = None
+    version: int | None = Field(default=None, ge=1)
+    class_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    since: AwareDatetime | None = Field(default=None, alias="from")
+    until: AwareDatetime | None = Field(default=None, alias="to")
+
+    @model_validator(mode="after")
+    def _one_candidate(self) -> DryRunIn:
+        if (self.rule_set is None) == (self.version is None):
+            raise ValueError("give exactly one of rule_set and version")
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise ValueError("from must not be after to")
+        return self

@@ -1,0 +1,55 @@
+"""Response bodies of the rule set routes (OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.rulesets.model import Thresholds, TopicThresholds
+
+
+class RuleSetOut(BaseModel):
+    version: int
+    thresholds: Thresholds
+    topics: dict[str, TopicThresholds]
+    note: str
+    created_by: str
+    created_at: datetime
+    applied_by: str | None
+    applied_at: datetime | None = Field(description="last applied (null: never)")
+    in_force: bool = Field(description="the version the actors of this replica use")
+
+
+class KindDifference(BaseModel):
+    kind: str
+    raised_now: int = Field(description="alerts the rules in force raise on the events")
+    raised_by_candidate: int
+    added: int = Field(description="raised only by the candidate")
+    removed: int = Field(description="raised only by the rules in force")
+
+
+class ReplayedAlert(BaseModel):
+    student_id: str | None
+    kind: str
+    topic_id: str | None
+    severity: str
+    detected_at: str
+    trigger_event_id: str | None
+    thresholds: dict[str, object] | None
+
+
+class DryRunOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    current_version: int
+    candidate_version: int | None = Field(description="null: the rule set in the request")
+    class_id: str | None
+    since: datetime = Field(alias="from")
+    until: datetime = Field(alias="to")
+    students: int
+    events: int
+    events_skipped: int = Field(description="logged events this version no longer accepts")
+    kinds: list[KindDifference]
+    added: list[ReplayedAlert] = Field(description="the first 50")
+    removed: list[ReplayedAlert] = Field(description="the first 50")

@@ -1,0 +1,89 @@
+"""Rule sets as data: thresholds per topic, and the dry run's replay and difference."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from actors.config import DomainConfig
+from actors.events import LearningEvent
+from actors.replay import replay_student
+from service.rulesets.dry_run import compare_replays
+from service.rulesets.model import RuleSetIn, to_config
+from tests.unit.factories import T0, quiz, run, started
+
+BASE = DomainConfig()
+
+
+def logged(events: list[LearningEvent]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        data = e.model_dump(mode="json", exclude_none=True)
+        out.setdefault(e.student_id, []).append({"type": e.type, "data": data})
+    return out
+
+
+def at(minutes: float) -> Any:
+    return T0 + timedelta(minutes=minutes)
+
+
+def test_a_rule_set_overrides_the_settings_and_per_topic() -> None:
+    rules = RuleSetIn.model_validate(
+        {
+            "thresholds": {"repeated_error_count": 4, "stuck_minutes": 30},
+            "topics": {"python.loops": {"repeated_error_count": 2}, "python.io": {}},
+        }
+    )
+    config = to_config(BASE, rules, 7)
+    assert config.rules_version == 7 and config.repeated_error_count == 4
+    assert config.stuck_after == timedelta(minutes=30)
+    assert config.for_topic("python.loops").repeated_error_count == 2
+    assert config.for_topic("python.loops").stuck_after == timedelta(minutes=30)
+    assert config.for_topic("python.io") is config  # nothing differs there
+    assert config.for_topic(None) is config
+    assert BASE.repeated_error_count == 3  # the base is not changed
+
+
+def test_a_replay_fires_the_time_based_rules_as_its_clock_passes_them() -> None:
+    events = [started("ex1", at=at(0)), quiz(80, at=at(25))]
+    kinds = [a.kind for a in replay_student("s1", events, BASE, at(30))]
+    assert kinds == ["stuck"]
+    # until before the deadline and no later event: not yet
+    assert replay_student("s1", events[:1], BASE, at(5)) == []
+
+
+def test_the_dry_run_reports_what_a_changed_threshold_adds_and_removes() -> None:
+    stream = [run(True, "NameError", at=at(i)) for i in range(4)] + [quiz(45, at=at(5))]
+    stricter = to_config(
+        BASE,
+        RuleSetIn.model_validate({"thresholds": {"repeated_error_count": 5, "quiz_low_below": 40}}),
+        2,
+    )
+    report = compare_replays(logged(stream), BASE, stricter, at(10))
+    kinds = {k["kind"]: k for k in report["kinds"]}
+    assert report["events"] == 5 and report["students"] == 1
+    assert kinds["repeated_error"] == {
+        "kind": "repeated_error",
+        "raised_now": 1,
+        "raised_by_candidate": 0,
+        "added": 0,
+        "removed": 1,
+    }
+    assert kinds["low_quiz"]["removed"] == 1 and kinds["low_quiz"]["raised_by_candidate"] == 0
+    assert {a["trigger_event_id"] for a in report["removed"]} == {
+        stream[2].event_id,  # the third NameError
+        stream[4].event_id,  # the quiz of 45
+    }
+    assert report["added"] == []
+    # earlier: the alert moves to the second failure (one added, one removed)
+    earlier = to_config(
+        BASE, RuleSetIn.model_validate({"topics": {"python.loops": {"repeated_error_count": 2}}}), 3
+    )
+    report = compare_replays(logged(stream), BASE, earlier, at(10))
+    kinds = {k["kind"]: k for k in report["kinds"]}
+    assert (kinds["repeated_error"]["added"], kinds["repeated_error"]["removed"]) == (1, 1)
+    assert report["added"][0]["trigger_event_id"] == stream[1].event_id
+    assert report["added"][0]["thresholds"] == {"same_error_count": 2}
+    # the same rules: no difference
+    same = compare_replays(logged(stream), BASE, BASE, at(10))
+    assert all(k["added"] == k["removed"] == 0 for k in same["kinds"])
