@@ -4,7 +4,7 @@ and what became of it), versioned rule sets, their dry run and their application
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN, NotRfc3339, parse_rfc3339
 from service.alerts.schemas import RuleStats
@@ -13,11 +13,12 @@ from service.deps import Alerts, EventLogDep, Live, Rosters, RuleSets
 from service.errors import InvalidInput, NotFound
 from service.rosters.scope import Scope
 from service.rulesets.dry_run import dry_run
-from service.rulesets.model import DryRunIn, RuleSetIn, to_config
+from service.rulesets.model import MAX_VERSION, DryRunIn, RuleSetIn, to_config
 from service.rulesets.schemas import DryRunOut, RuleSetOut
 from service.schemas import problem
 
 router = APIRouter(tags=["rules"])
+Version = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 DEFAULT_PERIOD = timedelta(days=30)
 
 
@@ -51,7 +52,11 @@ async def rule_stats(
     if class_id is not None and not await rosters.reaches_class(scope, class_id):
         raise NotFound(f"no class {class_id!r}")
     try:
-        start = parse_rfc3339(since, "since") if since else datetime.now(UTC) - DEFAULT_PERIOD
+        start = (
+            parse_rfc3339(since, "since")
+            if since is not None
+            else datetime.now(UTC) - DEFAULT_PERIOD
+        )
     except NotRfc3339 as exc:
         raise InvalidInput(str(exc)) from exc
     kinds = await alerts.feedback(scope, class_id, start)
@@ -76,7 +81,7 @@ async def create_rule_set(body: RuleSetIn, principal: Admin, rule_sets: RuleSets
 @router.get(
     "/rules/sets/{version}", response_model=RuleSetOut, responses={404: problem("no such version")}
 )
-async def get_rule_set(version: int, _: Admin, rule_sets: RuleSets, live: Live) -> Any:
+async def get_rule_set(version: Version, _: Admin, rule_sets: RuleSets, live: Live) -> Any:
     found = await rule_sets.get(version)
     return {**found, "in_force": version == live.current.rules_version}
 
@@ -86,7 +91,9 @@ async def get_rule_set(version: int, _: Admin, rule_sets: RuleSets, live: Live) 
     response_model=RuleSetOut,
     responses={404: problem("no such version")},
 )
-async def apply_rule_set(version: int, principal: Admin, rule_sets: RuleSets, live: Live) -> Any:
+async def apply_rule_set(
+    version: Version, principal: Admin, rule_sets: RuleSets, live: Live
+) -> Any:
     """From now on the actors use this version, and new alerts record it: at once in this
     replica, within RULES_REFRESH in the others. Applying an older version is a rollback."""
     applied = await rule_sets.apply(version, principal.subject)

@@ -4,11 +4,10 @@ how it becomes the domain's configuration (actors/config.py). Pure."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,40 +16,50 @@ from pydantic import (
 )
 
 from actors.config import DomainConfig
+from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN, parse_rfc3339
+
+# PostgreSQL's text and JSONB hold no NUL character: refused here, not by a 500 there.
+NO_NUL = r"^[^\x00]*$"
+MAX_VERSION = 2**31 - 1  # rule_sets.version is an integer
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+TopicId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL)]
 
 
 class TopicThresholds(BaseModel):
-    """Thresholds that may differ per topic; absent: the rule set's own."""
+    """Thresholds that may differ per topic; absent: the rule set's own. Strict, as the
+    events are: ``true`` is not a threshold, ``"5"`` is not a count. The lower bounds
+    keep a rule set from firing deadlines in a loop (the settings may go lower, for
+    tests)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     repeated_error_count: int | None = Field(default=None, ge=1, le=1000)
     consecutive_failure_count: int | None = Field(default=None, ge=1, le=1000)
-    stuck_minutes: float | None = Field(default=None, gt=0, le=7 * 24 * 60)
+    stuck_minutes: float | None = Field(default=None, ge=1, le=7 * 24 * 60)
     quiz_low_below: float | None = Field(default=None, ge=0, le=100)
     quiz_high_below: float | None = Field(default=None, ge=0, le=100)
-    misconception_share: float | None = Field(default=None, gt=0, le=1)
+    misconception_share: float | None = Field(default=None, ge=0.01, le=1)
     misconception_min_students: int | None = Field(default=None, ge=1, le=10000)
 
 
 class Thresholds(TopicThresholds):
     """Thresholds for every topic; absent: the service's settings (docs/rules.md)."""
 
-    inactivity_days: float | None = Field(default=None, gt=0, le=365)
-    help_phrases: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = (
-        Field(default=None, max_length=200)
-    )
-    misconception_window_hours: float | None = Field(default=None, gt=0, le=24 * 30)
+    inactivity_days: float | None = Field(default=None, ge=1 / 24, le=365)
+    help_phrases: list[Text200] | None = Field(default=None, max_length=200)
+    misconception_window_hours: float | None = Field(default=None, ge=1, le=24 * 30)
 
 
 class RuleSetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     thresholds: Thresholds = Field(default_factory=Thresholds)
-    topics: dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=128)], TopicThresholds
-    ] = Field(default_factory=dict, max_length=1000, description="per topic_id")
-    note: str = Field(default="", max_length=2000, description="why, for whoever reads it")
+    topics: dict[TopicId, TopicThresholds] = Field(
+        default_factory=dict, max_length=1000, description="per topic_id"
+    )
+    note: str = Field(
+        default="", max_length=2000, pattern=NO_NUL, description="why, for whoever reads it"
+    )
 
 
 def _fields(thresholds: TopicThresholds) -> dict[str, Any]:
@@ -86,13 +95,23 @@ class DryRunIn(BaseModel):
     events of ``class_id``'s students, or of every student active between ``from`` and
     ``to`` (default: the whole retention up to now)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
     rule_set: RuleSetIn | None = None
-    version: int | None = Field(default=None, ge=1)
-    class_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
-    since: AwareDatetime | None = Field(default=None, alias="from")
-    until: AwareDatetime | None = Field(default=None, alias="to")
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
+    class_id: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=STUDENT_ID_MAX, pattern=STUDENT_ID_PATTERN),
+        ]
+        | None
+    ) = None
+    since_text: str | None = Field(
+        default=None, alias="from", max_length=64, json_schema_extra={"format": "date-time"}
+    )
+    until_text: str | None = Field(
+        default=None, alias="to", max_length=64, json_schema_extra={"format": "date-time"}
+    )
 
     @model_validator(mode="after")
     def _one_candidate(self) -> DryRunIn:
@@ -101,3 +120,11 @@ class DryRunIn(BaseModel):
         if self.since is not None and self.until is not None and self.since > self.until:
             raise ValueError("from must not be after to")
         return self
+
+    @property
+    def since(self) -> datetime | None:
+        return None if self.since_text is None else parse_rfc3339(self.since_text, "from")
+
+    @property
+    def until(self) -> datetime | None:
+        return None if self.until_text is None else parse_rfc3339(self.until_text, "to")
