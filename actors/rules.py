@@ -300,6 +300,7 @@ def apply_events(
     events: Sequence[LearningEvent],
     config: DomainConfig,
     in_place: bool = False,
+    progress: bool = True,
 ) -> tuple[StudentState, TurnOutcome]:
     """The new state after ``events`` (in delivery order) and each event's outcome.
 
@@ -307,17 +308,19 @@ def apply_events(
     the next one's "before": the result equals applying the events one by one with
     :func:`apply_event` (a property test checks it). The input is not modified, unless
     ``in_place``: then it becomes the new state (the actor, which drops its copy of the
-    state when a turn fails, saves the deep copy that way).
+    state when a turn fails, saves the deep copy that way). Without ``progress`` the
+    mastery is not computed and no progress.updated decided: for replays that only want
+    the alerts (actors/replay.py), where mastery is most of the cost.
     """
     new = state if in_place else state.model_copy(deep=True)
     seen = set(new.recent_event_ids)
-    before = mastery_by_topic(new, config)
+    before = mastery_by_topic(new, config) if progress else {}
     outcomes: list[Outcome] = []
     for event in events:
         if event.event_id in seen:
             outcomes.append(Outcome(duplicate=True))
             continue
-        outcome, before = _apply_in_place(new, event, config, before)
+        outcome, before = _apply_in_place(new, event, config, before, progress)
         seen.add(event.event_id)
         while len(new.recent_event_ids) > config.dedupe_window:
             seen.discard(new.recent_event_ids.pop(0))
@@ -336,7 +339,11 @@ def apply_event(
 
 
 def _apply_in_place(
-    new: StudentState, event: LearningEvent, config: DomainConfig, before: dict[str, Mastery]
+    new: StudentState,
+    event: LearningEvent,
+    config: DomainConfig,
+    before: dict[str, Mastery],
+    progress: bool = True,
 ) -> tuple[Outcome, dict[str, Mastery]]:
     """Apply one event not seen before to ``new`` (modified); ``before`` is the mastery
     of ``new`` as it is now. Returns the outcome and the mastery afterwards."""
@@ -358,6 +365,8 @@ def _apply_in_place(
 
     new.recent_event_ids.append(event.event_id)
     new.events_applied += 1
+    if not progress:
+        return Outcome(duplicate=False, effects=tuple(effects)), before
 
     after = mastery_by_topic(new, config)
     changed = tuple(t for t, m in after.items() if before.get(t) != m)

@@ -6,8 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 from actors.config import DomainConfig
-from actors.events import LearningEvent
+from actors.effects import RaiseAlert
+from actors.events import LearningEvent, parse_event
 from actors.replay import replay_student
+from actors.rules import WAKE_REMINDER, apply_event, fire_reminder
+from actors.state import StudentState
+from bench.workload import generate
 from service.rulesets.dry_run import compare_replays
 from service.rulesets.model import RuleSetIn, to_config
 from tests.unit.factories import T0, quiz, run, started
@@ -87,3 +91,23 @@ def test_the_dry_run_reports_what_a_changed_threshold_adds_and_removes() -> None
     # the same rules: no difference
     same = compare_replays(logged(stream), BASE, BASE, at(10))
     assert all(k["added"] == k["removed"] == 0 for k in same["kinds"])
+
+
+def test_the_replay_raises_what_the_actor_path_raises() -> None:
+    """The replay skips mastery and copies; its alerts are the actor path's, event by
+    event with the reminders fired in between (a workload of the benchmark's mix)."""
+    until = T0 + timedelta(days=5)
+    by_student: dict[str, list[LearningEvent]] = {}
+    for e in generate(3000, 40, seed=3, prefix="rp", start=T0):
+        by_student.setdefault(e.student_id, []).append(parse_event(e.type, e.data))
+    for sid, events in by_student.items():
+        state, expected = StudentState(student_id=sid), []
+        for event in [*events, None]:
+            now = until if event is None else event.occurred_at
+            while state.wake_due is not None and state.wake_due <= now:
+                state, effects = fire_reminder(state, WAKE_REMINDER, {}, state.wake_due, BASE)
+                expected += [e.alert for e in effects if isinstance(e, RaiseAlert)]
+            if event is not None:
+                state, outcome = apply_event(state, event, BASE)
+                expected += outcome.alerts
+        assert replay_student(sid, events, BASE, until) == expected

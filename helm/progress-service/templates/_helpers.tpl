@@ -27,6 +27,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ .Values.rules.stuckMinutes | quote }}
 - name: PROGRESS_INACTIVITY_DAYS
   value: {{ .Values.rules.inactivityDays | quote }}
+- name: PROGRESS_MISCONCEPTION_SHARE
+  value: {{ .Values.rules.misconceptionShare | quote }}
+- name: PROGRESS_MISCONCEPTION_MIN_STUDENTS
+  value: {{ .Values.rules.misconceptionMinStudents | quote }}
+- name: PROGRESS_MISCONCEPTION_WINDOW_HOURS
+  value: {{ .Values.rules.misconceptionWindowHours | quote }}
+- name: PROGRESS_EVENT_RETENTION_DAYS
+  value: {{ .Values.eventRetentionDays | quote }}
 - name: INTAKE_LANES
   value: {{ .Values.intake.lanes | quote }}
 - name: PROGRESS_BULK_MAX_MESSAGES
