@@ -67,6 +67,13 @@ def one_run(checkout: Path, rate: float | None) -> dict[str, Any]:
             text=True,
             timeout=900,
         )
+    except subprocess.CalledProcessError as failed:
+        # the run's own account of why, and its app's last log lines (the folder goes)
+        sys.stderr.write(failed.stderr[-4000:])
+        app_log = stack_dir / "logs" / "bench-app.log"
+        if app_log.exists():
+            sys.stderr.write("".join(app_log.read_text().splitlines(True)[-20:]))
+        raise
     finally:
         shutil.rmtree(stack_dir, ignore_errors=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
