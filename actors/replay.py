@@ -15,17 +15,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from actors.config import DomainConfig
-from actors.effects import AlertCandidate, RaiseAlert
+from actors.effects import AlertCandidate, ErrorSignal, RaiseAlert, SignalErrors
 from actors.events import LearningEvent
+from actors.misconceptions import ClassState, record_signals
 from actors.rules import WAKE_REMINDER, apply_events, fire_reminder
 from actors.state import StudentState
 
 
 def replay_student(
-    student_id: str, events: Iterable[LearningEvent], config: DomainConfig, until: datetime
+    student_id: str,
+    events: Iterable[LearningEvent],
+    config: DomainConfig,
+    until: datetime,
+    signals: list[ErrorSignal] | None = None,
 ) -> list[AlertCandidate]:
     """The alerts ``events`` (one student's, in delivery order) raise under ``config``;
-    reminders fire when the next event's time, or ``until``, has passed them."""
+    reminders fire when the next event's time, or ``until``, has passed them. The error
+    signals the student would send their classes are added to ``signals``."""
     state = StudentState(student_id=student_id)
     raised: list[AlertCandidate] = []
 
@@ -41,14 +47,35 @@ def replay_student(
         # a copy and the mastery per event made it ~20x slower
         state, turn = apply_events(state, [event], config, in_place=True, progress=False)
         raised.extend(turn.alerts)
+        if signals is not None:
+            signals += [s for e in turn.effects if isinstance(e, SignalErrors) for s in e.signals]
     fire_due(until)
+    return raised
+
+
+def replay_classes(
+    signals: list[ErrorSignal], classes: dict[str, dict[str, int]], config: DomainConfig
+) -> list[AlertCandidate]:
+    """The class misconceptions ``signals`` raise, each class from no state; ``classes``
+    is, per student, their classes with each class's size."""
+    per_class: dict[str, list[ErrorSignal]] = {}
+    sizes: dict[str, int] = {}
+    for signal in signals:
+        for class_id, size in classes.get(signal.student_id, {}).items():
+            per_class.setdefault(class_id, []).append(signal)
+            sizes[class_id] = size
+    raised: list[AlertCandidate] = []
+    for class_id, mine in sorted(per_class.items()):
+        _, alerts = record_signals(ClassState(class_id=class_id), mine, sizes[class_id], config)
+        raised += alerts
     return raised
 
 
 def alert_key(alert: AlertCandidate) -> tuple[str, str, str, str]:
     """What the alert is about and what caused it."""
     cause = alert.trigger_event_id or alert.detected_at.isoformat()
-    return (alert.student_id or "", alert.kind, alert.topic_id or "", cause)
+    about = alert.student_id or f"class:{alert.class_id}"
+    return (about, alert.kind, alert.topic_id or "", cause)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from pydantic import ValidationError
 
 from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN, NotRfc3339, parse_rfc3339
 from service.alerts.schemas import RuleStats
@@ -121,7 +122,13 @@ async def dry_run_rules(
     (``removed``). Nothing live is touched."""
     if body.version is not None:
         stored = await rule_sets.get(body.version)
-        rules = RuleSetIn.model_validate({k: stored[k] for k in ("thresholds", "topics", "note")})
+        try:
+            rules = RuleSetIn.model_validate(
+                {k: stored[k] for k in ("thresholds", "topics", "note")}
+            )
+        except ValidationError as exc:  # stored under looser bounds than today's
+            message = f"rule set version {body.version} no longer validates: {exc}"
+            raise InvalidInput(message) from exc
         candidate = to_config(live.base, rules, body.version)
     else:
         assert body.rule_set is not None
@@ -136,7 +143,13 @@ async def dry_run_rules(
     else:
         students = await event_log.students_between(since, until)
     logged = await event_log.events_of(students, since, until)
-    report = await dry_run(logged, live.current, candidate, until)
+    classes = await rosters.classes_of(students)
+    if body.class_id is not None:  # only the class asked about
+        classes = {
+            sid: {c: n for c, n in mine.items() if c == body.class_id}
+            for sid, mine in classes.items()
+        }
+    report = await dry_run(logged, live.current, candidate, until, classes)
     return {
         "current_version": live.current.rules_version,
         "candidate_version": body.version,

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from actors.config import DomainConfig
-from actors.effects import AlertCandidate
+from actors.effects import AlertCandidate, ErrorSignal
 from actors.events import LearningEvent, PoisonEvent, parse_event
-from actors.replay import compare, replay_student
+from actors.replay import compare, replay_classes, replay_student
 from actors.vocabulary import ALERT_KINDS, iso_z
 from service.errors import InvalidInput
 
@@ -23,6 +23,7 @@ LISTED = 50  # alerts listed per side; the counts cover all
 def _summary(alert: AlertCandidate) -> dict[str, Any]:
     return {
         "student_id": alert.student_id,
+        "class_id": alert.class_id,
         "kind": alert.kind,
         "topic_id": alert.topic_id,
         "severity": alert.severity,
@@ -33,11 +34,16 @@ def _summary(alert: AlertCandidate) -> dict[str, Any]:
 
 
 def _replay_all(
-    events: dict[str, list[LearningEvent]], config: DomainConfig, until: datetime
+    events: dict[str, list[LearningEvent]],
+    classes: dict[str, dict[str, int]],
+    config: DomainConfig,
+    until: datetime,
 ) -> list[AlertCandidate]:
-    return [
-        a for sid, mine in sorted(events.items()) for a in replay_student(sid, mine, config, until)
-    ]
+    raised: list[AlertCandidate] = []
+    signals: list[ErrorSignal] = []
+    for sid, mine in sorted(events.items()):
+        raised += replay_student(sid, mine, config, until, signals)
+    return raised + replay_classes(signals, classes, config)
 
 
 def compare_replays(
@@ -45,8 +51,11 @@ def compare_replays(
     current: DomainConfig,
     candidate: DomainConfig,
     until: datetime,
+    classes: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
-    """The report of a dry run over ``logged`` (each student's ``{"type", "data"}``)."""
+    """The report of a dry run over ``logged`` (each student's ``{"type", "data"}``);
+    ``classes``: per student their classes and sizes, for class misconceptions."""
+    classes = classes or {}
     events: dict[str, list[LearningEvent]] = {}
     skipped = 0
     for sid, envelopes in logged.items():
@@ -58,7 +67,10 @@ def compare_replays(
     count = sum(len(v) for v in events.values())
     if count > MAX_EVENTS:
         raise InvalidInput(f"{count} events to replay, at most {MAX_EVENTS}: narrow the range")
-    diff = compare(_replay_all(events, current, until), _replay_all(events, candidate, until))
+    diff = compare(
+        _replay_all(events, classes, current, until),
+        _replay_all(events, classes, candidate, until),
+    )
     added: dict[str, int] = {}
     removed: dict[str, int] = {}
     for a in diff.added:
@@ -78,7 +90,6 @@ def compare_replays(
                 "removed": removed.get(kind, 0),
             }
             for kind in ALERT_KINDS
-            if kind != "class_misconception"  # about classes: not replayed (docs/rules.md)
         ],
         "added": [_summary(a) for a in diff.added[:LISTED]],
         "removed": [_summary(a) for a in diff.removed[:LISTED]],
@@ -90,6 +101,7 @@ async def dry_run(
     current: DomainConfig,
     candidate: DomainConfig,
     until: datetime,
+    classes: dict[str, dict[str, int]],
 ) -> dict[str, Any]:
     """:func:`compare_replays` in a worker thread: pure CPU, off the event loop."""
-    return await asyncio.to_thread(compare_replays, logged, current, candidate, until)
+    return await asyncio.to_thread(compare_replays, logged, current, candidate, until, classes)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.rulesets.model import Thresholds, TopicThresholds
-
 
 class RuleSetOut(BaseModel):
+    """As stored: a version written under looser bounds is still listed as it is."""
+
     version: int
-    thresholds: Thresholds
-    topics: dict[str, TopicThresholds]
+    thresholds: dict[str, Any] = Field(description="as in the request (see RuleSetIn)")
+    topics: dict[str, dict[str, Any]]
     note: str
     created_by: str
     created_at: datetime
@@ -31,6 +32,7 @@ class KindDifference(BaseModel):
 
 class ReplayedAlert(BaseModel):
     student_id: str | None
+    class_id: str | None = None
     kind: str
     topic_id: str | None
     severity: str

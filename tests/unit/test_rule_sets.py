@@ -111,3 +111,28 @@ def test_the_replay_raises_what_the_actor_path_raises() -> None:
                 state, outcome = apply_event(state, event, BASE)
                 expected += outcome.alerts
         assert replay_student(sid, events, BASE, until) == expected
+
+
+def test_the_dry_run_replays_class_misconceptions_too() -> None:
+    """Three students of a class of ten hit TypeError: a misconception now; a candidate
+    asking for four students no longer raises it."""
+    stream = [run(True, "TypeError", student=f"m{i}", at=at(i)) for i in range(3)]
+    classes = {f"m{i}": {"c1": 10} for i in range(3)}
+    fewer = to_config(
+        BASE, RuleSetIn.model_validate({"thresholds": {"misconception_min_students": 4}}), 4
+    )
+    report = compare_replays(logged(stream), BASE, fewer, at(10), classes)
+    kinds = {k["kind"]: k for k in report["kinds"]}
+    assert kinds["class_misconception"] == {
+        "kind": "class_misconception",
+        "raised_now": 1,
+        "raised_by_candidate": 0,
+        "added": 0,
+        "removed": 1,
+    }
+    [removed] = [a for a in report["removed"] if a["kind"] == "class_misconception"]
+    assert removed["class_id"] == "c1" and removed["student_id"] is None
+    # students in no class raise none
+    assert {k["kind"]: k for k in compare_replays(logged(stream), BASE, fewer, at(10))["kinds"]}[
+        "class_misconception"
+    ]["raised_now"] == 0
