@@ -42,6 +42,15 @@ WHERE student_id = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at <= $3
 ORDER BY student_id, seq
 """
 
+_COUNT_OF = """
+SELECT count(*) FROM learning_events
+WHERE student_id = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at <= $3
+"""
+
+_COUNT_BETWEEN = """
+SELECT count(*) FROM learning_events WHERE occurred_at >= $1 AND occurred_at <= $2
+"""
+
 _PERIOD_STUDENTS = """
 SELECT DISTINCT student_id FROM learning_events WHERE occurred_at >= $1 AND occurred_at <= $2
 """
@@ -90,6 +99,14 @@ class EventLog:
             body = data if isinstance(data, dict) else json.loads(data)
             out.setdefault(student_id, []).append({"type": event_type, "data": body})
         return out
+
+    async def count(self, student_ids: list[str] | None, since: datetime, until: datetime) -> int:
+        """How many events :meth:`events_of` would return (every student: None)."""
+        async with self._engine.connect() as conn:
+            pg = await driver(conn)
+            if student_ids is None:
+                return int(await pg.fetchval(_COUNT_BETWEEN, since, until))
+            return int(await pg.fetchval(_COUNT_OF, student_ids, since, until))
 
     async def students_between(self, since: datetime, until: datetime) -> list[str]:
         async with self._engine.connect() as conn:

@@ -13,7 +13,7 @@ from service.auth import Admin, Staff
 from service.deps import Alerts, EventLogDep, Live, Rosters, RuleSets
 from service.errors import InvalidInput, NotFound
 from service.rosters.scope import Scope
-from service.rulesets.dry_run import dry_run
+from service.rulesets.dry_run import MAX_EVENTS, dry_run
 from service.rulesets.model import MAX_VERSION, DryRunIn, RuleSetIn, to_config
 from service.rulesets.schemas import DryRunOut, RuleSetOut
 from service.schemas import problem
@@ -21,6 +21,7 @@ from service.schemas import problem
 router = APIRouter(tags=["rules"])
 Version = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 DEFAULT_PERIOD = timedelta(days=30)
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 @router.get("/rules/stats", response_model=RuleStats, responses={404: problem("no such class")})
@@ -134,14 +135,20 @@ async def dry_run_rules(
         assert body.rule_set is not None
         candidate = to_config(live.base, body.rule_set, 0)
     until = body.until or datetime.now(UTC)
-    since = body.since or until - event_log.retention
+    since = body.since or max(until, EARLIEST + event_log.retention) - event_log.retention
+    members: list[str] | None = None
     if body.class_id is not None:
         roster = await rosters.roster(body.class_id)
         if roster is None:
             raise NotFound(f"no class {body.class_id!r}")
-        students = sorted(roster.student_ids)
-    else:
-        students = await event_log.students_between(since, until)
+        members = sorted(roster.student_ids)
+    count = await event_log.count(members, since, until)
+    if count > MAX_EVENTS:  # refused before anything is read or replayed
+        raise InvalidInput(
+            f"{count} retained events in this class and range, at most {MAX_EVENTS} per dry "
+            "run: narrow the range (from, to) or name a class"
+        )
+    students = members if members is not None else await event_log.students_between(since, until)
     logged = await event_log.events_of(students, since, until)
     classes = await rosters.classes_of(students)
     if body.class_id is not None:  # only the class asked about
