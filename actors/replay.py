@@ -74,8 +74,7 @@ def replay_classes(
 def alert_key(alert: AlertCandidate) -> tuple[str, str, str, str]:
     """What the alert is about and what caused it."""
     cause = alert.trigger_event_id or alert.detected_at.isoformat()
-    about = alert.student_id or f"class:{alert.class_id}"
-    return (about, alert.kind, alert.topic_id or "", cause)
+    return (alert.key, alert.kind, alert.topic_id or "", cause)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from service.intake import Intake
 from service.log_config import configure_logging
 from service.middleware import DAPR_PREFIXES, BodyLimitMiddleware, DaprTokenMiddleware
 from service.outbound import Outbound
+from service.periodic import every
 from service.problems import install_problem_handlers
 from service.readmodel.projection import ProgressProjection
 from service.readmodel.views import ClassViews
@@ -165,8 +166,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             actor_client=actor_client,
             actor_factory=class_actor_factory(deps),
         )
-        pruning = asyncio.create_task(event_log.prune_every(EVENT_LOG_PRUNE_PERIOD))
-        refreshing = asyncio.create_task(live_rules.refresh_every(RULES_REFRESH))
+        pruning = asyncio.create_task(every(EVENT_LOG_PRUNE_PERIOD, event_log.prune_once))
+        refreshing = asyncio.create_task(every(RULES_REFRESH, live_rules.refresh_once))
         try:
             yield
         finally:

@@ -10,7 +10,6 @@ replays a student's events in the order they were logged — their delivery orde
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -128,13 +127,12 @@ class EventLog:
             )
         return int(status.split()[-1])
 
-    async def prune_every(self, period: timedelta) -> None:
-        """Prune now and then every ``period``, until cancelled (the app's lifespan)."""
-        while True:
-            try:
-                pruned = await self.prune()
-                if pruned:
-                    log.info("event_log_pruned", events=pruned)
-            except Exception as exc:  # the database away: try again next period
-                log.warning("event_log_prune_failed", error=repr(exc))
-            await asyncio.sleep(period.total_seconds())
+    async def prune_once(self) -> None:
+        """:meth:`prune`, logged; the database away: the next period tries again."""
+        try:
+            pruned = await self.prune()
+        except Exception as exc:  # logged; the next period tries again
+            log.warning("event_log_prune_failed", error=repr(exc))
+            return
+        if pruned:
+            log.info("event_log_pruned", events=pruned)

@@ -1,11 +1,8 @@
 """The rule set the actors of this process use: the newest applied version, read at
-start and again every ``period`` (so an apply on another replica reaches this one within
-it), and at once in the process that applied it."""
+start and again every RULES_REFRESH (service/main.py), so an apply on another replica
+reaches this one within it, and at once in the process that applied it."""
 
 from __future__ import annotations
-
-import asyncio
-from datetime import timedelta
 
 import structlog
 
@@ -42,8 +39,3 @@ class LiveRules:
             await self.refresh()
         except Exception as exc:  # logged; the next refresh tries again
             log.warning("rule_set_refresh_failed", error=repr(exc))
-
-    async def refresh_every(self, period: timedelta) -> None:
-        while True:
-            await self.refresh_once()
-            await asyncio.sleep(period.total_seconds())
