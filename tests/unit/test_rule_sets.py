@@ -12,7 +12,7 @@ from actors.replay import replay_student
 from actors.rules import WAKE_REMINDER, apply_event, fire_reminder
 from actors.state import StudentState
 from bench.workload import generate
-from service.rulesets.dry_run import compare_replays
+from service.rulesets.dry_run import LISTED, DryRunTally, compare_replays, replay_chunk
 from service.rulesets.model import RuleSetIn, to_config
 from tests.unit.factories import T0, quiz, run, started
 
@@ -136,3 +136,42 @@ def test_the_dry_run_replays_class_misconceptions_too() -> None:
     assert {k["kind"]: k for k in compare_replays(logged(stream), BASE, fewer, at(10))["kinds"]}[
         "class_misconception"
     ]["raised_now"] == 0
+
+
+def test_a_dry_run_in_chunks_reports_what_one_chunk_does() -> None:
+    """A background dry run replays students a chunk at a time: however they are cut,
+    the report is the one the whole stream gives at once (the listed alerts may come in
+    another order)."""
+    stream = [
+        parse_event(e.type, e.data) for e in generate(4000, 60, seed=11, prefix="ck", start=T0)
+    ]
+    everyone = logged(stream)
+    classes = {sid: {f"c{n % 3}": 20} for n, sid in enumerate(sorted(everyone))}
+    candidate = to_config(
+        BASE,
+        RuleSetIn.model_validate(
+            {
+                "thresholds": {"repeated_error_count": 2, "quiz_low_below": 70},
+                "topics": {"python.loops": {"misconception_min_students": 2}},
+            }
+        ),
+        2,
+    )
+    until = stream[-1].occurred_at + timedelta(hours=1)
+    whole = compare_replays(everyone, BASE, candidate, until, classes)
+    assert any(k["added"] or k["removed"] for k in whole["kinds"])  # a difference to keep
+    students = sorted(everyone)
+    for size in (1, 7, 25):
+        tally = DryRunTally()
+        for i in range(0, len(students), size):
+            part = {sid: everyone[sid] for sid in students[i : i + size]}
+            tally.add(replay_chunk(part, BASE, candidate, until))
+        chunked = tally.report(classes, BASE, candidate)
+        assert {k: v for k, v in chunked.items() if k not in ("added", "removed")} == {
+            k: v for k, v in whole.items() if k not in ("added", "removed")
+        }
+        for side in ("added", "removed"):
+            assert len(chunked[side]) == len(whole[side])
+            if sum(k[side] for k in whole["kinds"]) <= LISTED:  # all listed: the same ones
+                key = lambda a: sorted(a.items(), key=str)  # noqa: E731
+                assert sorted(map(key, chunked[side])) == sorted(map(key, whole[side]))
