@@ -374,7 +374,8 @@ def admin_api(ports: Ports) -> httpx.AsyncClient:
 
 async def _service_figures(ports: Ports) -> dict[str, Any]:
     """Saturation, latency at 25/50/90 % of it (API load at 50 %), the teachers' views
-    at school scale (bench/class_views.py) and, unless BENCH_SCALING=0, the replica
+    at school scale (bench/class_views.py), a background dry run over 400,000 retained
+    events (bench/dry_runs.py) and, unless BENCH_SCALING=0, the replica
     scaling runs."""
     results: dict[str, Any] = {}
     async with admin_api(ports) as api:
@@ -407,6 +408,9 @@ async def _service_figures(ports: Ports) -> dict[str, Any]:
         from bench.class_views import class_views
 
         results["class_views"] = await class_views(ports)
+        from bench.dry_runs import dry_runs
+
+        results["dry_runs"] = await dry_runs(ports)
         if os.environ.get("BENCH_SCALING", "1") == "1":
             with phase("replicas 1, 2 and 3"):
                 results["scaling"] = await scaling(api, tag)

@@ -16,6 +16,7 @@ from service.readmodel.projection import ProgressProjection
 from service.readmodel.views import ClassViews
 from service.resources import Resources
 from service.rosters.repository import RosterRepository
+from service.rulesets.jobs import DryRunJobs
 from service.rulesets.live import LiveRules
 from service.rulesets.repository import RuleSetRepository
 from service.settings import Settings
@@ -49,6 +50,7 @@ Alerts = Annotated[AlertRepository, Depends(_picked(lambda r: r.alerts))]
 Projection = Annotated[ProgressProjection, Depends(_picked(lambda r: r.projection))]
 EventLogDep = Annotated[EventLog, Depends(_picked(lambda r: r.event_log))]
 RuleSets = Annotated[RuleSetRepository, Depends(_picked(lambda r: r.rule_sets))]
+DryRuns = Annotated[DryRunJobs, Depends(_picked(lambda r: r.dry_runs))]
 
 
 async def _live_rules(request: Request) -> LiveRules:

@@ -39,6 +39,8 @@ from service.request_context import RequestContextMiddleware
 from service.resources import Resources
 from service.rosters.repository import RosterRepository
 from service.routes import classes, health, ops, progress, rules, struggles, students
+from service.rulesets.job_store import DryRunStore
+from service.rulesets.jobs import DryRunJobs
 from service.rulesets.live import LiveRules
 from service.rulesets.repository import RuleSetRepository
 from service.schemas import API_ERRORS
@@ -135,6 +137,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             projection=projection,
             event_log=event_log,
             rule_sets=rule_sets,
+            dry_runs=DryRunJobs(
+                DryRunStore(engine), event_log, rosters, settings.dry_run_max_events
+            ),
             views=ClassViews(read_pool, config.inactivity_after),
             broadcaster=AlertBroadcaster(settings.database_url),
             actors=actors,
@@ -167,11 +172,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             actor_factory=class_actor_factory(deps),
         )
         pruning = asyncio.create_task(every(EVENT_LOG_PRUNE_PERIOD, event_log.prune_once))
+        pruning_dry_runs = asyncio.create_task(
+            every(EVENT_LOG_PRUNE_PERIOD, resources.dry_runs.prune_once)
+        )
         refreshing = asyncio.create_task(every(RULES_REFRESH, live_rules.refresh_once))
         try:
             yield
         finally:
             pruning.cancel()
+            pruning_dry_runs.cancel()
             refreshing.cancel()
             await resources.aclose()
 

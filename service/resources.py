@@ -18,6 +18,7 @@ from service.intake import Intake
 from service.readmodel.projection import ProgressProjection
 from service.readmodel.views import ClassViews
 from service.rosters.repository import RosterRepository
+from service.rulesets.jobs import DryRunJobs
 from service.rulesets.repository import RuleSetRepository
 from service.sidecar import Sidecar
 
@@ -34,6 +35,7 @@ class Resources:
     projection: ProgressProjection
     event_log: EventLog
     rule_sets: RuleSetRepository
+    dry_runs: DryRunJobs  # background dry runs started here
     views: ClassViews
     broadcaster: AlertBroadcaster
     actors: ActorGateway
@@ -41,6 +43,7 @@ class Resources:
     placement: httpx.AsyncClient  # the placement service's metadata API
 
     async def aclose(self) -> None:
+        await self.dry_runs.aclose()  # marks what runs here failed, while the engine is up
         await self.broadcaster.close()
         await self.placement.aclose()
         await self.dapr_http.aclose()

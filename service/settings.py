@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     inactivity_days: float = Field(default=3.0, gt=0)
     # learning events kept for the per-exercise view and the rule dry run (decision 010)
     event_retention_days: float = Field(default=30.0, gt=0)
+    # events one background dry run replays at most (decision 011; ~0.15 ms each)
+    dry_run_max_events: int = Field(default=2_000_000, ge=1)
     misconception_share: float = Field(default=0.3, gt=0, le=1)
     misconception_min_students: int = Field(default=3, ge=1)
     misconception_window_hours: float = Field(default=24.0, gt=0)

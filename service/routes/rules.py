@@ -4,18 +4,22 @@ and what became of it), versioned rule sets, their dry run and their application
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import ValidationError
 
 from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN, NotRfc3339, parse_rfc3339
 from service.alerts.schemas import RuleStats
 from service.auth import Admin, Staff
-from service.deps import Alerts, EventLogDep, Live, Rosters, RuleSets
+from service.deps import Alerts, DryRuns, EventLogDep, Live, Rosters, RuleSets
 from service.errors import InvalidInput, NotFound
+from service.rosters.repository import RosterRepository
 from service.rosters.scope import Scope
 from service.rulesets.dry_run import MAX_EVENTS, dry_run
+from service.rulesets.jobs import DryRunRequest
+from service.rulesets.live import LiveRules
 from service.rulesets.model import MAX_VERSION, DryRunIn, RuleSetIn, to_config
-from service.rulesets.schemas import DryRunOut, RuleSetOut
+from service.rulesets.repository import RuleSetRepository
+from service.rulesets.schemas import DryRunJobOut, DryRunOut, RuleSetOut
 from service.schemas import problem
 
 router = APIRouter(tags=["rules"])
@@ -103,24 +107,16 @@ async def apply_rule_set(
     return {**applied, "in_force": version == live.current.rules_version}
 
 
-@router.post(
-    "/rules/dry-run",
-    response_model=DryRunOut,
-    responses={404: problem("no such class or version"), 422: problem("too many events")},
-)
-async def dry_run_rules(
+async def _resolved(
     body: DryRunIn,
-    _: Admin,
-    rule_sets: RuleSets,
-    live: Live,
-    rosters: Rosters,
-    event_log: EventLogDep,
-) -> Any:
-    """What a candidate rule set would change: the retained events of a class's students
-    (or of every student active in a time range) replayed under the rules in force and
-    under the candidate, from no state, with the pure rules. Per kind: alerts raised under
-    each, those only the candidate raises (``added``) and those it no longer raises
-    (``removed``). Nothing live is touched."""
+    who: str,
+    rule_sets: RuleSetRepository,
+    live: LiveRules,
+    rosters: RosterRepository,
+    retention: timedelta,
+) -> DryRunRequest:
+    """The rule sets, students and range a dry run request names (404: no such class or
+    version; 422: a stored version that no longer validates)."""
     if body.version is not None:
         stored = await rule_sets.get(body.version)
         try:
@@ -133,20 +129,58 @@ async def dry_run_rules(
         candidate = to_config(live.base, rules, body.version)
     else:
         assert body.rule_set is not None
-        candidate = to_config(live.base, body.rule_set, 0)
+        rules = body.rule_set
+        candidate = to_config(live.base, rules, 0)
     until = body.until or datetime.now(UTC)
-    since = body.since or max(until, EARLIEST + event_log.retention) - event_log.retention
+    since = body.since or max(until, EARLIEST + retention) - retention
     members: list[str] | None = None
     if body.class_id is not None:
         roster = await rosters.roster(body.class_id)
         if roster is None:
             raise NotFound(f"no class {body.class_id!r}")
         members = sorted(roster.student_ids)
+    return DryRunRequest(
+        requested_by=who,
+        current=live.current,
+        candidate=candidate,
+        candidate_version=body.version,
+        candidate_rules=rules.model_dump(mode="json"),
+        class_id=body.class_id,
+        members=members,
+        since=since,
+        until=until,
+    )
+
+
+@router.post(
+    "/rules/dry-run",
+    response_model=DryRunOut,
+    responses={404: problem("no such class or version"), 422: problem("too many events")},
+)
+async def dry_run_rules(
+    body: DryRunIn,
+    principal: Admin,
+    rule_sets: RuleSets,
+    live: Live,
+    rosters: Rosters,
+    event_log: EventLogDep,
+) -> Any:
+    """What a candidate rule set would change: the retained events of a class's students
+    (or of every student active in a time range) replayed under the rules in force and
+    under the candidate, from no state, with the pure rules. Per kind: alerts raised under
+    each, those only the candidate raises (``added``) and those it no longer raises
+    (``removed``). Nothing live is touched. Answered within the request up to 20,000
+    events; a wider one runs in the background (``POST /rules/dry-runs``)."""
+    request = await _resolved(
+        body, principal.subject, rule_sets, live, rosters, event_log.retention
+    )
+    since, until, members = request.since, request.until, request.members
     count = await event_log.count(members, since, until)
     if count > MAX_EVENTS:  # refused before anything is read or replayed
         raise InvalidInput(
             f"{count} retained events in this class and range, at most {MAX_EVENTS} per dry "
-            "run: narrow the range (from, to) or name a class"
+            "run answered in the request: start it in the background (POST /rules/dry-runs "
+            "with this body), or narrow the range (from, to) or name a class"
         )
     students = members if members is not None else await event_log.students_between(since, until)
     logged = await event_log.events_of(students, since, until)
@@ -156,12 +190,66 @@ async def dry_run_rules(
             sid: {c: n for c, n in mine.items() if c == body.class_id}
             for sid, mine in classes.items()
         }
-    report = await dry_run(logged, live.current, candidate, until, classes)
+    report = await dry_run(logged, request.current, request.candidate, until, classes)
     return {
-        "current_version": live.current.rules_version,
+        "current_version": request.current.rules_version,
         "candidate_version": body.version,
         "class_id": body.class_id,
         "from": since,
         "to": until,
         **report,
     }
+
+
+# ------------------------------------------------------------ background dry runs
+DryRunId = Annotated[str, Path(max_length=64, description="as POST /rules/dry-runs returned")]
+
+
+@router.post(
+    "/rules/dry-runs",
+    response_model=DryRunJobOut,
+    status_code=202,
+    responses={
+        404: problem("no such class or version"),
+        409: problem("a dry run is running"),
+        422: problem("too many events"),
+    },
+)
+async def start_dry_run(
+    body: DryRunIn,
+    principal: Admin,
+    response: Response,
+    rule_sets: RuleSets,
+    live: Live,
+    rosters: Rosters,
+    event_log: EventLogDep,
+    dry_runs: DryRuns,
+) -> Any:
+    """The dry run of ``POST /rules/dry-run`` over any number of retained events (up to
+    PROGRESS_DRY_RUN_MAX_EVENTS), in the background: answered at once with the dry run
+    (``running``, events counted) and its address in ``Location``; poll it there until
+    ``done`` (the report) or ``failed`` (why). One runs at a time (409 names it); a
+    finished one is kept 7 days."""
+    request = await _resolved(
+        body, principal.subject, rule_sets, live, rosters, event_log.retention
+    )
+    job = await dry_runs.start(request)
+    response.headers["Location"] = f"/rules/dry-runs/{job['id']}"
+    return job
+
+
+@router.get("/rules/dry-runs", response_model=list[DryRunJobOut])
+async def list_dry_runs(_: Admin, dry_runs: DryRuns) -> Any:
+    """The newest 20 background dry runs, newest first, without their reports."""
+    return await dry_runs.store.recent()
+
+
+@router.get(
+    "/rules/dry-runs/{run_id}",
+    response_model=DryRunJobOut,
+    responses={404: problem("no such dry run")},
+)
+async def get_dry_run(run_id: DryRunId, _: Admin, dry_runs: DryRuns) -> Any:
+    """A background dry run: its progress while ``running``, its report once ``done``,
+    why it stopped once ``failed``."""
+    return await dry_runs.store.get(run_id)

@@ -13,6 +13,7 @@ replayed once, at the end.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +42,20 @@ def _summary(alert: AlertCandidate) -> dict[str, Any]:
         "trigger_event_id": alert.trigger_event_id,
         "thresholds": (alert.rule or {}).get("thresholds"),
     }
+
+
+def in_chunks(counts: dict[str, int], max_events: int) -> list[list[str]]:
+    """The students of ``counts`` (their events each) in order, cut into chunks of at
+    most ``max_events`` events; a student with more has a chunk of their own."""
+    chunks: list[list[str]] = []
+    size = max_events  # the first student starts a chunk
+    for sid in sorted(counts):
+        if size + counts[sid] > max_events:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(sid)
+        size += counts[sid]
+    return chunks
 
 
 @dataclass
@@ -73,14 +88,16 @@ def replay_chunk(
     candidate: DomainConfig,
     until: datetime,
 ) -> ChunkReplay:
-    """``logged`` (each student's ``{"type", "data"}``, in delivery order) parsed and
-    replayed under ``current`` and ``candidate``."""
+    """``logged`` (each student's ``{"type", "data"}``, in delivery order; ``data`` an
+    object or its JSON text) parsed and replayed under ``current`` and ``candidate``."""
     events: dict[str, list[LearningEvent]] = {}
     skipped = 0
     for sid, envelopes in logged.items():
         for envelope in envelopes:
+            data = envelope["data"]
             try:
-                events.setdefault(sid, []).append(parse_event(envelope["type"], envelope["data"]))
+                body = json.loads(data) if isinstance(data, str) else data
+                events.setdefault(sid, []).append(parse_event(envelope["type"], body))
             except PoisonEvent:  # logged by an older version with other rules of validity
                 skipped += 1
     now, signals_now = _replay(events, current, until)

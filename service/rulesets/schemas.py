@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,3 +55,38 @@ class DryRunOut(BaseModel):
     kinds: list[KindDifference]
     added: list[ReplayedAlert] = Field(description="the first 50")
     removed: list[ReplayedAlert] = Field(description="the first 50")
+
+
+class DryRunReport(BaseModel):
+    """A background dry run's report: as ``POST /rules/dry-run`` answers, the request's
+    fields being on the dry run itself."""
+
+    students: int
+    events: int
+    events_skipped: int = Field(description="logged events this version no longer accepts")
+    kinds: list[KindDifference]
+    added: list[ReplayedAlert] = Field(description="the first 50")
+    removed: list[ReplayedAlert] = Field(description="the first 50")
+
+
+class DryRunJobOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    status: Literal["running", "done", "failed"]
+    requested_by: str
+    requested_at: datetime
+    class_id: str | None
+    since: datetime = Field(alias="from")
+    until: datetime = Field(alias="to")
+    current_version: int = Field(description="the rules in force when it was started")
+    candidate_version: int | None = Field(description="null: the rule set in the request")
+    candidate: dict[str, Any] = Field(description="the candidate rule set, as replayed")
+    students_total: int
+    events_total: int = Field(description="retained events counted when it was started")
+    students_done: int
+    events_done: int
+    heartbeat_at: datetime = Field(description="last sign of life of the replica running it")
+    finished_at: datetime | None
+    report: DryRunReport | None = Field(description="once done (not in the list)")
+    error: str | None = Field(description="once failed: why")

@@ -86,6 +86,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("POST", "/struggles/{alert}/resolve", None, (200, 200, 404, 403, 403, 401)),
     ("GET", "/rules/stats", None, (200, 200, 200, 403, 403, 401)),
     ("GET", "/rules/stats?class_id=cls-{sid}", None, (200, 200, 404, 403, 403, 401)),
+    ("GET", "/rules/sets", None, (200, 403, 403, 403, 403, 401)),
+    ("GET", "/rules/dry-runs", None, (200, 403, 403, 403, 403, 401)),
     ("GET", "/classes", None, (200, 200, 200, 403, 403, 401)),
     ("GET", "/classes/cls-{sid}/students", None, (200, 200, 404, 403, 403, 401)),
     ("GET", "/classes/cls-{sid}/topics", None, (200, 200, 404, 403, 403, 401)),

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 
 from tests.integration.support import Student, applied, bearer, eventually, put_class
@@ -191,3 +192,86 @@ async def test_dry_run_then_apply(api: httpx.AsyncClient, dapr: httpx.AsyncClien
         restore = await api.post("/rules/sets", json={"note": "the settings' thresholds"})
         r = await api.post(f"/rules/sets/{restore.json()['version']}/apply")
         assert r.status_code == 200
+
+
+async def finished(api: httpx.AsyncClient, location: str) -> dict[str, Any]:
+    async def done() -> dict[str, Any] | None:
+        r = await api.get(location)
+        assert r.status_code == 200, r.text
+        found: dict[str, Any] = r.json()
+        return found if found["status"] != "running" else None
+
+    return await eventually(done, timeout=120)
+
+
+async def test_a_background_dry_run_reports_what_the_request_does(
+    api: httpx.AsyncClient, dapr: httpx.AsyncClient, pg: asyncpg.Connection
+) -> None:
+    """A dry run over more events than a request answers runs in the background; over a
+    class it reports exactly what the in-request dry run does. One runs at a time; one
+    whose replica stopped is reported failed, with why."""
+    tag = uuid.uuid4().hex[:8]
+    student = Student(dapr, f"bg-{tag}")
+    await put_class(api, f"bg-{tag}", [], [student.id])
+    for i in range(3):
+        await student.send(
+            "code.executed", "python.io", success=False, error_type="KeyError", occurred_at=at(i)
+        )
+    await student.send(
+        "exercise.quiz_graded", "python.io", quiz_id="q", score=30, occurred_at=at(4)
+    )
+    await applied(api, student.id, 4)
+    body = {"rule_set": {"thresholds": {"repeated_error_count": 4}}, "class_id": f"bg-{tag}"}
+    inline = await api.post("/rules/dry-run", json=body)
+    assert inline.status_code == 200, inline.text
+
+    r = await api.post("/rules/dry-runs", json=body)
+    assert r.status_code == 202, r.text
+    started = r.json()
+    assert started["status"] == "running" and started["events_total"] == 4
+    assert r.headers["location"] == f"/rules/dry-runs/{started['id']}"
+    done = await finished(api, r.headers["location"])
+    assert done["status"] == "done" and done["error"] is None, done
+    assert (done["events_done"], done["students_done"]) == (4, 1)
+    assert done["candidate"]["thresholds"]["repeated_error_count"] == 4
+    expected = inline.json()
+    assert done["report"] == {k: expected[k] for k in done["report"]}
+    assert {k["kind"]: k["removed"] for k in done["report"]["kinds"]}["repeated_error"] == 1
+    listed = (await api.get("/rules/dry-runs")).json()
+    assert listed[0]["id"] == started["id"] and listed[0]["report"] is None
+
+    # every retained event (more than a request answers once the suite has run)
+    whole = await api.post("/rules/dry-runs", json={"rule_set": {"note": "same as now"}})
+    assert whole.status_code == 202, whole.text
+    everything = await finished(api, whole.headers["location"])
+    assert everything["status"] == "done", everything
+    assert everything["events_done"] == everything["events_total"] > 0
+    # the rules in force against themselves: nothing added or removed
+    assert all(k["added"] == k["removed"] == 0 for k in everything["report"]["kinds"])
+    assert sum(k["raised_now"] for k in everything["report"]["kinds"]) > 0
+
+    # one runs at a time (here: one another replica runs, its heartbeat fresh)...
+    other = uuid.uuid4()
+    await pg.execute(
+        "INSERT INTO dry_runs (id, status, requested_by, since, until, current_version, "
+        "candidate, students_total, events_total) VALUES ($1, 'running', 'admin', now(), "
+        "now(), 0, '{}', 0, 0)",
+        other,
+    )
+    refused = await api.post("/rules/dry-runs", json=body)
+    assert refused.status_code == 409 and refused.json()["running"] == str(other), refused.text
+    # ... until that replica stops writing its heartbeat: failed, with why; the next starts
+    await pg.execute(
+        "UPDATE dry_runs SET heartbeat_at = now() - interval '5 minutes' WHERE id = $1", other
+    )
+    stale = (await api.get(f"/rules/dry-runs/{other}")).json()
+    assert stale["status"] == "failed" and "replica" in stale["error"], stale
+    assert (await api.post("/rules/dry-runs", json=body)).status_code == 202
+
+    # bad requests, others' eyes
+    assert (await api.get(f"/rules/dry-runs/{uuid.uuid4()}")).status_code == 404
+    assert (await api.get("/rules/dry-runs/not-a-uuid")).status_code == 404
+    assert (await api.post("/rules/dry-runs", json={"class_id": "x"})).status_code == 422
+    teacher = bearer("teacher", "t")
+    assert (await api.post("/rules/dry-runs", json=body, headers=teacher)).status_code == 403
+    assert (await api.get("/rules/dry-runs", headers=teacher)).status_code == 403

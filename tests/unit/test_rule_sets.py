@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,13 @@ from actors.replay import replay_student
 from actors.rules import WAKE_REMINDER, apply_event, fire_reminder
 from actors.state import StudentState
 from bench.workload import generate
-from service.rulesets.dry_run import LISTED, DryRunTally, compare_replays, replay_chunk
+from service.rulesets.dry_run import (
+    LISTED,
+    DryRunTally,
+    compare_replays,
+    in_chunks,
+    replay_chunk,
+)
 from service.rulesets.model import RuleSetIn, to_config
 from tests.unit.factories import T0, quiz, run, started
 
@@ -165,6 +172,11 @@ def test_a_dry_run_in_chunks_reports_what_one_chunk_does() -> None:
         tally = DryRunTally()
         for i in range(0, len(students), size):
             part = {sid: everyone[sid] for sid in students[i : i + size]}
+            if size == 25:  # as the background dry run reads them: data as JSON text
+                part = {
+                    sid: [{**e, "data": json.dumps(e["data"])} for e in mine]
+                    for sid, mine in part.items()
+                }
             tally.add(replay_chunk(part, BASE, candidate, until))
         chunked = tally.report(classes, BASE, candidate)
         assert {k: v for k, v in chunked.items() if k not in ("added", "removed")} == {
@@ -175,3 +187,10 @@ def test_a_dry_run_in_chunks_reports_what_one_chunk_does() -> None:
             if sum(k[side] for k in whole["kinds"]) <= LISTED:  # all listed: the same ones
                 key = lambda a: sorted(a.items(), key=str)  # noqa: E731
                 assert sorted(map(key, chunked[side])) == sorted(map(key, whole[side]))
+
+
+def test_students_are_cut_into_chunks_of_bounded_events() -> None:
+    counts = {"a": 3, "b": 4, "c": 9, "d": 12, "e": 1}
+    assert in_chunks(counts, 10) == [["a", "b"], ["c"], ["d"], ["e"]]
+    assert in_chunks(counts, 100) == [["a", "b", "c", "d", "e"]]
+    assert in_chunks({}, 10) == []
