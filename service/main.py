@@ -137,9 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             projection=projection,
             event_log=event_log,
             rule_sets=rule_sets,
-            dry_runs=DryRunJobs(
-                DryRunStore(engine), event_log, rosters, settings.dry_run_max_events
-            ),
+            dry_runs=DryRunJobs(DryRunStore(engine), event_log, settings.dry_run_max_events),
             views=ClassViews(read_pool, config.inactivity_after),
             broadcaster=AlertBroadcaster(settings.database_url),
             actors=actors,
