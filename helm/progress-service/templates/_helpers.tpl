@@ -35,6 +35,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ .Values.rules.misconceptionWindowHours | quote }}
 - name: PROGRESS_EVENT_RETENTION_DAYS
   value: {{ .Values.eventRetentionDays | quote }}
+- name: PROGRESS_DRY_RUN_MAX_EVENTS
+  value: {{ .Values.dryRunMaxEvents | quote }}
 - name: INTAKE_LANES
   value: {{ .Values.intake.lanes | quote }}
 - name: PROGRESS_BULK_MAX_MESSAGES
