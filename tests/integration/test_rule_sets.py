@@ -201,7 +201,8 @@ async def finished(api: httpx.AsyncClient, location: str) -> dict[str, Any]:
         found: dict[str, Any] = r.json()
         return found if found["status"] != "running" else None
 
-    return await eventually(done, timeout=120)
+    result: dict[str, Any] = await eventually(done, timeout=120)
+    return result
 
 
 async def test_a_background_dry_run_reports_what_the_request_does(
