@@ -14,11 +14,11 @@ from service.deps import Alerts, DryRuns, EventLogDep, Live, Rosters, RuleSets
 from service.errors import InvalidInput, NotFound
 from service.rosters.repository import RosterRepository
 from service.rosters.scope import Scope
-from service.rulesets.dry_run import MAX_EVENTS, dry_run
+from service.rulesets.dry_run import MAX_EVENTS, dry_run, of_class
 from service.rulesets.jobs import DryRunRequest
 from service.rulesets.live import LiveRules
 from service.rulesets.model import MAX_VERSION, DryRunIn, RuleSetIn, to_config
-from service.rulesets.repository import RuleSetRepository
+from service.rulesets.repository import RuleSetRepository, stored_rules
 from service.rulesets.schemas import DryRunJobOut, DryRunOut, RuleSetOut
 from service.schemas import problem
 
@@ -120,9 +120,7 @@ async def _resolved(
     if body.version is not None:
         stored = await rule_sets.get(body.version)
         try:
-            rules = RuleSetIn.model_validate(
-                {k: stored[k] for k in ("thresholds", "topics", "note")}
-            )
+            rules = stored_rules(stored)
         except ValidationError as exc:  # stored under looser bounds than today's
             message = f"rule set version {body.version} no longer validates: {exc}"
             raise InvalidInput(message) from exc
@@ -184,12 +182,7 @@ async def dry_run_rules(
         )
     students = members if members is not None else await event_log.students_between(since, until)
     logged = await event_log.events_of(students, since, until)
-    classes = await rosters.classes_of(students)
-    if body.class_id is not None:  # only the class asked about
-        classes = {
-            sid: {c: n for c, n in mine.items() if c == body.class_id}
-            for sid, mine in classes.items()
-        }
+    classes = of_class(await rosters.classes_of(students), body.class_id)
     report = await dry_run(logged, request.current, request.candidate, until, classes)
     return {
         "current_version": request.current.rules_version,

@@ -58,6 +58,14 @@ def in_chunks(counts: dict[str, int], max_events: int) -> list[list[str]]:
     return chunks
 
 
+def of_class(classes: dict[str, dict[str, int]], class_id: str | None) -> dict[str, dict[str, int]]:
+    """``classes`` (per student their classes and sizes) narrowed to ``class_id`` — a dry
+    run of one class replays that class's misconceptions only; None: all of them."""
+    if class_id is None:
+        return classes
+    return {sid: {c: n for c, n in mine.items() if c == class_id} for sid, mine in classes.items()}
+
+
 @dataclass
 class ChunkReplay:
     """What some students' events raise under both rule sets, and the error signals

@@ -26,6 +26,12 @@ def _out(row: Any) -> dict[str, Any]:
     return {**found, **(json.loads(rules) if isinstance(rules, str) else rules)}
 
 
+def stored_rules(stored: dict[str, Any]) -> RuleSetIn:
+    """A stored version's rules, validated as today's (``ValidationError``: stored under
+    looser bounds)."""
+    return RuleSetIn.model_validate({k: stored[k] for k in ("thresholds", "topics", "note")})
+
+
 class RuleSetRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -22,10 +22,10 @@ from service.db import create_engine
 from service.eventlog.log import EventLog
 from service.log_config import configure_logging
 from service.rosters.repository import RosterRepository
-from service.rulesets.dry_run import DryRunTally, in_chunks, replay_chunk
+from service.rulesets.dry_run import DryRunTally, in_chunks, of_class, replay_chunk
 from service.rulesets.job_store import DryRunStore
 from service.rulesets.model import RuleSetIn, to_config
-from service.rulesets.repository import RuleSetRepository
+from service.rulesets.repository import RuleSetRepository, stored_rules
 from service.settings import Settings, domain_config, get_settings
 
 log = structlog.get_logger("dry_run_worker")
@@ -41,8 +41,7 @@ async def _configs(
     current = base
     if run["current_version"]:
         stored = await rule_sets.get(run["current_version"])
-        rules = RuleSetIn.model_validate({k: stored[k] for k in ("thresholds", "topics", "note")})
-        current = to_config(base, rules, run["current_version"])
+        current = to_config(base, stored_rules(stored), run["current_version"])
     candidate = to_config(
         base, RuleSetIn.model_validate(run["candidate"]), run["candidate_version"] or 0
     )
@@ -71,12 +70,7 @@ async def replay(run_id: str, settings: Settings) -> None:
             tally.add(replay_chunk(logged, current, candidate, until))
             classes.update(await rosters.classes_of(chunk))
             await store.progress(run_id, tally.students, tally.events + tally.skipped)
-        if class_id is not None:  # only the class asked about
-            classes = {
-                sid: {c: n for c, n in mine.items() if c == class_id}
-                for sid, mine in classes.items()
-            }
-        await store.finish(run_id, tally.report(classes, current, candidate))
+        await store.finish(run_id, tally.report(of_class(classes, class_id), current, candidate))
         log.info(
             "dry_run_done",
             dry_run=run_id,
