@@ -22,7 +22,7 @@ from dapr.actor.runtime.context import ActorRuntimeContext
 
 from actors.effects import AlertCandidate, ErrorSignal
 from actors.interface import ClassProgressActorInterface
-from actors.misconceptions import ClassState, record_signals
+from actors.misconceptions import ClassState, forget_student, record_signals
 from actors.student_actor import ActorDeps
 
 STATE_KEY = "class"
@@ -74,6 +74,23 @@ class ClassProgressActor(Actor, ClassProgressActorInterface):
         async with self._deps.turns.lock_for(f"class actor {self.id.id}"):
             try:
                 return await self._record(json.loads(payload_json))
+            except BaseException:
+                self._loaded, self._state = False, None
+                await self._state_manager.clear_cache()
+                raise
+
+    async def forget_student(self, student_id: str) -> dict[str, Any]:
+        async with self._deps.turns.lock_for(f"class actor {self.id.id}"):
+            try:
+                state = await self._load()
+                new, removed = forget_student(state, student_id)
+                if removed:
+                    await self._state_manager.set_state_ttl(
+                        STATE_KEY, new.model_dump_json(), self._deps.state_ttl_s
+                    )
+                    await self._state_manager.save_state()
+                    self._state = new
+                return {"removed": removed}
             except BaseException:
                 self._loaded, self._state = False, None
                 await self._state_manager.clear_cache()

@@ -56,3 +56,9 @@ class ClassProgressActorInterface(ActorInterface):
         "topic_id", "error_type", "occurred_at", "event_id"}, ...]}``. Returns
         ``{"raised": n}``, the class_misconception alerts it raised."""
         ...
+
+    @actormethod(name="ForgetStudent")  # type: ignore[untyped-decorator]
+    @abstractmethod
+    async def forget_student(self, student_id: str) -> dict[str, Any]:
+        """Drop the student's signals (erasure). Returns ``{"removed": n}``."""
+        ...

@@ -119,3 +119,17 @@ def _alert(
             "last_seen": iso_z(max(s.occurred_at for s in seen.values())),
         },
     )
+
+
+def forget_student(state: ClassState, student_id: str) -> tuple[ClassState, int]:
+    """The class's state without ``student_id``'s signals (erasure), and how many went.
+    An episode under way stays until the next signal of its kind finds it below the
+    threshold: the alert already raised is the alert table's to scrub."""
+    new = state.model_copy(deep=True)
+    removed = 0
+    for key in list(new.signals):
+        if new.signals[key].pop(student_id, None) is not None:
+            removed += 1
+        if not new.signals[key]:
+            del new.signals[key]
+    return new, removed

@@ -50,6 +50,13 @@ class ActorGateway:
     async def erase(self, student_id: str) -> dict[str, Any]:
         return await self._call(student_id, "Erase")
 
+    async def forget_in_class(self, class_id: str, student_id: str) -> int:
+        """The class's actor drops the student's error signals; how many it held."""
+        found = await self._call(
+            class_id, "ForgetStudent", json.dumps(student_id).encode(), CLASS_ACTOR_TYPE
+        )
+        return int(found["removed"])
+
     async def record_class_signals(self, class_id: str, payload_json: str) -> dict[str, Any]:
         """Error signals to a class's actor (see its interface for ``payload_json``)."""
         body = json.dumps(payload_json).encode()

@@ -6,7 +6,7 @@ import structlog
 from fastapi import APIRouter
 
 from service.auth import Admin
-from service.deps import Actors, Alerts, EventLogDep, Projection
+from service.deps import Actors, Alerts, EventLogDep, Projection, Rosters
 from service.errors import NotFound
 from service.routes.progress import StudentId
 from service.schemas import Erasure, problem
@@ -27,18 +27,30 @@ async def erase_student(
     alerts: Alerts,
     projection: Projection,
     event_log: EventLogDep,
+    rosters: Rosters,
 ) -> Any:
     """Removes the student's actor state, its reminders (from the Dapr scheduler), its
     alert rows (and their name from class alerts), its read model rows (progress,
-    history) and its retained events, and reports what was removed. Class enrollments
-    stay: they are the school's (docs/rosters.md)."""
-    actor = await actors.erase(student_id)
+    history), its retained events and its error signals held by the actors of the
+    classes it is enrolled in, and reports what was removed. Class enrollments stay:
+    they are the school's (docs/rosters.md). Each step can be repeated: a failed
+    erasure (503) is finished by asking again."""
+    actor = await actors.erase(student_id)  # first: its outbox sends no more signals
     removed = await alerts.delete_student(student_id)
     projected = await projection.delete_student(student_id)
     await event_log.delete_student(student_id)
-    if not actor["found"] and removed == 0 and projected == 0:
+    signals = 0
+    for class_id in (await rosters.classes_of([student_id])).get(student_id, {}):
+        signals += await actors.forget_in_class(class_id, student_id)
+    if not actor["found"] and removed == 0 and projected == 0 and signals == 0:
         raise NotFound(f"nothing is held on student {student_id!r}")
-    log.info("student_erased", student_id=student_id, by=principal.subject, alerts=removed)
+    log.info(
+        "student_erased",
+        student_id=student_id,
+        by=principal.subject,
+        alerts=removed,
+        class_signals=signals,
+    )
     return {
         "student_id": student_id,
         "state_removed": actor["state_removed"],

@@ -86,3 +86,11 @@ async def test_a_class_misconception_from_a_published_stream(
     [after] = await class_alerts(api, f"mc-{tag}-a", f"mt-{tag}-a")
     assert after["details"]["students"] == sorted(hit[1:3])
     assert hit[0] not in after["evidence"]["students"] and len(after["evidence"]["event_ids"]) == 2
+
+    # erasing a student takes their signals out of the class's count: class b had two
+    # TypeErrors (b0, b1); with b0 erased a third student makes two, not three
+    assert (await api.delete(f"/students/{short[0]}")).status_code == 200
+    await fail_once(dapr, api, short[3], "TypeError")
+    await fail_once(dapr, api, short[4], "TypeError")  # three again: b1, b3, b4
+    [later] = await eventually(lambda: class_alerts(api, f"mc-{tag}-b", f"mt-{tag}-b"))
+    assert later["details"]["students"] == sorted([short[1], short[3], short[4]])

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from actors.config import DomainConfig
 from actors.effects import AlertCandidate, ErrorSignal, SignalErrors
-from actors.misconceptions import ClassState, record_signals, threshold
+from actors.misconceptions import ClassState, forget_student, record_signals, threshold
 from actors.rules import apply_event
 from actors.state import StudentState
 from tests.unit.factories import T0, run
@@ -106,3 +106,18 @@ def test_a_student_signals_an_error_type_at_most_once_per_quarter_window() -> No
     state, outcome = apply_event(state, run(False, at=T0 + timedelta(hours=7)), CONFIG)
     state, outcome = apply_event(state, run(True, "KeyError", at=T0 + timedelta(hours=7)), CONFIG)
     assert [type(e) for e in outcome.effects if isinstance(e, SignalErrors)] == [SignalErrors]
+
+
+def test_an_erased_student_no_longer_counts_towards_a_misconception() -> None:
+    """Two of ten hit TypeError, one is erased: a third makes two, not a misconception;
+    a fourth makes three."""
+    state, raised = feed([signal("a"), signal("b"), signal("b", error="NameError")])
+    assert raised == []
+    state, removed = forget_student(state, "b")
+    assert removed == 2 and all("b" not in seen for seen in state.signals.values())
+    assert "t|NameError" not in state.signals  # no one left under it
+    state, raised = feed([signal("c", 1)], state=state)
+    assert raised == []
+    _, raised = feed([signal("d", 2)], state=state)
+    assert [a.details["students"] for a in raised] == [["a", "c", "d"]]
+    assert forget_student(state, "nobody")[1] == 0
