@@ -13,7 +13,8 @@ or reminders).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
@@ -69,32 +70,36 @@ class ClassProgressActor(Actor, ClassProgressActorInterface):
             await self._deps.outbound.raise_alerts(alerts)
         self._outbox_done = True
 
-    async def record_signals(self, payload_json: str) -> dict[str, Any]:
-        # the turn lock of actors/turns.py, under a key no student id can take
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """One call at a time (the turn lock of actors/turns.py, under a key no student
+        id can take); a call that fails forgets what it loaded, so the next reads the
+        stored state."""
         async with self._deps.turns.lock_for(f"class actor {self.id.id}"):
             try:
-                return await self._record(json.loads(payload_json))
+                yield
             except BaseException:
                 self._loaded, self._state = False, None
                 await self._state_manager.clear_cache()
                 raise
 
+    async def _save(self, new: ClassState) -> None:
+        await self._state_manager.set_state_ttl(
+            STATE_KEY, new.model_dump_json(), self._deps.state_ttl_s
+        )
+        await self._state_manager.save_state()
+
+    async def record_signals(self, payload_json: str) -> dict[str, Any]:
+        async with self._turn():
+            return await self._record(json.loads(payload_json))
+
     async def forget_student(self, student_id: str) -> dict[str, Any]:
-        async with self._deps.turns.lock_for(f"class actor {self.id.id}"):
-            try:
-                state = await self._load()
-                new, removed = forget_student(state, student_id)
-                if removed:
-                    await self._state_manager.set_state_ttl(
-                        STATE_KEY, new.model_dump_json(), self._deps.state_ttl_s
-                    )
-                    await self._state_manager.save_state()
-                    self._state = new
-                return {"removed": removed}
-            except BaseException:
-                self._loaded, self._state = False, None
-                await self._state_manager.clear_cache()
-                raise
+        async with self._turn():
+            new, removed = forget_student(await self._load(), student_id)
+            if removed:
+                await self._save(new)
+                self._state = new
+            return {"removed": removed}
 
     async def _record(self, payload: dict[str, Any]) -> dict[str, Any]:
         signals = [ErrorSignal.model_validate(s) for s in payload["signals"]]
@@ -104,10 +109,7 @@ class ClassProgressActor(Actor, ClassProgressActorInterface):
         new, alerts = record_signals(state, signals, int(payload["class_size"]), self._deps.config)
         new.outbox = [a.model_dump(mode="json") for a in alerts]
         if new != state:
-            await self._state_manager.set_state_ttl(
-                STATE_KEY, new.model_dump_json(), self._deps.state_ttl_s
-            )
-            await self._state_manager.save_state()
+            await self._save(new)
             self._state, self._outbox_done = new, False
             await self._raise(new)
         log.info(
