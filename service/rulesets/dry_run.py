@@ -25,8 +25,8 @@ from actors.replay import Difference, compare, replay_classes, replay_student
 from actors.vocabulary import ALERT_KINDS, iso_z
 
 # Per dry run answered within the request (~0.15 ms per event here: read, parse, two
-# replays); a wider one is refused, counted before anything is read, and runs as a
-# background dry run (service/rulesets/jobs.py) in chunks of at most this many events.
+# replays); a wider one is refused, counted before anything is read: it runs as a
+# background dry run (service/rulesets/jobs.py, worker.py).
 MAX_EVENTS = 20_000
 LISTED = 50  # alerts listed per side; the counts cover all
 
