@@ -36,35 +36,20 @@ ON CONFLICT DO NOTHING
 """
 
 _STUDENT_EVENTS = """
-SELECT student_id, type, data FROM learning_events
-WHERE student_id = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at <= $3
-ORDER BY student_id, seq
-"""
-
-_STUDENT_EVENTS_TEXT = """
 SELECT student_id, type, data::text FROM learning_events
 WHERE student_id = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at <= $3
 ORDER BY student_id, seq
 """
 
-_COUNT_OF = """
-SELECT count(*) FROM learning_events
-WHERE student_id = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at <= $3
-"""
-
-_COUNT_BETWEEN = """
-SELECT count(*) FROM learning_events WHERE occurred_at >= $1 AND occurred_at <= $2
-"""
-
 _COUNTS_OF = """
 SELECT student_id, count(*) FROM learning_events
-WHERE ($1::text[] IS NULL OR student_id = ANY($1::text[])) AND occurred_at >= $2
-  AND occurred_at <= $3
+WHERE student_id = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at <= $3
 GROUP BY student_id
 """
 
-_PERIOD_STUDENTS = """
-SELECT DISTINCT student_id FROM learning_events WHERE occurred_at >= $1 AND occurred_at <= $2
+_COUNTS_BETWEEN = """
+SELECT student_id, count(*) FROM learning_events WHERE occurred_at >= $1 AND occurred_at <= $2
+GROUP BY student_id
 """
 
 
@@ -102,37 +87,14 @@ class EventLog:
         self, student_ids: list[str], since: datetime, until: datetime
     ) -> dict[str, list[dict[str, Any]]]:
         """Each student's logged events between ``since`` and ``until`` (event time), in
-        delivery order, as ``{"type", "data"}``."""
+        delivery order, as ``{"type", "data"}`` with ``data`` its JSON text: decoded by
+        the replay (a worker thread or process), not on the event loop."""
         async with self._engine.connect() as conn:
             found = await (await driver(conn)).fetch(_STUDENT_EVENTS, student_ids, since, until)
         out: dict[str, list[dict[str, Any]]] = {}
         for student_id, event_type, data in found:
-            # the JSONB codec SQLAlchemy sets on its asyncpg connections decodes to objects
-            body = data if isinstance(data, dict) else json.loads(data)
-            out.setdefault(student_id, []).append({"type": event_type, "data": body})
-        return out
-
-    async def texts_of(
-        self, student_ids: list[str], since: datetime, until: datetime
-    ) -> dict[str, list[dict[str, Any]]]:
-        """:meth:`events_of` with each ``data`` as its JSON text: decoded by whoever
-        replays them (a worker process), not on the event loop."""
-        async with self._engine.connect() as conn:
-            found = await (await driver(conn)).fetch(
-                _STUDENT_EVENTS_TEXT, student_ids, since, until
-            )
-        out: dict[str, list[dict[str, Any]]] = {}
-        for student_id, event_type, data in found:
             out.setdefault(student_id, []).append({"type": event_type, "data": data})
         return out
-
-    async def count(self, student_ids: list[str] | None, since: datetime, until: datetime) -> int:
-        """How many events :meth:`events_of` would return (every student: None)."""
-        async with self._engine.connect() as conn:
-            pg = await driver(conn)
-            if student_ids is None:
-                return int(await pg.fetchval(_COUNT_BETWEEN, since, until))
-            return int(await pg.fetchval(_COUNT_OF, student_ids, since, until))
 
     async def counts_per_student(
         self, student_ids: list[str] | None, since: datetime, until: datetime
@@ -140,13 +102,12 @@ class EventLog:
         """Per student with events there, how many :meth:`events_of` would return (every
         student: None)."""
         async with self._engine.connect() as conn:
-            found = await (await driver(conn)).fetch(_COUNTS_OF, student_ids, since, until)
+            pg = await driver(conn)
+            if student_ids is None:
+                found = await pg.fetch(_COUNTS_BETWEEN, since, until)
+            else:
+                found = await pg.fetch(_COUNTS_OF, student_ids, since, until)
         return {r[0]: int(r[1]) for r in found}
-
-    async def students_between(self, since: datetime, until: datetime) -> list[str]:
-        async with self._engine.connect() as conn:
-            found = await (await driver(conn)).fetch(_PERIOD_STUDENTS, since, until)
-        return sorted(r[0] for r in found)
 
     async def delete_student(self, student_id: str) -> None:
         async with self._engine.begin() as conn:

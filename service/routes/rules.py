@@ -173,14 +173,15 @@ async def dry_run_rules(
         body, principal.subject, rule_sets, live, rosters, event_log.retention
     )
     since, until, members = request.since, request.until, request.members
-    count = await event_log.count(members, since, until)
+    counts = await event_log.counts_per_student(members, since, until)
+    count = sum(counts.values())
     if count > MAX_EVENTS:  # refused before anything is read or replayed
         raise InvalidInput(
             f"{count} retained events in this class and range, at most {MAX_EVENTS} per dry "
             "run answered in the request: start it in the background (POST /rules/dry-runs "
             "with this body), or narrow the range (from, to) or name a class"
         )
-    students = members if members is not None else await event_log.students_between(since, until)
+    students = sorted(counts)
     logged = await event_log.events_of(students, since, until)
     classes = of_class(await rosters.classes_of(students), body.class_id)
     report = await dry_run(logged, request.current, request.candidate, until, classes)

@@ -21,11 +21,13 @@ STALE_AFTER = timedelta(seconds=60)
 KEPT_FOR = timedelta(days=7)  # finished dry runs, then pruned
 LISTED = 20
 
-_COLUMNS = (
+# every column but the report, which only GET /rules/dry-runs/{id} shows
+_SUMMARY_COLUMNS = (
     "id, status, requested_by, requested_at, class_id, since, until, current_version, "
     "candidate_version, candidate, students_total, events_total, students_done, "
-    "events_done, heartbeat_at, finished_at, report, error"
+    "events_done, heartbeat_at, finished_at, error"
 )
+_COLUMNS = f"{_SUMMARY_COLUMNS}, report"
 _RUNNING = "dry_runs_one_running"
 _GONE = "the replica running it stopped before it finished; start it again"
 
@@ -169,7 +171,7 @@ class DryRunStore:
             rows = (
                 await conn.execute(
                     text(
-                        f"SELECT {_COLUMNS.replace('report, ', '')}, NULL AS report "
+                        f"SELECT {_SUMMARY_COLUMNS}, NULL AS report "
                         "FROM dry_runs ORDER BY requested_at DESC LIMIT :n"
                     ),
                     {"n": LISTED},

@@ -41,7 +41,21 @@ class ReplayedAlert(BaseModel):
     thresholds: dict[str, object] | None
 
 
-class DryRunOut(BaseModel):
+class DryRunReport(BaseModel):
+    """What a dry run found: ``POST /rules/dry-run`` answers it with the request's fields
+    added; a background dry run carries those itself."""
+
+    students: int
+    events: int
+    events_skipped: int = Field(description="logged events this version no longer accepts")
+    kinds: list[KindDifference]
+    added: list[ReplayedAlert] = Field(description="the first 50")
+    removed: list[ReplayedAlert] = Field(description="the first 50")
+
+
+class DryRunOut(DryRunReport):
+    """The report with the request as resolved."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     current_version: int
@@ -49,24 +63,6 @@ class DryRunOut(BaseModel):
     class_id: str | None
     since: datetime = Field(alias="from")
     until: datetime = Field(alias="to")
-    students: int
-    events: int
-    events_skipped: int = Field(description="logged events this version no longer accepts")
-    kinds: list[KindDifference]
-    added: list[ReplayedAlert] = Field(description="the first 50")
-    removed: list[ReplayedAlert] = Field(description="the first 50")
-
-
-class DryRunReport(BaseModel):
-    """A background dry run's report: as ``POST /rules/dry-run`` answers, the request's
-    fields being on the dry run itself."""
-
-    students: int
-    events: int
-    events_skipped: int = Field(description="logged events this version no longer accepts")
-    kinds: list[KindDifference]
-    added: list[ReplayedAlert] = Field(description="the first 50")
-    removed: list[ReplayedAlert] = Field(description="the first 50")
 
 
 class DryRunJobOut(BaseModel):

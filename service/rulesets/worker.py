@@ -66,7 +66,7 @@ async def replay(run_id: str, settings: Settings) -> None:
         tally = DryRunTally()
         classes: dict[str, dict[str, int]] = {}
         for chunk in in_chunks(counts, CHUNK_EVENTS):
-            logged = await event_log.texts_of(chunk, since, until)
+            logged = await event_log.events_of(chunk, since, until)
             tally.add(replay_chunk(logged, current, candidate, until))
             classes.update(await rosters.classes_of(chunk))
             await store.progress(run_id, tally.students, tally.events + tally.skipped)
