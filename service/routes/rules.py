@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import ValidationError
 
-from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN, NotRfc3339, parse_rfc3339
+from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN
 from service.alerts.schemas import RuleStats
 from service.auth import Admin, Staff
 from service.deps import Alerts, DryRuns, EventLogDep, Live, Rosters, RuleSets
 from service.errors import InvalidInput, NotFound
 from service.rosters.repository import RosterRepository
 from service.rosters.scope import Scope
+from service.routes.params import parse_since
 from service.rulesets.dry_run import MAX_EVENTS, dry_run, of_class
 from service.rulesets.jobs import DryRunRequest
 from service.rulesets.live import LiveRules
@@ -57,14 +58,7 @@ async def rule_stats(
     scope = Scope.of(principal)
     if class_id is not None and not await rosters.reaches_class(scope, class_id):
         raise NotFound(f"no class {class_id!r}")
-    try:
-        start = (
-            parse_rfc3339(since, "since")
-            if since is not None
-            else datetime.now(UTC) - DEFAULT_PERIOD
-        )
-    except NotRfc3339 as exc:
-        raise InvalidInput(str(exc)) from exc
+    start = parse_since(since) if since is not None else datetime.now(UTC) - DEFAULT_PERIOD
     kinds = await alerts.feedback(scope, class_id, start)
     return {"class_id": class_id, "since": start, "kinds": kinds}
 

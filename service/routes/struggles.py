@@ -2,7 +2,6 @@
 
 import re
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query
@@ -13,8 +12,6 @@ from actors.vocabulary import (
     STUDENT_ID_PATTERN,
     AlertKind,
     AlertStatus,
-    NotRfc3339,
-    parse_rfc3339,
 )
 from service.alerts.repository import AlertFilter, Cursor
 from service.alerts.schemas import Alert, AlertPage, ResolveRequest
@@ -22,6 +19,7 @@ from service.auth import Staff
 from service.deps import Alerts, Broadcaster, CurrentSettings, Rosters
 from service.errors import InvalidInput, NotFound, UnknownReference
 from service.rosters.scope import Scope
+from service.routes.params import parse_since
 from service.schemas import problem
 
 router = APIRouter(tags=["struggles"])
@@ -66,7 +64,7 @@ async def list_struggles(
     scope = Scope.of(principal)
     if class_id is not None and not await rosters.reaches_class(scope, class_id):
         raise NotFound(f"no class {class_id!r}")
-    since_at = _parse_since(since) if since is not None else None
+    since_at = parse_since(since) if since is not None else None
     bad_ids = [s for s in student_id or () if len(s) > STUDENT_ID_MAX or not STUDENT_ID.match(s)]
     if bad_ids:
         raise InvalidInput(f"student_id: {bad_ids[0]!r} is not a valid student id")
@@ -87,13 +85,6 @@ async def list_struggles(
     )
     rows, next_cursor = await alerts.page(filters, position, limit)
     return {"items": rows, "next_cursor": next_cursor.encode() if next_cursor else None}
-
-
-def _parse_since(text: str) -> datetime:
-    try:
-        return parse_rfc3339(text, "since")
-    except NotRfc3339 as exc:
-        raise InvalidInput(str(exc)) from exc
 
 
 @router.post(
