@@ -35,7 +35,6 @@ from service.schemas import PathId, problem
 
 router = APIRouter(tags=["classes"])
 ClassId = PathId
-MAX_BUNDLE_BYTES = 50 * 1024 * 1024
 
 
 def _out(summary: ClassSummary) -> dict[str, Any]:
@@ -182,7 +181,7 @@ async def delete_class(class_id: ClassId, _: Admin, rosters: Rosters) -> Respons
     "/rosters/oneroster",
     response_model=ImportResult,
     responses={
-        413: problem("the bundle is larger than 50 MiB"),
+        413: problem("the bundle is larger than PROGRESS_MAX_ROSTER_BUNDLE_BYTES (default 50 MiB)"),
         422: problem("the bundle was refused whole; `problems` lists file, line and reason"),
     },
     openapi_extra={
@@ -194,15 +193,18 @@ async def delete_class(class_id: ClassId, _: Admin, rosters: Rosters) -> Respons
         }
     },
 )
-async def import_oneroster(request: Request, _: Admin, rosters: Rosters) -> Any:
+async def import_oneroster(
+    request: Request, _: Admin, rosters: Rosters, settings: CurrentSettings
+) -> Any:
     """Apply a OneRoster 1.2 CSV bundle: files marked `bulk` in its manifest replace,
     files marked `delta` apply record by record. A bundle with any problem changes
-    nothing."""
+    nothing. ``PROGRESS_MAX_ROSTER_BUNDLE_BYTES`` bounds the upload (413 above it) and
+    what it unzips to (422)."""
     data = await request.body()
     if not data:
         raise InvalidInput("the request body must be a OneRoster CSV bundle (a zip)")
     try:
-        bundle = parse_bundle(data, max_bytes=MAX_BUNDLE_BYTES)
+        bundle = parse_bundle(data, max_bytes=settings.max_roster_bundle_bytes)
         change = await rosters.change_all(lambda current: apply_bundle(current, bundle))
     except BundleRejected as exc:
         problems = [{"file": p.file, "line": p.line, "reason": p.reason} for p in exc.problems]
