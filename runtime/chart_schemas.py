@@ -2,7 +2,8 @@
 
 - Kubernetes kinds from k8s.io/kubernetes api/openapi-spec/v3 (one file per kind),
 - Dapr CRDs from github.com/dapr/dapr charts/dapr/crds,
-- ServiceMonitor from prometheus-operator, Application from argo-cd.
+- ServiceMonitor, PodMonitor and PrometheusRule from prometheus-operator, Application
+  from argo-cd.
 
 Usage: chart_schemas.py OUT_DIR K8S_DIR DAPR_DIR PROMOP_DIR ARGOCD_DIR
 Files are named <kind>-<group>-<version>.json (kubeconform -schema-location template
@@ -25,6 +26,8 @@ WANTED = {
     ("policy", "v1"): ["PodDisruptionBudget"],
     ("networking.k8s.io", "v1"): ["NetworkPolicy"],
 }
+# prometheus-operator CRD files (monitoring.coreos.com_<name>.yaml) the chart renders
+PROMETHEUS_OPERATOR_KINDS = ("servicemonitors", "podmonitors", "prometheusrules")
 
 
 def _strict(node: Any) -> Any:
@@ -93,14 +96,10 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     n = kubernetes(out, k8s / "api" / "openapi-spec" / "v3")
     n += crds(out, sorted((dapr / "charts" / "dapr" / "crds").glob("*.yaml")))
+    promop_crds = promop / "example" / "prometheus-operator-crd"
     n += crds(
         out,
-        [
-            promop
-            / "example"
-            / "prometheus-operator-crd"
-            / "monitoring.coreos.com_servicemonitors.yaml"
-        ],
+        [promop_crds / f"monitoring.coreos.com_{kind}.yaml" for kind in PROMETHEUS_OPERATOR_KINDS],
     )
     n += crds(out, [argocd / "manifests" / "crds" / "application-crd.yaml"])
     sys.stderr.write(f"wrote {n} schemas to {out}\n")
