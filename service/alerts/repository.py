@@ -182,16 +182,15 @@ class AlertRepository:
         return _row(row)
 
     async def after_seq(
-        self, seq: int, scope: Scope = EVERYONE, limit: int = 500
+        self, seq: int, scope: Scope = EVERYONE, class_id: str | None = None, limit: int = 500
     ) -> list[dict[str, Any]]:
-        """Alerts inserted after ``seq`` that ``scope`` reaches, scoped when read: a
-        stream follows roster changes made while it is open."""
-        query = (
-            select(ALERTS)
-            .where(ALERTS.c.seq > seq, scope.alerts(ALERTS))
-            .order_by(ALERTS.c.seq)
-            .limit(limit)
-        )
+        """Alerts inserted after ``seq`` that ``scope`` reaches (and, with ``class_id``,
+        about that class: as the list's filter), scoped when read: a stream follows
+        roster changes made while it is open."""
+        query = select(ALERTS).where(ALERTS.c.seq > seq, scope.alerts(ALERTS))
+        if class_id is not None:
+            query = query.where(of_class(ALERTS, class_id))
+        query = query.order_by(ALERTS.c.seq).limit(limit)
         async with self._engine.connect() as conn:
             return [_row(r) for r in await conn.execute(query)]
 

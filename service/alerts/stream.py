@@ -53,9 +53,11 @@ class AlertBroadcaster:
         after_seq: int,
         heartbeat_s: float,
         scope: Scope = EVERYONE,
+        class_id: str | None = None,
     ) -> AsyncIterator[str]:
         """SSE frames: each alert after ``after_seq`` (id = seq) that ``scope`` reaches
-        when it is read, heartbeat comments in between. The caller fixes ``after_seq``
+        when it is read (and is about ``class_id``, when given), heartbeat comments in
+        between. The caller fixes ``after_seq``
         before the response starts: a client that sees the response begin gets every
         alert raised from then on."""
         await self._ensure_listening()
@@ -65,7 +67,7 @@ class AlertBroadcaster:
         try:
             yield f": stream of new struggle alerts after seq {position}\nretry: 3000\n\n"
             while True:
-                for row in await queries.after_seq(position, scope):
+                for row in await queries.after_seq(position, scope, class_id):
                     position = int(row["seq"])
                     yield _frame(row)
                 try:

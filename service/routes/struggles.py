@@ -18,6 +18,7 @@ from service.alerts.schemas import Alert, AlertPage, ResolveRequest
 from service.auth import Staff
 from service.deps import Alerts, Broadcaster, CurrentSettings, Rosters
 from service.errors import InvalidInput, NotFound, UnknownReference
+from service.rosters.repository import RosterRepository
 from service.rosters.scope import Scope
 from service.routes.params import parse_since
 from service.schemas import problem
@@ -28,19 +29,29 @@ Kind = AlertKind
 Status = AlertStatus
 
 
+ClassFilter = Annotated[
+    str | None,
+    Query(
+        description="only the alerts of this class: of its students, and about the class",
+        max_length=STUDENT_ID_MAX,
+        pattern=STUDENT_ID_PATTERN,
+    ),
+]
+
+
+async def _check_class(rosters: RosterRepository, scope: Scope, class_id: str | None) -> None:
+    """404 for a class that does not exist or that the caller does not reach (a teacher:
+    does not teach), so class ids cannot be probed."""
+    if class_id is not None and not await rosters.reaches_class(scope, class_id):
+        raise NotFound(f"no class {class_id!r}")
+
+
 @router.get("/struggles", response_model=AlertPage, responses={404: problem("no such class")})
 async def list_struggles(
     principal: Staff,
     alerts: Alerts,
     rosters: Rosters,
-    class_id: Annotated[
-        str | None,
-        Query(
-            description="only the students of this class",
-            max_length=STUDENT_ID_MAX,
-            pattern=STUDENT_ID_PATTERN,
-        ),
-    ] = None,
+    class_id: ClassFilter = None,
     status: Status | None = None,
     kind: Kind | None = None,
     student_id: Annotated[
@@ -62,8 +73,7 @@ async def list_struggles(
     """Alerts of the students the caller reaches (a teacher: the students of the classes
     they teach; an admin: all), newest first (by detected_at, then id)."""
     scope = Scope.of(principal)
-    if class_id is not None and not await rosters.reaches_class(scope, class_id):
-        raise NotFound(f"no class {class_id!r}")
+    await _check_class(rosters, scope, class_id)
     since_at = parse_since(since) if since is not None else None
     bad_ids = [s for s in student_id or () if len(s) > STUDENT_ID_MAX or not STUDENT_ID.match(s)]
     if bad_ids:
@@ -118,20 +128,27 @@ async def resolve(
 @router.get(
     "/struggles/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE stream"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "SSE stream"},
+        404: problem("no such class"),
+    },
 )
 async def stream(
     principal: Staff,
     alerts: Alerts,
+    rosters: Rosters,
     broadcaster: Broadcaster,
     settings: CurrentSettings,
+    class_id: ClassFilter = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    """Server-Sent Events: every new alert of a student the caller reaches, as it is
-    raised (``event: struggle``, ``id`` = the alert's sequence number), heartbeat comments
-    in between; the caller's reach is read with each alert, so roster changes apply to an
-    open stream. Reconnect with
-    ``Last-Event-ID`` to receive what was raised meanwhile."""
+    """Server-Sent Events: every new alert the caller reaches (with ``class_id``: of
+    that class only, as the list filters), as it is raised (``event: struggle``, ``id`` =
+    the alert's sequence number), heartbeat comments in between; the caller's reach and
+    the class's roster are read with each alert, so roster changes apply to an open
+    stream. Reconnect with ``Last-Event-ID`` to receive what was raised meanwhile."""
+    scope = Scope.of(principal)
+    await _check_class(rosters, scope, class_id)
     last_seq = None
     if last_event_id is not None:
         if not last_event_id.isdigit():
@@ -140,7 +157,7 @@ async def stream(
     # fixed before the response starts (not in the generator, which runs after the
     # headers went out): an alert raised right after the client saw them is not skipped
     position = await alerts.latest_seq() if last_seq is None else last_seq
-    frames = broadcaster.events(alerts, position, settings.sse_heartbeat_s, Scope.of(principal))
+    frames = broadcaster.events(alerts, position, settings.sse_heartbeat_s, scope, class_id)
     return StreamingResponse(
         frames,
         media_type="text/event-stream",

@@ -462,6 +462,42 @@ async def test_a_teachers_stream_carries_their_students_and_follows_roster_chang
             assert (later["student_id"], later["kind"]) == (other, "stuck")
 
 
+async def test_class_id_narrows_the_stream_to_one_class_the_teacher_teaches(
+    ports: Ports, api: httpx.AsyncClient, pg: asyncpg.Connection
+) -> None:
+    """As the list: a teacher of two classes streams one; a class they do not teach, or
+    none, is a 404 before the stream starts, for a teacher as for an admin."""
+    tag = uuid.uuid4().hex[:8]
+    in_a, in_b, elsewhere = f"a-{tag}", f"b-{tag}", f"e-{tag}"
+    await put_class(api, f"ca-{tag}", [f"t-{tag}"], [in_a])
+    await put_class(api, f"cb-{tag}", [f"t-{tag}"], [in_b])
+    await put_class(api, f"ce-{tag}", [f"u-{tag}"], [elsewhere])
+    teacher = bearer("teacher", f"t-{tag}")
+    async with httpx.AsyncClient(base_url=ports.app_url, timeout=60) as client:
+        refused = {}
+        for who, headers, class_id in (
+            ("teacher", teacher, f"ce-{tag}"),
+            ("teacher", teacher, f"none-{tag}"),
+            ("admin", bearer("admin", "admin-1"), f"none-{tag}"),
+        ):
+            async with client.stream(
+                "GET", "/struggles/stream", headers=headers, params={"class_id": class_id}
+            ) as response:
+                refused[(who, class_id)] = response.status_code
+        assert set(refused.values()) == {404}, refused
+
+        params = {"class_id": f"ca-{tag}"}
+        async with client.stream(
+            "GET", "/struggles/stream", headers=teacher, params=params
+        ) as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            await seed_alert(pg, in_b)  # the teacher's other class: not on this stream
+            await seed_alert(pg, in_a)
+            _, first = await asyncio.wait_for(read_sse(lines, None), 15)
+            assert first["student_id"] == in_a
+
+
 # ------------------------------------------------------------------ erasure + ops
 async def test_erasure_leaves_nothing_behind(
     api: httpx.AsyncClient, dapr: httpx.AsyncClient, pg: asyncpg.Connection, student_id: str
