@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import warnings
 import zipfile
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
 import jwt
 import pytest
@@ -35,7 +35,7 @@ class _NoRosters:
 @pytest.fixture
 def client() -> TestClient:
     app = create_app(Settings(jwt_secret=SECRET, max_roster_bundle_bytes=LIMIT))
-    rosters_dependency: Any = Rosters.__metadata__[0].dependency
+    rosters_dependency = get_args(Rosters)[1].dependency  # Annotated[..., Depends(...)]
     app.dependency_overrides[rosters_dependency] = _NoRosters
     admin = jwt.encode(dev_claims("admin", "admin-1"), SECRET, algorithm="HS256")
     return TestClient(app, headers={"Authorization": f"Bearer {admin}"})  # no lifespan
