@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from service import cursors
+from service.readmodel.views import SORT_KEYS, Sort
 
 
 class ClassStudent(BaseModel):
@@ -83,16 +85,41 @@ class History(BaseModel):
     points: list[HistoryPoint]
 
 
-def encode_page(sort: str, offset: int) -> str:
-    return cursors.encode([sort, offset])
+def encode_page(sort: Sort, position: tuple[Any, ...]) -> str:
+    """The cursor of the page after ``position`` (the sort's key values of a row)."""
+    values = [v.isoformat() if isinstance(v, datetime) else v for v in position]
+    return cursors.encode([sort, values])
 
 
-def decode_page(cursor: str, sort: str) -> int:
-    """The offset a cursor stands for; ValueError for one not issued for this sort."""
+def decode_page(cursor: str, sort: Sort) -> tuple[Any, ...]:
+    """The position a cursor stands for, typed per key of ``sort``; ValueError for one
+    not issued for this sort."""
     try:
-        cursor_sort, offset = cursors.decode(cursor)
+        cursor_sort, values = cursors.decode(cursor)
     except (ValueError, TypeError) as exc:
         raise ValueError("cursor is not one this API issued") from exc
-    if cursor_sort != sort or not isinstance(offset, int) or offset < 0:
+    keys = SORT_KEYS.get(sort, ())
+    if cursor_sort != sort or not isinstance(values, list) or len(values) != len(keys):
         raise ValueError("cursor is not one this API issued for this sort")
-    return offset
+    try:
+        return tuple(_typed(key.sql_type, value) for key, value in zip(keys, values, strict=True))
+    except (ValueError, TypeError) as exc:
+        raise ValueError("cursor is not one this API issued for this sort") from exc
+
+
+def _typed(sql_type: str, value: Any) -> Any:
+    """A cursor's value as the key's column holds it; TypeError for another type."""
+    if sql_type == "text" and isinstance(value, str):
+        return value
+    if sql_type == "bigint" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if value is None and sql_type in ("float8", "timestamptz"):
+        return None
+    if sql_type == "float8" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if sql_type == "timestamptz" and isinstance(value, str):
+        when = datetime.fromisoformat(value)
+        if when.tzinfo is None:
+            raise ValueError("a position's time has a time zone")
+        return when
+    raise TypeError(f"{value!r} is not a {sql_type} position")

@@ -25,13 +25,57 @@ Sort = Literal["risk", "mastery", "last_active", "student_id"]
 # inactivity is flagged after the inactivity rule's threshold (docs/rules.md)
 DEFAULT_INACTIVE_AFTER = DomainConfig().inactivity_after
 
-ORDER: dict[Sort, str] = {
-    "risk": "high DESC, medium DESC, change_7d ASC NULLS LAST, "
-    "last_activity ASC NULLS FIRST, student_id",
-    "mastery": "overall_mastery ASC NULLS FIRST, student_id",
-    "last_active": "last_activity ASC NULLS FIRST, student_id",
-    "student_id": "student_id",
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a sort, as an ascending expression that is never NULL: ``template``
+    turns a value (the column, or a cursor's parameter) into it, so a sort is one row
+    comparison — ``(keys) > (the last row's keys)`` is the page after that row."""
+
+    column: str
+    sql_type: str
+    template: str
+
+    def of(self, value: str) -> str:
+        return self.template.format(value)
+
+
+_STUDENT = SortKey("student_id", "text", "{}")
+# NULLS FIRST as -infinity, NULLS LAST as +infinity: no real value is infinite
+SORT_KEYS: dict[Sort, tuple[SortKey, ...]] = {
+    "risk": (
+        SortKey("high", "bigint", "-{}"),
+        SortKey("medium", "bigint", "-{}"),
+        SortKey("change_7d", "float8", "coalesce({}, 'Infinity'::float8)"),
+        SortKey("last_activity", "timestamptz", "coalesce({}, '-infinity'::timestamptz)"),
+        _STUDENT,
+    ),
+    "mastery": (
+        SortKey("overall_mastery", "float8", "coalesce({}, '-Infinity'::float8)"),
+        _STUDENT,
+    ),
+    "last_active": (
+        SortKey("last_activity", "timestamptz", "coalesce({}, '-infinity'::timestamptz)"),
+        _STUDENT,
+    ),
+    "student_id": (_STUDENT,),
 }
+FIRST_CURSOR_PARAM = 5  # $1..$4: class, overall topic, the day 7 days ago, limit
+
+
+def students_sql(sort: Sort, after: bool) -> str:
+    """The class table's statement in ``sort`` order; with ``after``, only the rows after
+    the position given as parameters $5.. (one per key of the sort, raw values)."""
+    keys = SORT_KEYS[sort]
+    row = ", ".join(k.of(k.column) for k in keys)
+    where = ""
+    if after:
+        given = ", ".join(
+            k.of(f"${FIRST_CURSOR_PARAM + i}::{k.sql_type}") for i, k in enumerate(keys)
+        )
+        where = f"WHERE ({row}) > ({given})"
+    return STUDENTS_SQL.format(where=where, order=row)
+
 
 # Members of the class, their summary, unresolved alerts by severity, and the change of
 # overall mastery against the newest daily point at least 7 days old (or, for students
@@ -63,7 +107,7 @@ WITH members AS (
     LEFT JOIN open_alerts a USING (student_id)
     LEFT JOIN baseline b USING (student_id)
 )
-SELECT * FROM rows ORDER BY {order} LIMIT $4 OFFSET $5
+SELECT * FROM rows {where} ORDER BY {order} LIMIT $4
 """
 
 TOPICS_SQL = """
@@ -207,11 +251,13 @@ class ClassViews:
         scope: Scope,
         class_id: str,
         sort: Sort,
-        offset: int,
+        after: tuple[Any, ...] | None,
         limit: int,
         today: date | None = None,
-    ) -> tuple[list[StudentRow], bool] | None:
-        """A page of the class's students in ``sort`` order; whether more follow."""
+    ) -> tuple[list[StudentRow], tuple[Any, ...] | None] | None:
+        """A page of the class's students in ``sort`` order, after the position ``after``
+        (the sort's key values of the previous page's last row, :data:`SORT_KEYS`); and
+        the position of this page's last row when more follow (else None)."""
         now = datetime.now(UTC)
         day = today or now.date()
         week_ago = date.fromordinal(day.toordinal() - 7)
@@ -219,16 +265,17 @@ class ClassViews:
             if not await _reaches(conn, class_reach(scope, class_id)):
                 return None
             found = await conn.fetch(
-                STUDENTS_SQL.format(order=ORDER[sort]),
+                students_sql(sort, after is not None),
                 class_id,
                 OVERALL,
                 week_ago,
                 limit + 1,
-                offset,
+                *(after or ()),
             )
             rows = [dict(r) for r in found]
             more = len(rows) > limit
             rows = rows[:limit]
+            position = tuple(rows[-1][k.column] for k in SORT_KEYS[sort]) if more else None
             scores: dict[str, dict[str, float]] = {}
             ids = [r["student_id"] for r in rows]
             if ids:
@@ -247,7 +294,7 @@ class ClassViews:
             )
             for r in rows
         ]
-        return page, more
+        return page, position
 
     async def topics(self, scope: Scope, class_id: str) -> list[dict[str, Any]] | None:
         """Per topic the class's students have progress in: students at each level, mean

@@ -91,19 +91,19 @@ async def class_students(
     alerts by severity, last activity, mastery change over 7 days and why each is flagged.
     ``sort=risk`` (default) puts first who needs the teacher now: more open high alerts,
     then medium, then falling mastery, then inactivity (docs/api.md)."""
-    offset = 0
+    after = None
     if cursor:
         try:
-            offset = decode_page(cursor, sort)
+            after = decode_page(cursor, sort)
         except ValueError as exc:
             raise UnknownReference(str(exc)) from exc
-    found = await views.students(Scope.of(principal), class_id, sort, offset, limit)
+    found = await views.students(Scope.of(principal), class_id, sort, after, limit)
     if found is None:
         raise _no_class(class_id)
-    rows, more = found
+    rows, last = found
     return {
         "items": [vars(r) for r in rows],
-        "next_cursor": encode_page(sort, offset + limit) if more else None,
+        "next_cursor": encode_page(sort, last) if last is not None else None,
     }
 
 

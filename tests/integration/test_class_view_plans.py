@@ -15,10 +15,9 @@ import pytest
 from service.readmodel.table import OVERALL
 from service.readmodel.views import (
     HISTORY_SQL,
-    ORDER,
-    STUDENTS_SQL,
     TOPIC_SCORES_SQL,
     TOPICS_SQL,
+    students_sql,
 )
 from service.rosters.scope import Scope, class_reach, student_reach
 from tests.integration.school_data import populate
@@ -54,8 +53,12 @@ async def test_class_views_use_indexes_at_school_scale(
         "class_reach": class_check,
         "student_reach": student_check,
         "students_by_risk": (
-            STUDENTS_SQL.format(order=ORDER["risk"]),
-            ("sc-1234", OVERALL, today - timedelta(days=7), 51, 0),
+            students_sql("risk", after=False),
+            ("sc-1234", OVERALL, today - timedelta(days=7), 51),
+        ),
+        "students_by_risk_after": (
+            students_sql("risk", after=True),
+            ("sc-1234", OVERALL, today - timedelta(days=7), 51, 0, 0, None, None, "ss-0"),
         ),
         "topic_scores": (TOPIC_SCORES_SQL, ([f"ss-{i}" for i in range(49360, 49400)],)),
         "topics": (TOPICS_SQL, ("sc-1234",)),

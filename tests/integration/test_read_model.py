@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -188,12 +188,12 @@ async def _heatmap_matches_rows(ports: Ports, students: list[dict[str, float]]) 
         await rosters.put(
             Roster(f"hm-{tag}", "heatmap", frozenset(), frozenset(ids), datetime.now(UTC))
         )
-        page = await views.students(EVERYONE, f"hm-{tag}", "student_id", 0, 200)
+        page = await views.students(EVERYONE, f"hm-{tag}", "student_id", None, 200)
         topics = await views.topics(EVERYONE, f"hm-{tag}")
         assert page is not None and topics is not None
         rows, more = page
         cells = {c["topic_id"]: c for c in topics}
-        assert not more and len(rows) == len(ids)
+        assert more is None and len(rows) == len(ids)
         expected_topics = {t for r in rows for t in r.topics}
         assert set(cells) == expected_topics
         for topic, cell in cells.items():
@@ -206,6 +206,100 @@ async def _heatmap_matches_rows(ports: Ports, students: list[dict[str, float]]) 
             assert cell["students_with_open_alerts"] == 0
     finally:
         await rosters.delete(f"hm-{tag}")
+        for sid in ids:
+            await projection.delete_student(sid)
+        await engine.dispose()
+        await pool.close()
+
+
+# ---------------------------------------------------------------- class table pages
+# A student's risk as the test sets it: open high alerts, and hours since the last event.
+RISKS = st.tuples(st.integers(0, 2), st.integers(1, 4))
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    start=st.lists(RISKS, min_size=2, max_size=9),
+    limit=st.integers(1, 3),
+    changes=st.lists(st.lists(st.tuples(st.integers(0, 8), RISKS), max_size=3), max_size=9),
+)
+def test_risk_pages_neither_repeat_nor_skip_a_student_whose_risk_held(
+    ports: Ports,
+    start: list[tuple[int, int]],
+    limit: int,
+    changes: list[list[tuple[int, tuple[int, int]]]],
+) -> None:
+    """Keyset pages (docs/api.md): between pages some students' risk changes (alerts
+    raised or resolved, a newer event); every student whose sort values held appears
+    exactly once. An offset cursor fails this as soon as a student moves across the
+    page boundary."""
+    asyncio.run(_pages_hold_under_changes(ports, start, limit, changes))
+
+
+async def _pages_hold_under_changes(
+    ports: Ports,
+    start: list[tuple[int, int]],
+    limit: int,
+    changes: list[list[tuple[int, tuple[int, int]]]],
+) -> None:
+    engine, pool = engine_for(ports), await read_pool_for(ports)
+    projection, views, rosters = (
+        ProgressProjection(engine),
+        ClassViews(pool),
+        RosterRepository(engine),
+    )
+    tag = uuid.uuid4().hex[:8]
+    ids = [f"pg-{tag}-{i}" for i in range(len(start))]
+    now = datetime.now(UTC).replace(microsecond=0)
+    versions = dict.fromkeys(ids, 0)
+
+    async def set_risk(student: str, risk: tuple[int, int]) -> None:
+        high, hours = risk
+        versions[student] += 1
+        shot = snapshot(student, versions[student], {"t1": 50.0})
+        shot["last_activity"] = (now - timedelta(hours=hours)).isoformat()
+        await projection.write([shot])
+        async with pool.acquire() as conn:
+            await conn.execute("delete from struggle_alerts where student_id = $1", student)
+            for n in range(high):
+                await conn.execute(
+                    "insert into struggle_alerts (id, student_id, kind, topic_id, severity,"
+                    " detected_at) values ($1, $2, 'low_quiz', $3, 'high', now())",
+                    uuid.uuid4(),
+                    student,
+                    f"t{n}",
+                )
+
+    try:
+        await rosters.put(Roster(f"pg-{tag}", "pages", frozenset(), frozenset(ids), now))
+        risk = dict(zip(ids, start, strict=True))
+        for sid in ids:
+            await set_risk(sid, risk[sid])
+        held = set(ids)  # students whose sort values never changed
+        seen: list[str] = []
+        after = None
+        for turn in range(len(ids) + 1):
+            page = await views.students(EVERYONE, f"pg-{tag}", "risk", after, limit)
+            assert page is not None
+            rows, after = page
+            seen += [r.student_id for r in rows]
+            if after is None:
+                break
+            for index, new_risk in changes[turn] if turn < len(changes) else []:
+                student = ids[index % len(ids)]
+                if new_risk != risk[student]:
+                    held.discard(student)
+                    risk[student] = new_risk
+                await set_risk(student, new_risk)  # a newer snapshot either way
+        assert after is None, "more pages than students"
+        for student in held:
+            assert seen.count(student) == 1, (student, seen)
+    finally:
+        await rosters.delete(f"pg-{tag}")
+        async with pool.acquire() as conn:
+            await conn.execute("delete from struggle_alerts where student_id = any($1)", ids)
         for sid in ids:
             await projection.delete_student(sid)
         await engine.dispose()

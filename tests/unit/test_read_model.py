@@ -13,9 +13,10 @@ from actors.config import DomainConfig
 from actors.progress_view import progress_snapshot
 from actors.rules import apply_events
 from actors.state import StudentState
+from service import cursors
 from service.readmodel.projection import history_day, latest_per_student
 from service.readmodel.schemas import decode_page, encode_page
-from service.readmodel.views import why_flagged
+from service.readmodel.views import Sort, why_flagged
 from tests.unit.factories import quiz
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -57,12 +58,44 @@ def test_why_a_student_is_flagged(fields: dict[str, Any], reasons: list[str]) ->
 
 
 def test_a_page_cursor_is_bound_to_its_sort() -> None:
-    cursor = encode_page("risk", 50)
-    assert decode_page(cursor, "risk") == 50
+    position = (2, 0, -12.5, NOW, "s-7")
+    cursor = encode_page("risk", position)
+    assert decode_page(cursor, "risk") == position
     with pytest.raises(ValueError, match="this sort"):
         decode_page(cursor, "mastery")
     with pytest.raises(ValueError, match="issued"):
         decode_page("bm9wZQ", "risk")
+
+
+@pytest.mark.parametrize(
+    ("sort", "position"),
+    [
+        ("risk", (0, 0, None, None, "s-1")),  # never active, no 7-day change
+        ("mastery", (None, "s-1")),
+        ("mastery", (37.4, "s-1")),
+        ("last_active", (NOW, "s-1")),
+        ("student_id", ("s-1",)),
+    ],
+)
+def test_a_page_cursor_keeps_the_last_rows_sort_keys(sort: Sort, position: tuple[Any, ...]) -> None:
+    assert decode_page(encode_page(sort, position), sort) == position
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1, 0, None, None],  # a key short
+        ["1", 0, None, None, "s-1"],  # a count as text
+        [True, 0, None, None, "s-1"],
+        [1, 0, "fell", None, "s-1"],
+        [1, 0, None, "2026-12-01T08:00:00", "s-1"],  # a time without a zone
+        [1, 0, None, None, None],  # no student id
+        50,  # an offset cursor of the previous version
+    ],
+)
+def test_a_forged_position_is_refused(values: Any) -> None:
+    with pytest.raises(ValueError, match="not one this API issued"):
+        decode_page(cursors.encode(["risk", values]), "risk")
 
 
 def test_a_snapshot_leaves_out_the_topics_the_read_model_already_has() -> None:
