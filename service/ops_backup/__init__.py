@@ -1,0 +1,1 @@
+"""Operator tools for backup and restore (docs/install.md, "Backup and restore")."""
