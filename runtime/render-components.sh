@@ -4,14 +4,21 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 out="$1"
+# Intake lanes: one Kafka component per lane (the app's setting PROGRESS_INTAKE_LANES,
+# read from the same variable so both agree).
+if [[ -n "${INTAKE_LANES:-}" ]]; then
+  log "warning: INTAKE_LANES is no longer read: set PROGRESS_INTAKE_LANES instead"
+fi
+lanes="${PROGRESS_INTAKE_LANES:-3}"
+if ! [[ "$lanes" =~ ^[0-9]+$ ]] || (( lanes < 1 || lanes > 16 )); then
+  die "PROGRESS_INTAKE_LANES must be a whole number from 1 to 16, not '$lanes'"
+fi
 mkdir -p "$out"
 rm -f "$out"/*.yaml
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export KAFKA_PROTOCOL_VERSION="$KAFKA_VERSION"
 export DAPR_APP_ID="${DAPR_APP_ID:-progress-service}"
 export DAPR_PG_CONNECTION_STRING="host=127.0.0.1 port=$PG_PORT user=$PG_USER password=$PG_PASSWORD dbname=$PG_DATABASE sslmode=disable"
-# Intake lanes: one Kafka component per lane (service setting INTAKE_LANES, same name).
-lanes="${INTAKE_LANES:-3}"
 INTAKE_RESILIENCY_TARGETS=""
 for lane in $(seq 1 "$lanes"); do
   INTAKE_RESILIENCY_TARGETS+="      kafka-intake-$lane:"$'\n'"        inbound:"$'\n'"          retry: inboundEvent"$'\n'

@@ -4,12 +4,14 @@ Run with ``uvicorn service.main:app``; daprd must be started alongside (see runt
 """
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import structlog
 from dapr.actor.runtime.config import ActorRuntimeConfig
 from dapr.actor.runtime.runtime import ActorRuntime
 from dapr.ext.fastapi import DaprActor
@@ -19,6 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from actors.class_actor import ClassProgressActor, class_actor_factory
 from actors.config import DomainConfig
 from actors.student_actor import ActorDeps, StudentProgressActor, actor_factory
+from service import settings_check
 from service.actor_gateway import ActorGateway
 from service.alerts.repository import AlertRepository
 from service.alerts.stream import AlertBroadcaster
@@ -109,6 +112,7 @@ def _public_openapi(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
+    settings_check.report(os.environ, structlog.get_logger("settings"))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

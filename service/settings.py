@@ -1,5 +1,8 @@
 """The one settings object. Every value can be set through a ``PROGRESS_``-prefixed
-environment variable (for example ``PROGRESS_DATABASE_URL``)."""
+environment variable (for example ``PROGRESS_DATABASE_URL``), except the three that Dapr
+itself defines and daprd and the Dapr SDK read under their own names: ``DAPR_HTTP_PORT``,
+``DAPR_API_TOKEN``, ``APP_API_TOKEN``. docs/settings.md lists them all;
+service/settings_check.py reports unknown and renamed variables at start-up."""
 
 import tomllib
 from datetime import timedelta
@@ -77,8 +80,8 @@ class Settings(BaseSettings):
     # Kafka pub/sub components the intake consumes through, kafka-intake-1..N, all in
     # one consumer group: daprd keeps one bulk batch in flight per component, so N is
     # how many batches this replica processes at once. runtime/render-components.sh and
-    # the Helm chart render the same number (INTAKE_LANES / intake.lanes).
-    intake_lanes: int = Field(default=3, ge=1, le=16, validation_alias="INTAKE_LANES")
+    # the Helm chart render the same number (PROGRESS_INTAKE_LANES / intake.lanes).
+    intake_lanes: int = Field(default=3, ge=1, le=16)
     # Bulk subscribe: at most this many messages per batch, waiting at most this long
     # for a batch to fill.
     bulk_max_messages: int = Field(default=1000, ge=1, le=1000)

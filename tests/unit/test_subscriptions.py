@@ -14,7 +14,7 @@ with warnings.catch_warnings():  # starlette's TestClient warns about its httpx 
 
 
 def test_every_inbound_topic_is_bulk_subscribed_on_every_lane_with_the_dead_letter_topic() -> None:
-    settings = Settings(INTAKE_LANES=2, bulk_max_messages=150, bulk_max_await_ms=15)
+    settings = Settings(intake_lanes=2, bulk_max_messages=150, bulk_max_await_ms=15)
     subs = TestClient(create_app(settings)).get("/dapr/subscribe").json()  # no lifespan
     assert {(s["pubsubname"], s["topic"]) for s in subs} == {
         (lane, topic)
