@@ -40,6 +40,12 @@ verify: venv  ## run verify.py against the local `make run` stack
 	 VERIFY_DATABASE_URL=postgresql://progress:progress-dev@127.0.0.1:$${PG_PORT:-15432}/progress \
 	 .venv/bin/python verify.py
 
+backup:  ## back up the local database (PG_DATABASE, default progress) and the Dapr scheduler: make backup [BACKUP=dir]
+	@$(RT)/backup.sh $(BACKUP)
+
+restore:  ## restore a `make backup` folder (stop the app first): make restore BACKUP=dir
+	@$(RT)/restore.sh "$(BACKUP)"
+
 chaos: venv  ## fault suite, long form: 3000 events per scenario, 30 s outages
 	@.venv/bin/python -m bench.chaos --events $(or $(EVENTS),3000) --outage $(or $(OUTAGE),30)
 
@@ -54,7 +60,7 @@ lint: venv  ## ruff and mypy
 	@.venv/bin/ruff format --check actors service tests migrations bench runtime verify.py
 	@.venv/bin/mypy
 
-.PHONY: help venv runtime-deps up down run test token openapi roster-import verify chaos bench bench-ab lint
+.PHONY: help venv runtime-deps up down run test token openapi roster-import verify backup restore chaos bench bench-ab lint
 
 
 
