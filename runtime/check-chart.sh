@@ -1,20 +1,17 @@
 #!/usr/bin/env bash
 # Render the Helm chart (default and production values) and validate every manifest,
 # and the ArgoCD Application, with kubeconform against Kubernetes and CRD schemas.
-# helm and kubeconform are built from the Go module proxy at pinned versions; the
-# schemas are generated offline (runtime/chart_schemas.py); all cached. Extra manifest
-# files given as arguments are validated too.
+# helm and kubeconform are built from the Go module proxy at pinned versions
+# (runtime/chart-tools.sh); the schemas are generated offline (runtime/chart_schemas.py);
+# all cached. Extra manifest files given as arguments are validated too.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-tools="$PROGRESS_CACHE/chart-tools/helm-$HELM_VERSION-kubeconform-$KUBECONFORM_VERSION"
 schemas="$PROGRESS_CACHE/chart-schemas/k8s-$KUBERNETES_SCHEMA_VERSION-dapr-$DAPR_VERSION-v3"
-if [[ ! -x "$tools/helm" || ! -x "$tools/kubeconform" ]]; then
-  log "building helm $HELM_VERSION and kubeconform $KUBECONFORM_VERSION (first time only)"
-  mkdir -p "$tools"
-  GOBIN="$tools" CGO_ENABLED=0 go install "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
-  GOBIN="$tools" CGO_ENABLED=0 go install "github.com/yannh/kubeconform/cmd/kubeconform@v$KUBECONFORM_VERSION"
-fi
+tools="$("$runtime_dir/chart-tools.sh")"
+mkdir -p "$PROGRESS_CACHE/chart-schemas"
+exec 8>"$PROGRESS_CACHE/chart-schemas/.build.lock"
+flock 8  # two first runs must not generate into the same directory
 if [[ ! -f "$schemas/.complete" ]]; then
   log "generating Kubernetes $KUBERNETES_SCHEMA_VERSION and CRD schemas (first time only)"
   moddir() { go mod download -json "$1" | "$repo_dir/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'; }
@@ -26,6 +23,7 @@ if [[ ! -f "$schemas/.complete" ]]; then
     "$(moddir "github.com/argoproj/argo-cd/v3@v$ARGOCD_VERSION")"
   touch "$schemas/.complete"
 fi
+flock -u 8
 
 chart="$repo_dir/helm/progress-service"
 out="$(mktemp -d)"

@@ -9,7 +9,32 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/name: progress-service
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
-{{- define "progress.env" -}}
+
+{{/* The image; an empty tag means the chart's appVersion. */}}
+{{- define "progress.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{/* Names of the Dapr components the app calls (the app is told them, so they cannot drift). */}}
+{{- define "progress.pubsubName" -}}kafka-pubsub{{- end -}}
+{{- define "progress.statestoreName" -}}actorstate{{- end -}}
+{{- define "progress.curriculumDir" -}}/etc/progress/curriculum{{- end -}}
+
+{{/* A whole number as a quoted string: YAML numbers reach templates as floats, which
+print as 2e+06; a fraction is refused. Call with (list "value.name" $value). */}}
+{{- define "progress.int" -}}
+{{- $name := index . 0 -}}{{- $value := index . 1 -}}
+{{- if not (or (kindIs "float64" $value) (kindIs "int64" $value) (kindIs "int" $value)) -}}
+{{- fail (printf "%s must be a whole number, not %v" $name $value) -}}
+{{- end -}}
+{{- if ne (float64 $value) (float64 (int64 $value)) -}}
+{{- fail (printf "%s must be a whole number, not %v" $name $value) -}}
+{{- end -}}
+{{ int64 $value | toString | quote }}
+{{- end -}}
+
+{{/* The app's environment from values (without extraEnv). */}}
+{{- define "progress.baseEnv" -}}
 - name: PROGRESS_ENVIRONMENT
   value: {{ .Values.environment | quote }}
 - name: PROGRESS_LOG_FORMAT
@@ -23,30 +48,135 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ .Values.jwt.audience | quote }}
 - name: PROGRESS_JWT_JWKS_FILE
   value: /etc/progress/jwks/jwks.json
+- name: PROGRESS_PUBSUB_NAME
+  value: {{ include "progress.pubsubName" . | quote }}
+- name: PROGRESS_STATESTORE_NAME
+  value: {{ include "progress.statestoreName" . | quote }}
+- name: PROGRESS_LEARNING_TOPIC
+  value: {{ .Values.kafka.topics.learning | quote }}
+- name: PROGRESS_EXERCISE_TOPIC
+  value: {{ .Values.kafka.topics.exercise | quote }}
+- name: PROGRESS_CODE_TOPIC
+  value: {{ .Values.kafka.topics.code | quote }}
+- name: PROGRESS_PROGRESS_TOPIC
+  value: {{ .Values.kafka.topics.progressUpdated | quote }}
+- name: PROGRESS_STRUGGLE_TOPIC
+  value: {{ .Values.kafka.topics.struggleDetected | quote }}
+- name: PROGRESS_DEADLETTER_TOPIC
+  value: {{ .Values.kafka.topics.deadLetter | quote }}
+- name: PROGRESS_HEALTH_TOPIC
+  value: {{ .Values.kafka.topics.health | quote }}
+- name: PROGRESS_PLACEMENT_METADATA_URL
+  value: {{ .Values.dapr.placementMetadataUrl | quote }}
+- name: PROGRESS_REPEATED_ERROR_COUNT
+  value: {{ include "progress.int" (list "rules.repeatedErrorCount" .Values.rules.repeatedErrorCount) }}
+- name: PROGRESS_CONSECUTIVE_FAILURE_COUNT
+  value: {{ include "progress.int" (list "rules.consecutiveFailureCount" .Values.rules.consecutiveFailureCount) }}
 - name: PROGRESS_STUCK_MINUTES
   value: {{ .Values.rules.stuckMinutes | quote }}
+- name: PROGRESS_QUIZ_LOW_BELOW
+  value: {{ .Values.rules.quizLowBelow | quote }}
+- name: PROGRESS_QUIZ_HIGH_BELOW
+  value: {{ .Values.rules.quizHighBelow | quote }}
 - name: PROGRESS_INACTIVITY_DAYS
   value: {{ .Values.rules.inactivityDays | quote }}
+- name: PROGRESS_HELP_PHRASES
+  value: {{ .Values.rules.helpPhrases | toJson | quote }}
 - name: PROGRESS_MISCONCEPTION_SHARE
   value: {{ .Values.rules.misconceptionShare | quote }}
 - name: PROGRESS_MISCONCEPTION_MIN_STUDENTS
-  value: {{ .Values.rules.misconceptionMinStudents | quote }}
+  value: {{ include "progress.int" (list "rules.misconceptionMinStudents" .Values.rules.misconceptionMinStudents) }}
 - name: PROGRESS_MISCONCEPTION_WINDOW_HOURS
   value: {{ .Values.rules.misconceptionWindowHours | quote }}
+- name: PROGRESS_CURRICULUM_FILE
+  value: {{ include "progress.curriculumDir" . }}/curriculum.toml
 - name: PROGRESS_EVENT_RETENTION_DAYS
   value: {{ .Values.eventRetentionDays | quote }}
 - name: PROGRESS_DRY_RUN_MAX_EVENTS
-  value: {{ .Values.dryRunMaxEvents | quote }}
-- name: INTAKE_LANES
-  value: {{ .Values.intake.lanes | quote }}
+  value: {{ include "progress.int" (list "dryRunMaxEvents" .Values.dryRunMaxEvents) }}
+- name: PROGRESS_INTAKE_LANES
+  value: {{ include "progress.int" (list "intake.lanes" .Values.intake.lanes) }}
 - name: PROGRESS_BULK_MAX_MESSAGES
-  value: {{ .Values.intake.bulkMaxMessages | quote }}
+  value: {{ include "progress.int" (list "intake.bulkMaxMessages" .Values.intake.bulkMaxMessages) }}
 - name: PROGRESS_BULK_MAX_AWAIT_MS
-  value: {{ .Values.intake.bulkMaxAwaitMs | quote }}
+  value: {{ include "progress.int" (list "intake.bulkMaxAwaitMs" .Values.intake.bulkMaxAwaitMs) }}
 - name: APP_API_TOKEN
   valueFrom:
     secretKeyRef: {name: {{ .Values.dapr.apiTokenSecret }}, key: token}
 - name: DAPR_API_TOKEN
   valueFrom:
     secretKeyRef: {name: {{ .Values.dapr.apiTokenSecret }}, key: token}
+{{- end -}}
+
+{{/* The app's environment: the chart's, then extraEnv (a name the chart sets is refused). */}}
+{{- define "progress.env" -}}
+{{- $base := include "progress.baseEnv" . -}}
+{{- $taken := dict -}}
+{{- range (fromYamlArray $base) }}{{- $_ := set $taken .name true -}}{{- end -}}
+{{- range .Values.extraEnv -}}
+{{- if not (kindIs "map" .) -}}
+{{- fail (printf "extraEnv entries are {name, value} or {name, valueFrom} maps, got %v" .) -}}
+{{- end -}}
+{{- if not .name -}}{{- fail (printf "extraEnv entry without a name: %v" .) -}}{{- end -}}
+{{- if hasKey $taken .name -}}
+{{- fail (printf "extraEnv sets %s, which the chart sets from values.yaml: set that value instead" .name) -}}
+{{- end -}}
+{{- end -}}
+{{ $base }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end -}}
+{{- end -}}
+
+{{/* A Kafka credential as component metadata: secretKeyRef to {secret, key}, auth.secret
+when the reference names none. Call with (list "metadataName" $ref $). */}}
+{{- define "progress.kafkaSecretRef" -}}
+{{- $name := index . 0 -}}{{- $ref := index . 1 -}}{{- $root := index . 2 -}}
+{{- $secret := $ref.secret | default $root.Values.kafka.auth.secret -}}
+{{- if not (and $secret $ref.key) -}}
+{{- fail (printf "kafka: %s needs a secret and a key (kafka.auth.type %s)" $name $root.Values.kafka.auth.type) -}}
+{{- end -}}
+- name: {{ $name }}
+  secretKeyRef: {name: {{ $secret | quote }}, key: {{ $ref.key | quote }}}
+{{- end -}}
+
+{{/* Connection and authentication metadata shared by every Kafka component. */}}
+{{- define "progress.kafkaMetadata" -}}
+{{- $auth := .Values.kafka.auth -}}
+{{- $tls := .Values.kafka.tls -}}
+{{- $type := $auth.type | toString -}}
+- {name: brokers, value: {{ .Values.kafka.brokers | quote }}}
+- {name: version, value: {{ .Values.kafka.protocolVersion | quote }}}
+- {name: authType, value: {{ $type | quote }}}
+{{- if eq $type "none" }}
+{{- if or $tls.caCert.key $tls.skipVerify $tls.disable }}
+{{- fail "kafka.tls.* do not apply to kafka.auth.type none (plaintext): TLS without client authentication is type certificate" }}
+{{- end }}
+{{- else if has $type (list "password" "certificate" "mtls") }}
+{{- if eq $type "password" }}
+{{- if not (has $auth.saslMechanism (list "SHA-512" "SHA-256" "PLAINTEXT")) }}
+{{- fail (printf "kafka.auth.saslMechanism must be SHA-512, SHA-256 or PLAINTEXT, not %v" $auth.saslMechanism) }}
+{{- end }}
+- {name: saslMechanism, value: {{ $auth.saslMechanism | quote }}}
+{{ include "progress.kafkaSecretRef" (list "saslUsername" $auth.saslUsername .) }}
+{{ include "progress.kafkaSecretRef" (list "saslPassword" $auth.saslPassword .) }}
+{{- else if $tls.disable }}
+{{- fail (printf "kafka.tls.disable applies to kafka.auth.type password only (certificate and mtls are TLS)") }}
+{{- end }}
+{{- if $tls.disable }}
+- {name: disableTls, value: "true"}
+{{- end }}
+{{- if or (ne $type "password") $tls.caCert.key }}
+{{ include "progress.kafkaSecretRef" (list "caCert" $tls.caCert .) }}
+{{- end }}
+{{- if eq $type "mtls" }}
+{{ include "progress.kafkaSecretRef" (list "clientCert" $auth.clientCert .) }}
+{{ include "progress.kafkaSecretRef" (list "clientKey" $auth.clientKey .) }}
+{{- end }}
+{{- if $tls.skipVerify }}
+- {name: skipVerify, value: "true"}
+{{- end }}
+{{- else }}
+{{- fail (printf "kafka.auth.type must be none, password, certificate or mtls, not %q" $type) }}
+{{- end }}
 {{- end -}}

@@ -1,0 +1,580 @@
+"""The Helm chart's values reach the app: rendered with non-default values, the app's
+environment, the Dapr Components and Subscriptions and the curriculum ConfigMap carry
+them, the app reads them back as its settings, and every value in values.yaml changes
+what is rendered (a value that does nothing fails)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from actors.config import DEFAULT_HELP_PHRASES
+from service.settings import Settings
+from tests.chart_render import (
+    CHART,
+    REPO,
+    RenderError,
+    app_container,
+    app_env,
+    component_metadata,
+    find,
+    render,
+    render_text,
+)
+
+VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
+
+CURRICULUM = """default_exercise_target = 7
+
+[topics."sql.joins"]
+exercise_target = 3
+"""
+
+CUSTOM: dict[str, Any] = {
+    "environment": "staging",
+    "dapr": {"placementMetadataUrl": "http://placement-leader.ops:9999/placement/state"},
+    "intake": {"lanes": 2, "bulkMaxMessages": 250, "bulkMaxAwaitMs": 40},
+    "kafka": {
+        "topics": {
+            "learning": "t.learning",
+            "exercise": "t.exercise",
+            "code": "t.code",
+            "progressUpdated": "t.progress",
+            "struggleDetected": "t.struggle",
+            "deadLetter": "t.dead",
+            "health": "t.health",
+        }
+    },
+    "rules": {
+        "repeatedErrorCount": 4,
+        "consecutiveFailureCount": 6,
+        "stuckMinutes": 12.5,
+        "quizLowBelow": 55,
+        "quizHighBelow": 20,
+        "inactivityDays": 5,
+        "misconceptionShare": 0.4,
+        "misconceptionMinStudents": 5,
+        "misconceptionWindowHours": 48,
+        "helpPhrases": ["help me", 'it says "error"'],
+    },
+    "curriculum": CURRICULUM,
+    "eventRetentionDays": 14,
+    "dryRunMaxEvents": 500000,
+    "extraEnv": [
+        {"name": "PROGRESS_DEDUPE_WINDOW", "value": "1024"},
+        {"name": "PROGRESS_JWT_SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+    ],
+}
+
+# value in CUSTOM -> the environment variable the app reads it from, and the setting
+ENV_OF_VALUE = {
+    ("environment",): ("PROGRESS_ENVIRONMENT", "environment"),
+    ("dapr", "placementMetadataUrl"): ("PROGRESS_PLACEMENT_METADATA_URL", "placement_metadata_url"),
+    ("intake", "lanes"): ("PROGRESS_INTAKE_LANES", "intake_lanes"),
+    ("intake", "bulkMaxMessages"): ("PROGRESS_BULK_MAX_MESSAGES", "bulk_max_messages"),
+    ("intake", "bulkMaxAwaitMs"): ("PROGRESS_BULK_MAX_AWAIT_MS", "bulk_max_await_ms"),
+    ("kafka", "topics", "learning"): ("PROGRESS_LEARNING_TOPIC", "learning_topic"),
+    ("kafka", "topics", "exercise"): ("PROGRESS_EXERCISE_TOPIC", "exercise_topic"),
+    ("kafka", "topics", "code"): ("PROGRESS_CODE_TOPIC", "code_topic"),
+    ("kafka", "topics", "progressUpdated"): ("PROGRESS_PROGRESS_TOPIC", "progress_topic"),
+    ("kafka", "topics", "struggleDetected"): ("PROGRESS_STRUGGLE_TOPIC", "struggle_topic"),
+    ("kafka", "topics", "deadLetter"): ("PROGRESS_DEADLETTER_TOPIC", "deadletter_topic"),
+    ("kafka", "topics", "health"): ("PROGRESS_HEALTH_TOPIC", "health_topic"),
+    ("rules", "repeatedErrorCount"): ("PROGRESS_REPEATED_ERROR_COUNT", "repeated_error_count"),
+    ("rules", "consecutiveFailureCount"): (
+        "PROGRESS_CONSECUTIVE_FAILURE_COUNT",
+        "consecutive_failure_count",
+    ),
+    ("rules", "stuckMinutes"): ("PROGRESS_STUCK_MINUTES", "stuck_minutes"),
+    ("rules", "quizLowBelow"): ("PROGRESS_QUIZ_LOW_BELOW", "quiz_low_below"),
+    ("rules", "quizHighBelow"): ("PROGRESS_QUIZ_HIGH_BELOW", "quiz_high_below"),
+    ("rules", "inactivityDays"): ("PROGRESS_INACTIVITY_DAYS", "inactivity_days"),
+    ("rules", "misconceptionShare"): ("PROGRESS_MISCONCEPTION_SHARE", "misconception_share"),
+    ("rules", "misconceptionMinStudents"): (
+        "PROGRESS_MISCONCEPTION_MIN_STUDENTS",
+        "misconception_min_students",
+    ),
+    ("rules", "misconceptionWindowHours"): (
+        "PROGRESS_MISCONCEPTION_WINDOW_HOURS",
+        "misconception_window_hours",
+    ),
+    ("rules", "helpPhrases"): ("PROGRESS_HELP_PHRASES", "help_phrases"),
+    ("eventRetentionDays",): ("PROGRESS_EVENT_RETENTION_DAYS", "event_retention_days"),
+    ("dryRunMaxEvents",): ("PROGRESS_DRY_RUN_MAX_EVENTS", "dry_run_max_events"),
+}
+
+
+def dig(values: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        values = values[key]
+    return values
+
+
+def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def nested(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {path[-1]: value}
+    for key in reversed(path[:-1]):
+        out = {key: out}
+    return out
+
+
+@pytest.fixture(scope="module")
+def custom() -> list[dict[str, Any]]:
+    return render(CUSTOM)
+
+
+@pytest.fixture(scope="module")
+def default() -> list[dict[str, Any]]:
+    return render()
+
+
+def settings_from(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The Settings the app builds from this rendered env (secrets given dummy values)."""
+    for name in list(os.environ):
+        if name.startswith("PROGRESS_") or name in {"APP_API_TOKEN", "DAPR_API_TOKEN"}:
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value if isinstance(value, str) else "from-a-secret")
+    return Settings()
+
+
+def test_every_value_reaches_the_app_as_its_setting(
+    custom: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = app_env(custom)
+    settings = settings_from(env, monkeypatch)
+    for path, (variable, field) in ENV_OF_VALUE.items():
+        value = dig(CUSTOM, path)
+        assert variable in env, f"{'.'.join(path)} does not reach the app ({variable} unset)"
+        assert getattr(settings, field) == value, f"{'.'.join(path)} -> {variable}"
+    assert settings.curriculum_file == Path("/etc/progress/curriculum/curriculum.toml")
+    assert settings.dedupe_window == 1024  # extraEnv
+
+
+def test_chart_defaults_are_the_apps_defaults(
+    default: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """values.yaml repeats the app's defaults (so operators see them): they must agree."""
+    settings = settings_from(app_env(default), monkeypatch)
+    built_in = Settings.model_construct()
+    for path, (_, field) in ENV_OF_VALUE.items():
+        if path in {("environment",), ("dapr", "placementMetadataUrl")}:
+            continue  # production and the cluster's placement, on purpose
+        assert getattr(settings, field) == getattr(built_in, field), ".".join(path)
+    assert tuple(settings.help_phrases) == DEFAULT_HELP_PHRASES
+
+
+def test_every_progress_variable_the_chart_sets_is_a_setting(
+    default: list[dict[str, Any]], custom: list[dict[str, Any]]
+) -> None:
+    """A misspelt PROGRESS_ name would be silently ignored by the app: fail here."""
+    fields = {
+        name
+        for name, info in Settings.model_fields.items()
+        if info.validation_alias is None or str(info.validation_alias).lower() == f"progress_{name}"
+    }
+    aliases = {
+        str(f.validation_alias) for f in Settings.model_fields.values() if f.validation_alias
+    }
+    extra = {item["name"] for item in CUSTOM["extraEnv"]}
+    for docs in (default, custom):
+        for name in set(app_env(docs)) - extra:
+            if name.startswith("PROGRESS_"):
+                assert name.removeprefix("PROGRESS_").lower() in fields, f"{name} is no setting"
+            else:
+                assert name in aliases, f"{name} is read by nothing in Settings"
+
+
+def test_the_app_is_told_the_component_names_the_chart_gives(
+    custom: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_from(app_env(custom), monkeypatch)
+    components = {d["metadata"]["name"] for d in custom if d["kind"] == "Component"}
+    assert settings.pubsub_name in components
+    assert settings.statestore_name in components
+    kafka = {
+        d["metadata"]["name"]
+        for d in custom
+        if d["kind"] == "Component" and d["spec"]["type"] == "pubsub.kafka"
+    }
+    assert kafka == {settings.pubsub_name, *settings.intake_pubsubs}
+
+
+def test_subscriptions_use_the_topics_lanes_and_batches(custom: list[dict[str, Any]]) -> None:
+    topics = CUSTOM["kafka"]["topics"]
+    subscriptions = [d for d in custom if d["kind"] == "Subscription"]
+    got = {(s["spec"]["pubsubname"], s["spec"]["topic"]) for s in subscriptions}
+    assert got == {
+        (f"kafka-intake-{lane}", topics[name])
+        for lane in (1, 2)
+        for name in ("learning", "exercise", "code")
+    }
+    for subscription in subscriptions:
+        spec = subscription["spec"]
+        assert spec["deadLetterTopic"] == "t.dead"
+        assert spec["bulkSubscribe"]["maxMessagesCount"] == 250
+        assert spec["bulkSubscribe"]["maxAwaitDurationMs"] == 40
+    resiliency = next(d for d in custom if d["kind"] == "Resiliency")
+    assert set(resiliency["spec"]["targets"]["components"]) == {
+        "kafka-intake-1",
+        "kafka-intake-2",
+        "kafka-pubsub",
+        "actorstate",
+    }
+
+
+def test_the_curriculum_is_a_mounted_configmap(
+    custom: list[dict[str, Any]], default: list[dict[str, Any]]
+) -> None:
+    configmap = find(custom, "ConfigMap", "progress-curriculum")
+    assert configmap["data"]["curriculum.toml"] == CURRICULUM
+    assert tomllib.loads(configmap["data"]["curriculum.toml"])["default_exercise_target"] == 7
+    container = app_container(custom)
+    curriculum_file = Path(app_env(custom)["PROGRESS_CURRICULUM_FILE"])
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "curriculum")
+    assert mount["readOnly"] is True
+    assert Path(mount["mountPath"]) == curriculum_file.parent
+    pod = next(d for d in custom if d["kind"] == "Deployment")["spec"]["template"]
+    volume = next(v for v in pod["spec"]["volumes"] if v["name"] == "curriculum")
+    assert volume["configMap"]["name"] == "progress-curriculum"
+    # a new curriculum rolls the pods
+    default_pod = next(d for d in default if d["kind"] == "Deployment")["spec"]["template"]
+    key = "checksum/curriculum"
+    assert pod["metadata"]["annotations"][key] != default_pod["metadata"]["annotations"][key]
+
+
+def test_the_default_curriculum_is_the_repositorys(default: list[dict[str, Any]]) -> None:
+    configmap = find(default, "ConfigMap", "progress-curriculum")
+    repository = (REPO / "config" / "curriculum.toml").read_text()
+    assert configmap["data"]["curriculum.toml"] == repository
+
+
+def test_extra_env_is_appended_after_the_charts(custom: list[dict[str, Any]]) -> None:
+    env = app_container(custom)["env"]
+    assert env[-2:] == CUSTOM["extraEnv"]
+
+
+def test_extra_env_may_not_shadow_a_value() -> None:
+    with pytest.raises(RenderError, match="PROGRESS_STUCK_MINUTES.*set that value instead"):
+        render({"extraEnv": [{"name": "PROGRESS_STUCK_MINUTES", "value": "1"}]})
+    with pytest.raises(RenderError, match="without a name"):
+        render({"extraEnv": [{"value": "1"}]})
+
+
+def test_image_defaults_to_the_service_version(default: list[dict[str, Any]]) -> None:
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["appVersion"] == version
+    assert app_container(default)["image"] == f"progress-service:{version}"
+    docs = render(set_values=["image.repository=reg.example/ps", "image.tag=9.9.9"])
+    job = next(d for d in docs if d["kind"] == "Job")
+    assert app_container(docs)["image"] == "reg.example/ps:9.9.9"
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "reg.example/ps:9.9.9"
+
+
+def test_placement_default_is_the_dapr_charts_placement_healthz_server(
+    default: list[dict[str, Any]],
+) -> None:
+    url = app_env(default)["PROGRESS_PLACEMENT_METADATA_URL"]
+    assert url == (
+        "http://dapr-placement-server.dapr-system.svc.cluster.local:8080/placement/state"
+    )
+
+
+def test_custom_values_render_valid_manifests(tmp_path: Path) -> None:
+    """kubeconform (runtime/check-chart.sh) accepts what non-default values render."""
+    values = merged(
+        CUSTOM,
+        {
+            "autoscaling": {"enabled": False},
+            "kafka": {
+                "auth": {"type": "mtls", "secret": "kafka-user"},
+                "tls": {"caCert": {"secret": "cluster-ca", "key": "ca.crt"}},
+            },
+        },
+    )
+    manifests = tmp_path / "custom.yaml"
+    manifests.write_text(render_text(values))
+    check = REPO / "runtime" / "check-chart.sh"
+    result = subprocess.run(
+        [str(check), str(manifests)], capture_output=True, text=True, timeout=900, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Invalid: 0, Errors: 0" in result.stdout
+
+
+# --- Kafka authentication ---------------------------------------------------------------
+
+
+def kafka_components(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = [d for d in docs if d["kind"] == "Component" and d["spec"]["type"] == "pubsub.kafka"]
+    assert {c["metadata"]["name"] for c in found} == {
+        "kafka-pubsub",
+        "kafka-intake-1",
+        "kafka-intake-2",
+        "kafka-intake-3",
+    }
+    return found
+
+
+AUTH_KEYS = {
+    "authType",
+    "saslMechanism",
+    "saslUsername",
+    "saslPassword",
+    "caCert",
+    "clientCert",
+    "clientKey",
+    "skipVerify",
+    "disableTls",
+}
+
+
+def ref(secret: str, key: str) -> dict[str, Any]:
+    return {"secretKeyRef": {"name": secret, "key": key}}
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({}, {"authType": "none"}),
+        (
+            {"auth": {"type": "password", "secret": "kafka-user"}},
+            {
+                "authType": "password",
+                "saslMechanism": "SHA-512",
+                "saslUsername": ref("kafka-user", "username"),
+                "saslPassword": ref("kafka-user", "password"),
+            },
+        ),
+        (
+            {
+                "auth": {
+                    "type": "password",
+                    "saslMechanism": "PLAINTEXT",
+                    "saslPassword": {"secret": "other", "key": "pw"},
+                },
+                "tls": {"disable": True},
+            },
+            {
+                "authType": "password",
+                "saslMechanism": "PLAINTEXT",
+                "saslUsername": ref("progress-service-kafka", "username"),
+                "saslPassword": ref("other", "pw"),
+                "disableTls": "true",
+            },
+        ),
+        (
+            {
+                "auth": {"type": "password", "saslMechanism": "SHA-256"},
+                "tls": {"caCert": {"secret": "cluster-ca", "key": "ca.crt"}, "skipVerify": True},
+            },
+            {
+                "authType": "password",
+                "saslMechanism": "SHA-256",
+                "saslUsername": ref("progress-service-kafka", "username"),
+                "saslPassword": ref("progress-service-kafka", "password"),
+                "caCert": ref("cluster-ca", "ca.crt"),
+                "skipVerify": "true",
+            },
+        ),
+        (
+            {"auth": {"type": "certificate"}, "tls": {"caCert": {"key": "ca.pem"}}},
+            {"authType": "certificate", "caCert": ref("progress-service-kafka", "ca.pem")},
+        ),
+        (
+            {
+                "auth": {
+                    "type": "mtls",
+                    "secret": "kafka-user",
+                    "clientCert": {"key": "user.crt"},
+                    "clientKey": {"key": "user.key"},
+                },
+                "tls": {"caCert": {"secret": "cluster-ca", "key": "ca.crt"}},
+            },
+            {
+                "authType": "mtls",
+                "caCert": ref("cluster-ca", "ca.crt"),
+                "clientCert": ref("kafka-user", "user.crt"),
+                "clientKey": ref("kafka-user", "user.key"),
+            },
+        ),
+    ],
+    ids=["none", "sasl-scram", "sasl-plaintext-no-tls", "sasl-private-ca", "tls", "mtls"],
+)
+def test_kafka_auth_on_every_kafka_component(
+    values: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    docs = render({"kafka": {**values, "brokers": "b-1:9093,b-2:9093"}})
+    for component in kafka_components(docs):
+        metadata = component_metadata(component)
+        assert {k: v for k, v in metadata.items() if k in AUTH_KEYS} == expected
+        assert metadata["brokers"] == "b-1:9093,b-2:9093"
+
+
+@pytest.mark.parametrize(
+    ("values", "error"),
+    [
+        ({"auth": {"type": "sasl"}}, "must be none, password, certificate or mtls"),
+        ({"auth": {"type": "password", "saslMechanism": "MD5"}}, "saslMechanism must be"),
+        ({"auth": {"type": "certificate"}}, "caCert needs a secret and a key"),
+        ({"auth": {"type": "mtls", "clientKey": {"key": ""}}}, "needs a secret and a key"),
+        ({"auth": {"type": "password", "secret": ""}}, "saslUsername needs a secret"),
+        ({"tls": {"skipVerify": True}}, "do not apply to kafka.auth.type none"),
+        (
+            {"auth": {"type": "mtls"}, "tls": {"disable": True, "caCert": {"key": "ca"}}},
+            "password only",
+        ),
+    ],
+)
+def test_kafka_auth_mistakes_are_refused(values: dict[str, Any], error: str) -> None:
+    with pytest.raises(RenderError, match=re.escape(error)):
+        render({"kafka": values})
+
+
+def test_no_credential_is_rendered_as_a_literal() -> None:
+    """Every credential field of every Kafka component is a secretKeyRef."""
+    docs = render(
+        {
+            "kafka": {
+                "auth": {"type": "mtls"},
+                "tls": {"caCert": {"key": "ca.crt"}},
+            }
+        }
+    )
+    for component in kafka_components(docs):
+        for item in component["spec"]["metadata"]:
+            if item["name"] in {"saslPassword", "clientKey", "clientCert", "caCert"}:
+                assert set(item) == {"name", "secretKeyRef"}
+
+
+# --- memory -------------------------------------------------------------------------------
+
+UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+
+
+def byte_count(quantity: str) -> int:
+    match = re.fullmatch(r"(\d+)(Ki|Mi|Gi)", quantity)
+    assert match, quantity
+    return int(match[1]) * UNITS[match[2]]
+
+
+@pytest.mark.parametrize("production", [False, True])
+def test_memory_limit_fits_the_app_and_a_dry_run_worker(production: bool) -> None:
+    """docs/performance.md: app peak 253 MB (twice saturation), worker up to 205 MB."""
+    files = [CHART / "values-production.yaml"] if production else []
+    resources = app_container(render(values_files=files))["resources"]
+    assert byte_count(resources["limits"]["memory"]) >= (253 + 205) * 10**6 * 1.25
+    assert byte_count(resources["requests"]["memory"]) >= 253 * 10**6
+
+
+# --- every value takes effect ----------------------------------------------------------------
+
+# A value tested with others set first (it only matters then).
+CONTEXT: dict[tuple[str, ...], dict[str, Any]] = {
+    ("replicaCount",): {"autoscaling": {"enabled": False}},
+    ("kafka", "auth", "secret"): {"kafka": {"auth": {"type": "password"}}},
+    ("kafka", "auth", "saslMechanism"): {"kafka": {"auth": {"type": "password"}}},
+    ("kafka", "auth", "saslUsername", "secret"): {"kafka": {"auth": {"type": "password"}}},
+    ("kafka", "auth", "saslUsername", "key"): {"kafka": {"auth": {"type": "password"}}},
+    ("kafka", "auth", "saslPassword", "secret"): {"kafka": {"auth": {"type": "password"}}},
+    ("kafka", "auth", "saslPassword", "key"): {"kafka": {"auth": {"type": "password"}}},
+    ("kafka", "auth", "clientCert", "secret"): {
+        "kafka": {"auth": {"type": "mtls"}, "tls": {"caCert": {"key": "ca.crt"}}}
+    },
+    ("kafka", "auth", "clientCert", "key"): {
+        "kafka": {"auth": {"type": "mtls"}, "tls": {"caCert": {"key": "ca.crt"}}}
+    },
+    ("kafka", "auth", "clientKey", "secret"): {
+        "kafka": {"auth": {"type": "mtls"}, "tls": {"caCert": {"key": "ca.crt"}}}
+    },
+    ("kafka", "auth", "clientKey", "key"): {
+        "kafka": {"auth": {"type": "mtls"}, "tls": {"caCert": {"key": "ca.crt"}}}
+    },
+    ("kafka", "tls", "caCert", "secret"): {
+        "kafka": {"auth": {"type": "certificate"}, "tls": {"caCert": {"key": "ca.crt"}}}
+    },
+    ("kafka", "tls", "caCert", "key"): {"kafka": {"auth": {"type": "password"}}},
+    ("kafka", "tls", "skipVerify"): {"kafka": {"auth": {"type": "password"}}},
+    ("kafka", "tls", "disable"): {"kafka": {"auth": {"type": "password"}}},
+}
+# Values with a fixed set of choices: another valid one.
+OTHER_CHOICE: dict[tuple[str, ...], Any] = {
+    ("image", "pullPolicy"): "Always",
+    ("dapr", "logLevel"): "debug",
+    ("kafka", "auth", "type"): "password",
+    ("kafka", "auth", "saslMechanism"): "SHA-256",
+    ("extraEnv",): [{"name": "EXTRA", "value": "1"}],
+}
+
+
+def leaves(values: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            yield from leaves(value, (*path, key))
+        else:
+            yield (*path, key)
+
+
+def context_of(path: tuple[str, ...]) -> dict[str, Any]:
+    """Values under which this one matters: its section enabled, plus CONTEXT's."""
+    out: dict[str, Any] = {}
+    for depth in range(1, len(path)):
+        section = dig(VALUES, path[:depth])
+        if "enabled" in section and not section["enabled"] and path[depth] != "enabled":
+            out = merged(out, nested((*path[:depth], "enabled"), True))
+    return merged(out, CONTEXT.get(path, {}))
+
+
+def changed(path: tuple[str, ...], value: Any) -> Any:
+    if path in OTHER_CHOICE:
+        return OTHER_CHOICE[path]
+    if value is None or isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return round(value + 0.1, 6)
+    if isinstance(value, str):
+        return value + "x" if value else "x"
+    if isinstance(value, list):
+        return ["x"]
+    if value == {}:
+        return {"x": "y"}
+    raise AssertionError(f"{'.'.join(path)}: no other value for {value!r}")
+
+
+def test_every_value_in_values_yaml_changes_the_rendered_chart() -> None:
+    def effect(path: tuple[str, ...]) -> str | None:
+        context = context_of(path)
+        before = render_text(context)
+        other = merged(context, nested(path, changed(path, dig(VALUES, path))))
+        try:
+            after = render_text(other)
+        except RenderError as exc:
+            return f"{'.'.join(path)}: changed to {json.dumps(other)}, the chart fails: {exc}"
+        return None if after != before else f"{'.'.join(path)} changes nothing"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        problems = [p for p in pool.map(effect, list(leaves(VALUES))) if p]
+    assert not problems, "\n".join(problems)
