@@ -23,15 +23,18 @@ from pydantic import BaseModel, Field
 
 from actors.config import DomainConfig
 from actors.effects import AlertCandidate, ErrorSignal, make_alert
+from actors.state import KEEP_UNKNOWN_FIELDS
 from actors.vocabulary import iso_z
 
 
 class Seen(BaseModel):
+    model_config = KEEP_UNKNOWN_FIELDS
     occurred_at: datetime
     event_id: str
 
 
 class ClassState(BaseModel):
+    model_config = KEEP_UNKNOWN_FIELDS
     schema_version: int = 1
     class_id: str
     # "topic|error_type" -> student -> their newest signal inside the window

@@ -8,15 +8,21 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from actors.mastery import STREAK_CAP_DAYS
 
 RECENT_WINDOW = 5  # the contract's "last 5" quiz scores and quality ratings
 
+# Fields this version does not know (written by a newer one) are kept, and written back
+# as they were: decision 012, actors/stored_state.py.
+KEEP_UNKNOWN_FIELDS = ConfigDict(extra="allow")
+
 
 class Scored(BaseModel):
     """One timestamped value of a recent window; ordered by (occurred_at, event_id)."""
+
+    model_config = KEEP_UNKNOWN_FIELDS
 
     occurred_at: datetime
     event_id: str
@@ -25,6 +31,8 @@ class Scored(BaseModel):
 
 class PendingExercise(BaseModel):
     """An exercise.started without a passing submission yet (the stuck rule)."""
+
+    model_config = KEEP_UNKNOWN_FIELDS
 
     exercise_id: str
     started_at: datetime
@@ -38,6 +46,8 @@ ERROR_MESSAGE_EXCERPT = 200  # characters of an error message kept
 class FailedRun(BaseModel):
     """A failed code.executed, kept as evidence for the failed-runs rules."""
 
+    model_config = KEEP_UNKNOWN_FIELDS
+
     event_id: str
     occurred_at: datetime
     error_type: str | None = None
@@ -46,6 +56,7 @@ class FailedRun(BaseModel):
 
 
 class TopicState(BaseModel):
+    model_config = KEEP_UNKNOWN_FIELDS
     first_seen: datetime
     passed_exercises: list[str] = Field(default_factory=list)  # distinct, sorted
     quiz_scores: list[Scored] = Field(default_factory=list)  # newest RECENT_WINDOW
@@ -62,9 +73,13 @@ class TopicState(BaseModel):
 
 
 class StudentState(BaseModel):
+    model_config = KEEP_UNKNOWN_FIELDS
     # The stored form's version; older stored forms are upgraded on load
     # (actors/stored_state.py).
     schema_version: int = 4  # SCHEMA_VERSION in actors/stored_state.py
+    # The oldest schema version that reads this state correctly (decision 012): a newer
+    # version that only adds fields leaves it at the version before it.
+    min_reader_version: int = 4
     student_id: str
     topics: dict[str, TopicState] = Field(default_factory=dict)
     # Distinct UTC days with activity, sorted; days more than STREAK_CAP_DAYS before the

@@ -14,8 +14,13 @@ Version 4 keeps evidence for alerts (issue 13): the failed runs behind the faile
 rules, the event of an exercise start and of the last activity. The upgrade starts them
 empty: an alert raised from older state names fewer events.
 
-A stored form newer than this code knows is refused rather than guessed at: a
-rolled-back deployment must not silently drop fields it does not understand.
+Across releases (decision 012): during a rolling update or after a rollback this code
+also reads state a newer release wrote. Every stored state says the oldest version that
+reads it correctly (``min_reader_version``). A newer form that only adds fields keeps it
+at the version before, so this code reads it as it is (no upgrade step runs), applies
+events to the fields it knows and writes every field it does not know back unchanged,
+under the newer ``schema_version``. A form whose ``min_reader_version`` is newer than
+this code is refused rather than guessed at.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from typing import Any
 from actors.state import StudentState
 
 SCHEMA_VERSION = 4
+# The oldest version that reads what this code writes: raised only by the second of the
+# two releases a change that older code cannot read takes (decision 012).
+MIN_READER_VERSION = 4
 
 
 class UnknownSchemaVersion(ValueError):
@@ -80,14 +88,22 @@ def decode_state(raw: str | bytes | dict[str, Any]) -> StudentState:
     if not isinstance(doc, dict):
         raise ValueError(f"stored student state is not a JSON object: {type(doc).__name__}")
     version = doc.get("schema_version", 1)
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
+    readable_from = doc.get("min_reader_version", version)
+    if not isinstance(version, int) or not isinstance(readable_from, int):
         raise UnknownSchemaVersion(
-            f"stored student state has schema_version {version!r}; this code reads up to "
-            f"{SCHEMA_VERSION}"
+            f"stored student state has schema_version {version!r} and min_reader_version "
+            f"{readable_from!r}: not integers"
+        )
+    if readable_from > SCHEMA_VERSION:
+        raise UnknownSchemaVersion(
+            f"stored student state has schema_version {version} and needs a reader of "
+            f"version {readable_from} or newer; this code reads up to {SCHEMA_VERSION}"
         )
     while version < SCHEMA_VERSION:
         doc = UPGRADES[version](doc)
         version += 1
+    if doc["schema_version"] == SCHEMA_VERSION:
+        doc = {**doc, "min_reader_version": MIN_READER_VERSION}
     return StudentState.model_validate(doc)
 
 

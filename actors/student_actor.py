@@ -33,7 +33,6 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 import structlog
 from dapr.actor import Actor, ActorId, ActorReminderFailurePolicy, Remindable
 from dapr.actor.runtime.context import ActorRuntimeContext
-from pydantic import TypeAdapter
 
 from actors.config import DomainConfig
 from actors.effects import (
@@ -49,6 +48,7 @@ from actors.effects import (
 )
 from actors.events import LearningEvent, PoisonEvent, parse_event
 from actors.interface import StudentProgressActorInterface
+from actors.outbox import known_effects, unknown_effects
 from actors.progress_view import progress_snapshot, progress_view
 from actors.rules import apply_events, collapse_turn_effects, expected_reminders, fire_reminder
 from actors.state import StudentState
@@ -63,7 +63,6 @@ REMINDER_FAILURE_POLICY = ActorReminderFailurePolicy.constant_policy(
     interval=timedelta(seconds=10), max_retries=60
 )
 log = structlog.get_logger("actor")
-_effects: TypeAdapter[Effect] = TypeAdapter(Effect)
 
 
 class Outbound(Protocol):
@@ -226,7 +225,11 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         """Save ``state`` with ``effects`` as its outbox (one write), then perform them;
         how long each step took (ms)."""
         start = time.perf_counter()
-        state.outbox = [e.model_dump(mode="json") for e in effects]
+        # effects of a newer release stay until a release that knows them performs them
+        state.outbox = [
+            *unknown_effects(state.outbox),
+            *(e.model_dump(mode="json") for e in effects),
+        ]
         await self._save(state)
         self._state, self._outbox_done = state, False
         saved = time.perf_counter()
@@ -242,7 +245,15 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
     async def _finish_outbox(self, state: StudentState) -> None:
         """Perform an outbox stored by a call that did not get to perform it."""
         if state.outbox and not self._outbox_done:
-            await self._perform([_effects.validate_python(raw) for raw in state.outbox], state)
+            unknown = unknown_effects(state.outbox)
+            if unknown:
+                log.warning(
+                    "outbox_effects_unknown",
+                    student_id=self.id.id,
+                    ops=sorted({str(raw.get("op")) for raw in unknown}),
+                    kept=len(unknown),
+                )
+            await self._perform(known_effects(state.outbox), state)
             self._outbox_done = True
 
     # ---------------------------------------------------------------- methods
