@@ -56,15 +56,17 @@ def written_by_next_release() -> dict[str, Any]:
     return doc
 
 
-def added_fields(doc: dict[str, Any]) -> dict[str, Any]:
+def added_fields(doc: dict[str, Any], pending: bool = True) -> dict[str, Any]:
+    """The next release's fields of ``doc`` (``pending``: with the pending exercise's)."""
     topic = doc["topics"]["python.loops"]
+    hint = {"hint_shown": topic["pending_exercises"][0]["hint_shown"]} if pending else {}
     return {
+        **hint,
         "schema_version": doc["schema_version"],
         "min_reader_version": doc["min_reader_version"],
         "mastery_probability": doc["mastery_probability"],
         "wheel_spinning": topic["wheel_spinning"],
         "attempt": topic["quiz_scores"][0]["attempt"],
-        "hint_shown": topic["pending_exercises"][0]["hint_shown"],
         "line": topic["recent_failures"][0]["line"],
     }
 
