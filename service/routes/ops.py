@@ -22,12 +22,7 @@ async def actors(
     """Actor types and active counts (daprd metadata) and the placement table (hosts and
     the actor types each serves, from the placement service)."""
     meta = await sidecar.metadata()
-    try:
-        response = await placement_api.get(settings.placement_metadata_url)
-        response.raise_for_status()
-        placement: dict[str, Any] = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise Unavailable(f"placement metadata unavailable: {exc!r}") from exc
+    placement = await leader_table(placement_api, placement_urls(settings.placement_metadata_url))
     hosts = [
         {
             "namespace": namespace,
@@ -47,6 +42,27 @@ async def actors(
         ],
         "placement_hosts": hosts,
     }
+
+
+def placement_urls(setting: str) -> list[str]:
+    """``PROGRESS_PLACEMENT_METADATA_URL``: one URL, or several separated by commas."""
+    return [url.strip() for url in setting.split(",") if url.strip()]
+
+
+async def leader_table(client: httpx.AsyncClient, urls: list[str]) -> dict[str, Any]:
+    """The placement table from the first URL that answers it. Only the placement
+    leader serves its table (the others answer 500 "not a leader"), and with placement
+    in HA the leader is any of its pods: list every pod's URL (docs/install.md)."""
+    failures = []
+    for url in urls:
+        try:
+            response = await client.get(url)
+            response.raise_for_status()
+            table: dict[str, Any] = response.json()
+            return table
+        except (httpx.HTTPError, ValueError) as exc:
+            failures.append(f"{url}: {exc!r}")
+    raise Unavailable("placement metadata unavailable: " + "; ".join(failures or ["no URL"]))
 
 
 @router.get(

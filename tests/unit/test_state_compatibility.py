@@ -32,7 +32,7 @@ CONFIG = DomainConfig()
 NEXT = SCHEMA_VERSION + 1
 # What "the next release" adds: a field of its own at every level of the state, and an
 # effect kind this code does not know.
-UNKNOWN_EFFECT = {"op": "notify_guardian", "channel": "email", "student_id": "nx"}
+UNKNOWN_EFFECT: dict[str, Any] = {"op": "notify_guardian", "channel": "email", "student_id": "nx"}
 
 
 def written_by_next_release() -> dict[str, Any]:
@@ -99,8 +99,8 @@ def test_this_release_writes_what_the_previous_one_reads() -> None:
 
 
 def test_unknown_effects_are_kept_in_order_and_known_ones_performed() -> None:
-    progress = {"op": "publish_progress", "payload": {"student_id": "nx"}}
-    outbox = [UNKNOWN_EFFECT, progress, {"op": "later_kind"}]
+    progress: dict[str, Any] = {"op": "publish_progress", "payload": {"student_id": "nx"}}
+    outbox: list[dict[str, Any]] = [UNKNOWN_EFFECT, progress, {"op": "later_kind"}]
     assert [e.op for e in known_effects(outbox)] == ["publish_progress"]
     assert unknown_effects(outbox) == [UNKNOWN_EFFECT, {"op": "later_kind"}]
 
