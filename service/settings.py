@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     # OneRoster bundle upload (POST /rosters/oneroster).
     max_request_bytes: int = 256 * 1024
     max_roster_bundle_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
-    # Dapr placement's metadata endpoint (placement runs with --metadata-enabled).
+    # Dapr placement's metadata endpoint (placement runs with --metadata-enabled); only
+    # the leader answers, so with placement in HA list every pod's, comma-separated.
     placement_metadata_url: str = "http://127.0.0.1:58080/placement/state"
     # SSE: seconds between heartbeat comments on /struggles/stream.
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
