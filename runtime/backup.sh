@@ -17,9 +17,9 @@ dir="${1:-$STACK_DIR/backups/$(date -u +%Y%m%dT%H%M%SZ)}"
 pg_bin="/usr/lib/postgresql/$POSTGRES_MAJOR/bin"
 etcd_dir="$STACK_DIR/scheduler/etcd"
 
+[[ -e "$dir" && -n "$(ls -A "$dir" 2>/dev/null)" ]] && die "$dir exists and is not empty"
 is_running postgres || die "postgres is not running (make up): nothing to back up from"
 [[ -d "$etcd_dir" ]] || die "no scheduler data in $etcd_dir (make up has never run here)"
-[[ -e "$dir" && -n "$(ls -A "$dir" 2>/dev/null)" ]] && die "$dir exists and is not empty"
 mkdir -p "$dir"
 
 # ---------------------------------------------------------------- 1. PostgreSQL
@@ -39,7 +39,7 @@ if is_running scheduler; then
   trap '"$runtime_dir/up.sh" >/dev/null 2>&1 || log "ERROR: could not start the scheduler again: run make up"' EXIT
   "$runtime_dir/down.sh" scheduler
 fi
-tar -C "$STACK_DIR/scheduler" -cf "$dir/scheduler-etcd.tar" etcd
+tar -C "$STACK_DIR/scheduler" -czf "$dir/scheduler-etcd.tar.gz" etcd
 scheduler_done="$(date -u +%FT%TZ)"
 if [[ "$was_running" == 1 ]]; then
   trap - EXIT
@@ -59,6 +59,6 @@ postgres_dumped_at=$pg_done
 scheduler_copied_at=$scheduler_done
 dapr_version=$DAPR_VERSION
 EOF
-du -sh "$dir"/postgres.dump "$dir"/scheduler-etcd.tar | sed 's/^/  /' >&2
+du -sh "$dir"/postgres.dump "$dir"/scheduler-etcd.tar.gz | sed 's/^/  /' >&2
 log "backup in $dir"
 echo "$dir"

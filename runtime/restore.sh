@@ -13,15 +13,15 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 dir="${1:?usage: restore.sh BACKUP_DIR}"
-[[ -f "$dir/postgres.dump" && -f "$dir/scheduler-etcd.tar" && -f "$dir/manifest" ]] \
-  || die "$dir is not a backup of runtime/backup.sh (postgres.dump, scheduler-etcd.tar, manifest)"
+[[ -f "$dir/postgres.dump" && -f "$dir/scheduler-etcd.tar.gz" && -f "$dir/manifest" ]] \
+  || die "$dir is not a backup of runtime/backup.sh (postgres.dump, scheduler-etcd.tar.gz, manifest)"
 manifest_db="$(sed -n 's/^database=//p' "$dir/manifest")"
 PG_DATABASE="${RESTORE_DATABASE:-$manifest_db}"
 [[ "$PG_DATABASE" =~ ^[A-Za-z0-9_]+$ ]] || die "database name '$PG_DATABASE': letters, digits and _ only"
 export PG_DATABASE
 pg_bin="/usr/lib/postgresql/$POSTGRES_MAJOR/bin"
-tar -tf "$dir/scheduler-etcd.tar" etcd/dapr-scheduler-existing-cluster >/dev/null 2>&1 \
-  || die "$dir/scheduler-etcd.tar has no etcd/dapr-scheduler-existing-cluster: the scheduler would wipe it at start"
+tar -tzf "$dir/scheduler-etcd.tar.gz" etcd/dapr-scheduler-existing-cluster >/dev/null 2>&1 \
+  || die "$dir/scheduler-etcd.tar.gz has no etcd/dapr-scheduler-existing-cluster: the scheduler would wipe it at start"
 
 if ! is_running postgres; then
   log "starting PostgreSQL"
@@ -43,7 +43,7 @@ sched="$STACK_DIR/scheduler"
 mkdir -p "$sched"
 rm -rf "$sched/etcd.before-restore"
 [[ -d "$sched/etcd" ]] && mv "$sched/etcd" "$sched/etcd.before-restore"
-tar -C "$sched" -xf "$dir/scheduler-etcd.tar"
+tar -C "$sched" -xzf "$dir/scheduler-etcd.tar.gz"
 log "scheduler data restored (the replaced copy: $sched/etcd.before-restore)"
 
 # ---------------------------------------------------------------- 3. start, migrate

@@ -131,7 +131,7 @@ async def test_restore_keeps_scores_and_the_reminders_fire(
             _script(str(RUNTIME / "backup.sh"), str(backup), env={"PG_DATABASE": ports.database})
         assert {p.name for p in backup.iterdir()} == {
             "postgres.dump",
-            "scheduler-etcd.tar",
+            "scheduler-etcd.tar.gz",
             "manifest",
         }
         await _destroy(ports)
