@@ -292,13 +292,17 @@ def test_image_defaults_to_the_service_version(default: list[dict[str, Any]]) ->
     assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "reg.example/ps:9.9.9"
 
 
-def test_placement_default_is_the_dapr_charts_placement_healthz_server(
+def test_placement_default_lists_each_pod_of_the_dapr_charts_placement(
     default: list[dict[str, Any]],
 ) -> None:
-    url = app_env(default)["PROGRESS_PLACEMENT_METADATA_URL"]
-    assert url == (
-        "http://dapr-placement-server.dapr-system.svc.cluster.local:8080/placement/state"
-    )
+    """Only placement's raft leader answers /placement/state: the default names each pod
+    of Dapr's HA placement (the app asks them in turn, service/routes/ops.py)."""
+    urls = app_env(default)["PROGRESS_PLACEMENT_METADATA_URL"].split(",")
+    assert urls == [
+        f"http://dapr-placement-server-{i}.dapr-placement-server.dapr-system.svc.cluster.local"
+        ":8080/placement/state"
+        for i in range(3)
+    ]
 
 
 def test_custom_values_render_valid_manifests(tmp_path: Path) -> None:
