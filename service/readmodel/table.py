@@ -1,4 +1,5 @@
-"""The read model's tables (SQLModel), created by migration 0005, never by create_all."""
+"""The read model's tables (SQLModel), created by migration 0005 (and 0011), never by
+create_all."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ class StudentSummary(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # the life of the actor state the row comes from (actors/state.py ``life``; migration
+    # 0011), null if not known
+    life: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # when the actor saved the state the row shows (service/readmodel/projection.py)
     updated_at: datetime | None = Field(
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=FetchedValue()),
