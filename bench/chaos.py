@@ -175,13 +175,67 @@ async def kill_daprd(ctx: Context) -> dict[str, object]:
     return await _kill_and_restart(ctx, "daprd")
 
 
-async def stop_kafka(ctx: Context) -> dict[str, object]:
-    async def fault() -> None:
-        _script(str(RUNTIME / "down.sh"), "kafka")
-        await asyncio.sleep(ctx.outage_s)
-        _script(str(RUNTIME / "up.sh"))
+async def _a_student_readable(ctx: Context, events: list[Event]) -> str:
+    """A student of ``events`` whose progress the API already answers (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for sid in dict.fromkeys(e.student_id for e in events):
+            if (await ctx.api.get(f"/progress/{sid}")).status_code == 200:
+                return sid
+        await asyncio.sleep(0.5)
+    raise AssertionError("no student of the first half became readable within 60 s")
 
-    return await _run(ctx, f"stop Kafka {ctx.outage_s:g}s", _stream(ctx, "kafka"), fault)
+
+async def _reads_without_kafka(ctx: Context, student_id: str) -> list[str]:
+    """With Kafka stopped: readiness holds, /health names Kafka, the read API answers
+    (docs/operations.md, "Readiness and liveness")."""
+    problems = []
+    ready = await ctx.api.get("/ready")
+    if ready.status_code != 200:
+        problems.append(f"/ready answered {ready.status_code} while Kafka was down: {ready.text}")
+    health = await ctx.api.get("/health")
+    if health.status_code != 503 or health.json().get("down") != ["kafka"]:
+        problems.append(
+            f"/health did not name kafka alone as down: {health.status_code} {health.text}"
+        )
+    for path in (f"/progress/{student_id}", f"/progress/{student_id}/history", "/struggles"):
+        r = await ctx.api.get(path)
+        if r.status_code != 200:
+            problems.append(f"GET {path} answered {r.status_code} while Kafka was down")
+    return problems
+
+
+async def _healthy_again(ctx: Context, timeout: float = 120) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health = await ctx.api.get("/health")
+        if health.status_code == 200:
+            return []
+        await asyncio.sleep(1)
+    return [f"/health still {health.status_code} {timeout:g} s after Kafka was back: {health.text}"]
+
+
+async def stop_kafka(ctx: Context) -> dict[str, object]:
+    """Kafka stopped mid-stream: nothing lost or doubled, and while it is away the
+    replica stays ready and the read API answers; /health is 200 again after."""
+    events = _stream(ctx, "kafka")
+    during: list[str] = []
+
+    async def fault() -> None:
+        student_id = await _a_student_readable(ctx, events[: len(events) // 2])
+        _script(str(RUNTIME / "down.sh"), "kafka")
+        started = time.monotonic()
+        during.extend(await _reads_without_kafka(ctx, student_id))
+        await asyncio.sleep(max(0.0, ctx.outage_s - (time.monotonic() - started)))
+        _script(str(RUNTIME / "up.sh"))
+        during.extend(await _healthy_again(ctx))
+
+    result = await _run(ctx, f"stop Kafka {ctx.outage_s:g}s", events, fault)
+    after = result["problems"]
+    assert isinstance(after, list)
+    result["problems"] = during + after
+    result["read_api_checked_while_down"] = True
+    return result
 
 
 async def stop_postgres(ctx: Context) -> dict[str, object]:
