@@ -6,10 +6,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 
 out="$(dapr_bin_dir)"
-if [[ -x "$out/daprd" && -x "$out/placement" && -x "$out/scheduler" ]]; then
+if dapr_binaries_cached; then
   log "dapr $DAPR_VERSION binaries cached in $out"
   exit 0
 fi
+require_go
 mkdir -p "$out"
 # One build at a time (a second caller waits, then finds the binaries).
 exec 9>"$out/.build.lock"

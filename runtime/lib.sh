@@ -33,6 +33,31 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 dapr_bin_dir() { echo "$PROGRESS_CACHE/dapr/$DAPR_VERSION"; }
+dapr_binaries_cached() {
+  local d
+  d="$(dapr_bin_dir)"
+  [[ -x "$d/daprd" && -x "$d/placement" && -x "$d/scheduler" ]]
+}
+
+# require_go [MIN]: die, saying what to do, unless `go` is on PATH and its version is at
+# least MIN (default GO_MIN_VERSION: what the Dapr build needs). GOTOOLCHAIN=local: the
+# toolchain installed here, never one `go` would fetch. A pre-release (go1.27rc1) is
+# older than its release.
+require_go() {
+  local min="${1:-$GO_MIN_VERSION}" out have want
+  local advice="install Go $min or newer (https://go.dev/doc/install) and put its bin directory on PATH"
+  command -v go >/dev/null || die "Go is not on PATH; building Dapr $DAPR_VERSION needs Go $min or newer: $advice"
+  out="$(GOTOOLCHAIN=local go version 2>&1)" || die "\`go version\` failed ($out): $advice"
+  if [[ ! "$out" =~ go([0-9]+)\.([0-9]+)(\.([0-9]+))?([a-z]+[0-9]*)? ]]; then
+    die "cannot read the Go version from \`go version\` ($out): $advice"
+  fi
+  local patch="${BASH_REMATCH[4]:-0}"
+  if [[ -n "${BASH_REMATCH[5]}" ]]; then patch=-1; fi
+  have=$(( BASH_REMATCH[1] * 1000000 + BASH_REMATCH[2] * 1000 + patch ))
+  [[ "$min" =~ ^([0-9]+)\.([0-9]+)(\.([0-9]+))?$ ]] || die "require_go: bad minimum version '$min'"
+  want=$(( BASH_REMATCH[1] * 1000000 + BASH_REMATCH[2] * 1000 + ${BASH_REMATCH[4]:-0} ))
+  (( have >= want )) || die "Go $min or newer is needed to build Dapr $DAPR_VERSION (the go directive of its go.mod); found: $out. $advice"
+}
 kafka_lib_dir() { echo "$PROGRESS_CACHE/kafka/$KAFKA_VERSION/libs"; }
 
 PLACEMENT_RAFT_PORT="${PLACEMENT_RAFT_PORT:-58201}"

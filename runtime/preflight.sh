@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Check (and, as root on Debian, install) the machine tools the local stack needs:
-# Go (Dapr build), Java 17+ and Maven (Kafka), PostgreSQL, curl, envsubst, setpriv, flock.
+# Go (GO_MIN_VERSION or newer, until the Dapr binaries are cached), Java 17+ and Maven
+# (Kafka), PostgreSQL, curl, envsubst, setpriv, flock.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 missing_pkgs=()
@@ -19,4 +20,5 @@ if [[ ${#missing_pkgs[@]} -gt 0 ]]; then
   apt-get update -qq
   apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null
 fi
-command -v go >/dev/null || die "Go is needed to build the Dapr binaries (go 1.26.5 or newer)"
+# Go builds the Dapr binaries (runtime/build-dapr.sh) when they are not cached yet.
+dapr_binaries_cached || require_go
