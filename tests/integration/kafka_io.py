@@ -6,10 +6,62 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
+
+@dataclass(frozen=True)
+class Message:
+    """One Kafka record as read: its key, value, headers, and the value parsed as JSON
+    (None when it is not JSON)."""
+
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+    json: Any
+
+
+def _message(key: bytes | None, value: bytes | None, headers: Any) -> Message:
+    raw = value or b""
+    try:
+        parsed = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        parsed = None
+    return Message(key, raw, {k: bytes(v or b"") for k, v in headers or ()}, parsed)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record of the dead-letter topic read as docs/events.md describes it: who wrote
+    it, why (``reason``: the service's records only), and what to republish where."""
+
+    written_by: str  # "service" or "daprd"
+    reason: str | None
+    source_topic: str | None
+    key: bytes | None
+    event: bytes  # the event as it was on its source topic (the service re-serialises it)
+
+
+def dead_letter(message: Message) -> DeadLetter:
+    """The service's record is a CloudEvent whose ``data`` has ``reason`` and
+    ``original``; any other record was written by daprd: the message as it was on its
+    source topic, named by daprd's ``__topic`` header."""
+    data = message.json.get("data") if isinstance(message.json, dict) else None
+    if isinstance(data, dict) and "reason" in data and "original" in data:
+        return DeadLetter(
+            "service",
+            data["reason"],
+            data.get("source_topic"),
+            message.key,
+            json.dumps(data["original"]).encode(),
+        )
+    topic = message.headers.get("__topic")
+    return DeadLetter(
+        "daprd", None, topic.decode() if topic is not None else None, message.key, message.value
+    )
 
 
 class TopicReader:
@@ -19,7 +71,7 @@ class TopicReader:
         self._bootstrap = bootstrap
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.topic = topic
-        self._buffer: list[tuple[bytes | None, dict[str, Any]]] = []
+        self._buffer: list[Message] = []
 
     async def _partitions(self) -> list[int]:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
@@ -51,18 +103,28 @@ class TopicReader:
     async def wait_for(
         self, match: Callable[[dict[str, Any]], bool], timeout: float = 30.0
     ) -> tuple[bytes | None, dict[str, Any]]:
-        """The first unclaimed record (key, CloudEvent JSON) whose value matches; records
-        read past are kept for later calls."""
+        """The first unclaimed record (key, CloudEvent JSON) whose value is a JSON object
+        that matches; records read past are kept for later calls."""
+        found = await self.wait_for_message(
+            lambda m: isinstance(m.json, dict) and match(m.json), timeout
+        )
+        return found.key, found.json
 
-        async def scan() -> tuple[bytes | None, dict[str, Any]]:
+    async def wait_for_message(
+        self, match: Callable[[Message], bool], timeout: float = 30.0
+    ) -> Message:
+        """The first unclaimed record that matches, whatever its value; records read past
+        are kept for later calls."""
+
+        async def scan() -> Message:
             while True:
-                for i, (key, value) in enumerate(self._buffer):
-                    if match(value):
+                for i, message in enumerate(self._buffer):
+                    if match(message):
                         del self._buffer[i]
-                        return key, value
+                        return message
                 batch = await self._consumer.getmany(timeout_ms=500)
                 for records in batch.values():
-                    self._buffer.extend((r.key, json.loads(r.value)) for r in records)
+                    self._buffer.extend(_message(r.key, r.value, r.headers) for r in records)
 
         return await asyncio.wait_for(scan(), timeout)
 
