@@ -14,11 +14,40 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from actors.vocabulary import AlertKind, Severity
 
 _ALERT_NAMESPACE = uuid.UUID("6f1c2b0e-7a41-4f53-9a57-2d0c8f3e9b11")
+
+
+# The names alerts raised before issue 21 gave their thresholds (migration 0012 renames
+# them in stored alerts and dry-run reports); today's are actors/evidence.py's.
+FORMER_THRESHOLD_NAMES: dict[str, str] = {
+    "phrases": "help_phrases",
+    "low_below": "quiz_low_below",
+    "high_below": "quiz_high_below",
+    "consecutive_failures": "consecutive_failure_count",
+    "same_error_count": "repeated_error_count",
+    "minutes_without_pass": "stuck_minutes",
+    "inactive_days": "inactivity_days",
+    "share": "misconception_share",
+    "min_students": "misconception_min_students",
+    "window_hours": "misconception_window_hours",
+}
+
+
+def with_current_names(rule: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``rule`` with its thresholds under today's names: an alert in the outbox of a
+    state saved by the release before, or written by one of its replicas during an
+    upgrade, still has the former names."""
+    if rule is None or not isinstance(rule.get("thresholds"), dict):
+        return rule
+    found = rule["thresholds"]
+    if not any(name in FORMER_THRESHOLD_NAMES for name in found):
+        return rule
+    renamed = {FORMER_THRESHOLD_NAMES.get(name, name): value for name, value in found.items()}
+    return {**rule, "thresholds": renamed}
 
 
 class AlertCandidate(BaseModel):
@@ -37,6 +66,11 @@ class AlertCandidate(BaseModel):
     rule: dict[str, Any] | None = None
     evidence: dict[str, Any] | None = None
     class_id: str | None = None
+
+    @field_validator("rule")
+    @classmethod
+    def _current_names(cls, rule: dict[str, Any] | None) -> dict[str, Any] | None:
+        return with_current_names(rule)
 
     @property
     def key(self) -> str:

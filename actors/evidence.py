@@ -21,18 +21,28 @@ MESSAGES_QUOTED = 3
 
 
 def thresholds(kind: AlertKind, config: DomainConfig) -> dict[str, Any]:
-    """The settings the rule of ``kind`` compared against (docs/rules.md)."""
+    """The settings the rule of ``kind`` compared against (docs/rules.md), each under the
+    name a rule set gives it (service/rulesets/model.py: the settings' names in lower
+    case, without the PROGRESS_ prefix)."""
     if kind == "help_request":
-        return {"phrases": list(config.help_phrases)}
+        return {"help_phrases": list(config.help_phrases)}
     if kind == "low_quiz":
-        return {"low_below": config.quiz_low_below, "high_below": config.quiz_high_below}
+        return {"quiz_low_below": config.quiz_low_below, "quiz_high_below": config.quiz_high_below}
     if kind == "failed_executions":
-        return {"consecutive_failures": config.consecutive_failure_count}
+        return {"consecutive_failure_count": config.consecutive_failure_count}
     if kind == "repeated_error":
-        return {"same_error_count": config.repeated_error_count}
+        return {"repeated_error_count": config.repeated_error_count}
     if kind == "stuck":
-        return {"minutes_without_pass": round(config.stuck_after.total_seconds() / 60, 2)}
-    return {"inactive_days": round(config.inactivity_after.total_seconds() / 86400, 2)}
+        return {"stuck_minutes": round(config.stuck_after.total_seconds() / 60, 2)}
+    if kind == "class_misconception":
+        return {
+            "misconception_share": config.misconception_share,
+            "misconception_min_students": config.misconception_min_students,
+            "misconception_window_hours": round(
+                config.misconception_window.total_seconds() / 3600, 2
+            ),
+        }
+    return {"inactivity_days": round(config.inactivity_after.total_seconds() / 86400, 2)}
 
 
 def rule_of(kind: AlertKind, config: DomainConfig) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from actors.config import DomainConfig
 from actors.effects import AlertCandidate, ErrorSignal, make_alert
+from actors.evidence import rule_of
 from actors.state import KEEP_UNKNOWN_FIELDS
 from actors.vocabulary import iso_z
 
@@ -90,7 +91,6 @@ def _alert(
     students = sorted(seen)
     first = min(s.occurred_at for s in seen.values())
     share = round(len(students) / class_size, 3) if class_size else None
-    window_hours = round(config.misconception_window.total_seconds() / 3600, 2)
     return make_alert(
         None,
         "class_misconception",
@@ -101,15 +101,7 @@ def _alert(
         trigger=f"{signal.error_type}|{iso_z(first)}",
         trigger_event_id=signal.event_id,
         class_id=class_id,
-        rule={
-            "kind": "class_misconception",
-            "version": config.rules_version,
-            "thresholds": {
-                "share": config.misconception_share,
-                "min_students": config.misconception_min_students,
-                "window_hours": window_hours,
-            },
-        },
+        rule=rule_of("class_misconception", config),
         evidence={
             "event_ids": [seen[s].event_id for s in students],
             "last_activity": iso_z(signal.occurred_at),

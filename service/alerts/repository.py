@@ -12,7 +12,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from actors.effects import AlertCandidate
+from actors.effects import AlertCandidate, with_current_names
 from actors.vocabulary import ALERT_KINDS, UNRESOLVED
 from service import cursors
 from service.alerts.table import StruggleAlert
@@ -63,7 +63,13 @@ class Cursor:
 
 
 def _row(row: Any) -> dict[str, Any]:
-    return dict(row._mapping)
+    """An alert row as the API and the stream show it: its rule's thresholds under
+    today's names even when a replica of the release before wrote it during an upgrade
+    (after migration 0012 renamed the rows already there)."""
+    found = dict(row._mapping)
+    if "rule" in found:
+        found["rule"] = with_current_names(found["rule"])
+    return found
 
 
 def _feedback(kind: str, row: Any) -> dict[str, Any]:

@@ -57,7 +57,11 @@ async def test_a_class_misconception_from_a_published_stream(
     assert alert["details"]["students"] == sorted(hit[:3])
     assert alert["details"]["error_type"] == "TypeError"
     assert sorted(alert["evidence"]["event_ids"]) == sorted(events)
-    assert alert["rule"]["thresholds"] == {"share": 0.3, "min_students": 3, "window_hours": 24.0}
+    assert alert["rule"]["thresholds"] == {
+        "misconception_share": 0.3,
+        "misconception_min_students": 3,
+        "misconception_window_hours": 24.0,
+    }
     key, message = await struggles.wait_for(lambda v: v["data"].get("class_id") == f"mc-{tag}-a")
     assert key == f"class:mc-{tag}-a".encode()
     assert message["data"]["alert_id"] == alert["id"]

@@ -186,7 +186,7 @@ async def test_dry_run_then_apply(api: httpx.AsyncClient, dapr: httpx.AsyncClien
         await applied(api, fresh.id, 5)
         [repeated] = [a for a in await alerts_of(api, fresh.id) if a["kind"] == "repeated_error"]
         assert repeated["rule"]["version"] == version
-        assert repeated["rule"]["thresholds"] == {"same_error_count": 5}
+        assert repeated["rule"]["thresholds"] == {"repeated_error_count": 5}
         assert repeated["details"]["count"] == 5
     finally:  # the settings' thresholds again, for the tests after this one
         restore = await api.post("/rules/sets", json={"note": "the settings' thresholds"})

@@ -106,7 +106,7 @@ async def test_event_driven_struggles_are_stored_and_published(
     # the rule set in force may be a later version (test_rule_sets applies one with
     # the settings' thresholds): the thresholds are the settings'
     assert repeated["rule"]["kind"] == "repeated_error"
-    assert repeated["rule"]["thresholds"] == {"same_error_count": 3}
+    assert repeated["rule"]["thresholds"] == {"repeated_error_count": 3}
     assert repeated["evidence"]["event_ids"] == name_errors
     assert repeated["evidence"]["last_error_messages"] == [
         "name 'v2' is not defined",

@@ -53,7 +53,11 @@ def test_three_students_of_ten_raise_one_alert_with_its_evidence() -> None:
     assert alert.rule == {
         "kind": "class_misconception",
         "version": 0,
-        "thresholds": {"share": 0.3, "min_students": 3, "window_hours": 24.0},
+        "thresholds": {
+            "misconception_share": 0.3,
+            "misconception_min_students": 3,
+            "misconception_window_hours": 24.0,
+        },
     }
 
 

@@ -94,7 +94,7 @@ def test_the_dry_run_reports_what_a_changed_threshold_adds_and_removes() -> None
     kinds = {k["kind"]: k for k in report["kinds"]}
     assert (kinds["repeated_error"]["added"], kinds["repeated_error"]["removed"]) == (1, 1)
     assert report["added"][0]["trigger_event_id"] == stream[1].event_id
-    assert report["added"][0]["thresholds"] == {"same_error_count": 2}
+    assert report["added"][0]["thresholds"] == {"repeated_error_count": 2}
     # the same rules: no difference
     same = compare_replays(logged(stream), BASE, BASE, at(10))
     assert all(k["added"] == k["removed"] == 0 for k in same["kinds"])
