@@ -25,6 +25,12 @@ run: venv  ## start the whole stack plus daprd and the app in the foreground (Ct
 test: lint runtime-deps  ## run every test after lint (builds the runtime first, starts what it needs, stops what it started)
 	@$(RT)/test.sh
 
+image: venv  ## build the OCI image without a Docker daemon: build/progress-service-image.tar (docs/image.md)
+	@$(RT)/image/build.sh
+
+image-run: venv  ## run the built image beside `make up`: make image-run CMD="migrate|start|stop|exec python verify.py"
+	@$(RT)/image/run.sh $(or $(CMD),start)
+
 token: venv  ## mint a local dev JWT: make token ROLE=teacher SUB=teacher-1
 	@.venv/bin/python -m service.dev_token --role $(or $(ROLE),teacher) $(if $(SUB),--sub $(SUB))
 
@@ -60,7 +66,7 @@ lint: venv  ## ruff and mypy
 	@.venv/bin/ruff format --check actors service tests migrations bench runtime verify.py
 	@.venv/bin/mypy
 
-.PHONY: help venv runtime-deps up down run test token openapi roster-import verify backup restore chaos bench bench-ab lint
+.PHONY: help venv runtime-deps up down run test image image-run token openapi roster-import verify backup restore chaos bench bench-ab lint
 
 
 

@@ -1,0 +1,278 @@
+"""The image `make image` builds, tested, not only built (docs/image.md).
+
+The archive is built by runtime/image/build.sh, or reused when its inputs are unchanged.
+Its contents and config are read from the archive itself. Then, with podman (runc, host
+network, read-only root file system without /tmp, user 10001, no capabilities), beside
+the local PostgreSQL, Kafka and Dapr control plane:
+- the chart's migrations job command (`alembic upgrade head`) migrates a fresh database,
+  twice (every `helm upgrade` runs it again);
+- the image's own command (the chart's) serves beside its daprd, and the image's
+  `verify.py` passes against it.
+
+The image instance has its own app id (progress-image: namespace, consumer group) and
+database (progress_image), so it runs beside the session's test instance without sharing
+actors, reminders, offsets or rows. A build or run failure fails the test (never a skip).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import re
+import subprocess
+import tarfile
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import asyncpg
+import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from service.dev_token import mint
+from tests.integration.stack import REPO, RUNTIME, Ports, phase, stack_secret, start_group_at_end
+
+ARCHIVE = REPO / "build" / "progress-service-image.tar"
+RUN = RUNTIME / "image" / "run.sh"
+# runtime/image/run.sh's defaults: the image's command listens on 8000 (the chart's port)
+IMAGE = Ports(
+    app=8000,
+    dapr_http=13700,
+    dapr_grpc=15701,
+    dapr_metrics=19701,
+    dapr_internal=15711,
+    database="progress_image",
+    app_id="progress-image",
+)
+CHART_COMMAND = [
+    "uvicorn",
+    *("service.main:app", "--host", "0.0.0.0", "--port", "8000"),
+    *("--timeout-keep-alive", "620"),
+]
+# Nothing of the build may reach the image: build tools, installers and their caches,
+# the build host's CA bundle copy, apt's lists and sources.
+FORBIDDEN = re.compile(
+    r"^(tmp/.+|root/\.cache.*|opt/venv/bin/(pip[0-9.]*|uvx?)|usr/bin/(gcc|cc|g\+\+|make|pip3?|uvx?)"
+    r"|var/lib/apt/lists/[^/]+_.*|etc/apt/sources\.list.*\.(list|sources)|etc/apt/sources\.list"
+    r"|app/(\.git|\.venv|\.stack|tests|build)(/.*)?|.*\.whl)$"
+)
+
+
+def _sh(
+    args: list[str], env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run a script of the repository; fails with its output when it exits non-zero."""
+    result = subprocess.run(
+        args,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited with {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Archive:
+    config: dict[str, Any]  # the image config's "config" (User, Cmd, Env, Labels, ...)
+    members: dict[str, tarfile.TarInfo]  # the layer's entries, without the leading "./"
+
+
+def read_archive(path: Path) -> Archive:
+    """The image config and the file list of an oci-archive with one image."""
+    with tarfile.open(path) as outer:
+
+        def member(name: str) -> IO[bytes]:
+            file = outer.extractfile(name)
+            assert file is not None, f"{name} missing from {path}"
+            return file
+
+        def blob(digest: str) -> IO[bytes]:
+            return member(f"blobs/sha256/{digest.removeprefix('sha256:')}")
+
+        index = json.load(member("index.json"))
+        assert len(index["manifests"]) == 1, index
+        manifest = json.load(blob(index["manifests"][0]["digest"]))
+        config = json.load(blob(manifest["config"]["digest"]))
+        members: dict[str, tarfile.TarInfo] = {}
+        for layer in manifest["layers"]:
+            assert layer["mediaType"].endswith("tar+gzip"), layer  # compressed layers
+            with tarfile.open(fileobj=gzip.GzipFile(fileobj=blob(layer["digest"]))) as fs:
+                for info in fs:
+                    members[info.name.removeprefix("./")] = info
+    return Archive(config["config"], members)
+
+
+@pytest.fixture(scope="module")
+def archive() -> Path:
+    """make image: builds the archive, or reuses it when its inputs are unchanged."""
+    with phase("make image (runtime/image/build.sh)"):
+        out = _sh([str(RUNTIME / "image" / "build.sh")], timeout=1800).stdout
+    assert "push: skopeo copy oci-archive:build/progress-service-image.tar docker://" in out
+    assert ARCHIVE.stat().st_size > 10_000_000
+    return ARCHIVE
+
+
+@pytest.fixture(scope="module")
+def contents(archive: Path) -> Archive:
+    with phase("reading the archive"):
+        return read_archive(archive)
+
+
+@pytest.fixture(scope="module")
+def backing_services() -> Iterator[None]:
+    """PostgreSQL, Kafka, placement and scheduler (runtime/up.sh); the ones this module
+    started are stopped at its end (in `make test` the session's stack has them up)."""
+    started = Path(tempfile.mkstemp(prefix="progress-started-")[1])
+    try:
+        with phase("starting the backing services for the image"):
+            _sh(
+                [str(RUNTIME / "up.sh")],
+                {"STARTED_FILE": str(started), "PG_DATABASE": IMAGE.database},
+                timeout=900,
+            )
+        yield
+    finally:
+        names = started.read_text().split()
+        if names:
+            _sh([str(RUNTIME / "down.sh"), *names])
+        started.unlink(missing_ok=True)
+
+
+async def _fresh_database(ports: Ports) -> None:
+    """The image's database, empty: its migrations job starts from nothing."""
+    conn = await asyncpg.connect(ports.database_url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await conn.execute(f'drop database if exists "{ports.database}" with (force)')
+        await conn.execute(f'create database "{ports.database}"')
+    finally:
+        await conn.close()
+
+
+async def _migrated_to(ports: Ports) -> str | None:
+    conn = await asyncpg.connect(ports.database_url)
+    try:
+        version: str | None = await conn.fetchval("select version_num from alembic_version")
+        return version
+    finally:
+        await conn.close()
+
+
+@dataclass(frozen=True)
+class Migrations:
+    first: str  # output of `alembic upgrade head` on the empty database
+    again: str  # and of a second run (a `helm upgrade` with no new migration)
+    version: str | None  # alembic_version afterwards
+
+
+@pytest.fixture(scope="module")
+def migrations(archive: Path, backing_services: None) -> Migrations:
+    asyncio.run(_fresh_database(IMAGE))
+    env = {"PG_DATABASE": IMAGE.database}
+    with phase("the chart's migrations job from the image"):
+        # alembic logs to stderr
+        first = _sh([str(RUN), "migrate"], env, timeout=300).stderr
+        again = _sh([str(RUN), "migrate"], env, timeout=300).stderr
+    return Migrations(first, again, asyncio.run(_migrated_to(IMAGE)))
+
+
+@pytest.fixture(scope="module")
+def image_instance(migrations: Migrations) -> Iterator[Ports]:
+    """The image's own command beside its daprd, until the module ends."""
+    asyncio.run(start_group_at_end(f"127.0.0.1:{IMAGE.kafka}", IMAGE.app_id))
+    try:
+        with phase("starting the image's command beside its daprd"):
+            _sh([str(RUN), "start", "image"], timeout=300)
+        yield IMAGE
+    finally:
+        _sh([str(RUN), "stop", "image"], timeout=120)
+
+
+def test_image_config_runs_the_chart_command_as_non_root(contents: Archive) -> None:
+    config = contents.config
+    assert config["User"] == "10001:10001"
+    assert config["Cmd"] == CHART_COMMAND
+    assert not config.get("Entrypoint")  # the chart's `command` and the job's replace it
+    assert config["WorkingDir"] == "/app"
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert env["PATH"].startswith("/opt/venv/bin:")  # uvicorn, alembic, python
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    labels = config["Labels"]
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert labels["org.opencontainers.image.version"] == version
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", labels["org.opencontainers.image.revision"])
+    assert labels["org.opencontainers.image.source"]
+
+
+def test_image_holds_the_app_and_nothing_of_the_build(contents: Archive) -> None:
+    members = contents.members
+    for path in (
+        "app/service/main.py",
+        "app/actors/student_actor.py",
+        "app/config/curriculum.toml",
+        "app/migrations/env.py",
+        "app/alembic.ini",
+        "app/verify.py",
+        "opt/venv/bin/uvicorn",
+        "opt/venv/bin/alembic",
+        "usr/share/progress-service/debian-packages.txt",
+        "usr/share/progress-service/requirements.runtime.lock",
+    ):
+        assert path in members, f"{path} is missing from the image"
+    forbidden = sorted(name for name in members if FORBIDDEN.match(name))
+    assert not forbidden, f"left over from the build: {forbidden[:20]}"
+    # dev tools of the lock stay out (the image installs its runtime part only)
+    site = "opt/venv/lib/python3.11/site-packages/"
+    for tool in ("pytest", "ruff", "mypy", "matplotlib", "schemathesis", "aiokafka"):
+        assert f"{site}{tool}" not in members, f"{tool} is in the image"
+    # the root file system is read-only at run time: the app's bytecode is compiled in
+    sources = [n for n in members if n.startswith(("app/service/", "app/actors/"))]
+    missing = [
+        n
+        for n in sources
+        if n.endswith(".py")
+        and f"{n.rsplit('/', 1)[0]}/__pycache__/{n.rsplit('/', 1)[1][:-3]}.cpython-311.pyc"
+        not in members
+    ]
+    assert sources and not missing, f"not compiled: {missing[:10]}"
+    # nothing in the app is writable by the service user
+    writable = [n for n, i in members.items() if n.startswith("app/") and i.mode & 0o022]
+    assert not writable, writable[:10]
+
+
+def test_migrations_job_command_migrates_from_the_image(migrations: Migrations) -> None:
+    script = ScriptDirectory.from_config(Config(str(REPO / "alembic.ini")))
+    assert migrations.version == script.get_current_head()
+    assert "Running upgrade  ->" in migrations.first  # from the empty database
+    assert "Running upgrade" not in migrations.again  # already at head: nothing to do
+
+
+def test_image_command_serves_and_verify_passes(image_instance: Ports) -> None:
+    ports = image_instance
+    env = {
+        "VERIFY_URL": ports.app_url,
+        "VERIFY_DAPR_URL": ports.dapr_url,
+        "VERIFY_TOKEN": mint("admin", "verify-image"),
+        "VERIFY_DAPR_TOKEN": stack_secret("dapr_api_token"),
+        "VERIFY_DATABASE_URL": ports.database_url,
+    }
+    with phase("verify.py from the image against the image's instance"):
+        out = _sh([str(RUN), "exec", "python", "verify.py"], env, timeout=300).stdout
+    lines = out.splitlines()
+    assert [line.split(":")[0] for line in lines[:3]] == [
+        "PASS  health",
+        "PASS  postgres migrated",
+        "PASS  end-to-end event",
+    ], out
+    assert not [line for line in lines if line.startswith("FAIL")], out
