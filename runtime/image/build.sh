@@ -73,9 +73,8 @@ if [[ "${FORCE:-0}" != 1 && -s "$image_archive" && -f "$stamp" && "$(cat "$stamp
 fi
 
 ensure_image_tools
-"$runtime_dir/python-env.sh"  # uv, pinned by the project, installs the Python packages
-uv_bin="$(command -v uv || echo "$HOME/.local/bin/uv")"
-[[ -x "$uv_bin" ]] || die "uv not found (runtime/python-env.sh installs it)"
+"$runtime_dir/python-env.sh"  # .venv: runs runtime_requirements.py below
+uv_bin="$("$runtime_dir/uv.sh")"  # the pinned uv, copied into the build root, then removed
 
 started=$SECONDS
 work="$image_build_dir/work"
