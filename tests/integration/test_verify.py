@@ -1,8 +1,11 @@
 """verify.py against the local stack: passes when all is well, fails loudly when not."""
 
+import asyncio
 import os
 import subprocess
 import sys
+
+import asyncpg
 
 from service.dev_token import mint
 from tests.integration.stack import REPO, Ports, stack_secret
@@ -47,3 +50,37 @@ def test_verify_fails_with_a_readable_line(ports: Ports) -> None:
     assert result.returncode == 1
     assert "FAIL  postgres migrated" in result.stdout
     assert "FAIL  end-to-end event" in result.stdout  # erasure needs an admin token
+
+
+async def _database_at(ports: Ports, name: str, revision: str) -> str:
+    """A database holding only Alembic's version row at ``revision``; its URL."""
+    admin = await asyncpg.connect(ports.database_url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await admin.execute(f'drop database if exists "{name}" with (force)')
+        await admin.execute(f'create database "{name}"')
+    finally:
+        await admin.close()
+    url = ports.database_url.rsplit("/", 1)[0] + f"/{name}"
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("create table alembic_version (version_num varchar(32) primary key)")
+        await conn.execute("insert into alembic_version values ($1)", revision)
+    finally:
+        await conn.close()
+    return url
+
+
+async def test_verify_warns_of_a_newer_schema_and_fails_on_an_older_one(ports: Ports) -> None:
+    """After a rollback the schema stays at the newer release's revision, which this code
+    does not know: a WARN (the release works with it); a known older revision means the
+    migrations did not run: a FAIL."""
+    ahead = await _database_at(ports, "progress_verify_ahead", "9999_next_release")
+    result = await asyncio.to_thread(verify, ports, VERIFY_DATABASE_URL=ahead)
+    assert result.returncode == 0, result.stdout
+    assert "WARN  postgres migrated: database at revision 9999_next_release, newer" in (
+        result.stdout
+    )
+    behind = await _database_at(ports, "progress_verify_behind", "0001")
+    result = await asyncio.to_thread(verify, ports, VERIFY_DATABASE_URL=behind)
+    assert result.returncode == 1
+    assert "FAIL  postgres migrated: database at revision 0001" in result.stdout
