@@ -11,6 +11,21 @@ from service import cursors
 from service.readmodel.views import SORT_KEYS, Sort
 
 
+class FlagReason(BaseModel):
+    """One reason a student is flagged, for a front end to say in its own words."""
+
+    code: str = Field(
+        description="open_high_alerts and open_medium_alerts {count}; mastery_fell {points, "
+        "days}: overall mastery fell `points` over `days`; inactive {days}: no activity for "
+        "`days` whole days (at least the inactivity rule's threshold); never_active {}: no "
+        "event yet. A later version may add codes (not an enum, so clients keep working): "
+        "show `text` for a code you do not know.",
+        examples=["open_high_alerts"],
+    )
+    params: dict[str, int | float] = Field(description="the numbers the sentence holds")
+    text: str = Field(description="the English sentence, as in why_flagged")
+
+
 class ClassStudent(BaseModel):
     student_id: str
     overall_mastery: float | None = Field(description="null: no event seen yet")
@@ -21,7 +36,13 @@ class ClassStudent(BaseModel):
     mastery_change_7d: float | None = Field(
         description="overall mastery now minus 7 days ago (or since the first day seen)"
     )
-    why_flagged: list[str] = Field(description="what puts the student where risk does")
+    why_flagged: list[str] = Field(
+        description="what puts the student where risk does, in English, in risk's order"
+    )
+    why_flagged_codes: list[FlagReason] = Field(
+        description="the same reasons in the same order, each with a code and its "
+        "parameters beside the sentence, so a front end can translate them"
+    )
 
 
 class ClassStudentsPage(BaseModel):

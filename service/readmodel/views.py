@@ -5,7 +5,7 @@ roster, read model and alert tables, on their primary keys and indexes.
 Risk (``sort=risk``), most at risk first: more open (or acknowledged) high alerts, then
 more medium ones, then the steeper fall of overall mastery over the last 7 days, then
 the longer time since the last activity (never active counts as longest), then the
-student id. Each row says why it is flagged (:func:`why_flagged`).
+student id. Each row says why it is flagged (:func:`flag_reasons`).
 """
 
 from __future__ import annotations
@@ -196,6 +196,17 @@ ORDER BY topic_id, day
 
 
 @dataclass(frozen=True)
+class FlagReason:
+    """One reason a student is flagged: ``code`` and ``params`` for a front end to say it
+    in its own words and language, ``text`` the service's English sentence (docs/api.md,
+    'Why a student is flagged')."""
+
+    code: str
+    params: dict[str, int | float]
+    text: str
+
+
+@dataclass(frozen=True)
 class StudentRow:
     student_id: str
     overall_mastery: float | None
@@ -205,27 +216,43 @@ class StudentRow:
     last_activity: datetime | None
     mastery_change_7d: float | None
     why_flagged: list[str]
+    why_flagged_codes: list[FlagReason]
 
 
-def why_flagged(
+FLAG_CODES = ("open_high_alerts", "open_medium_alerts", "mastery_fell", "inactive", "never_active")
+"""Every code :func:`flag_reasons` gives, in the order risk weighs them."""
+
+
+def flag_reasons(
     row: dict[str, Any], now: datetime, inactive_after: timedelta = DEFAULT_INACTIVE_AFTER
-) -> list[str]:
+) -> list[FlagReason]:
     """The reasons a student stands where risk puts them, in the order risk weighs them."""
     reasons = []
     for severity in ("high", "medium"):
         n = int(row[severity])
         if n:
-            reasons.append(f"{n} open {severity} alert{'s' if n > 1 else ''}")
+            text = f"{n} open {severity} alert{'s' if n > 1 else ''}"
+            reasons.append(FlagReason(f"open_{severity}_alerts", {"count": n}, text))
     change = row["change_7d"]
     if change is not None and change < 0:
-        reasons.append(f"mastery fell {-change:g} points in 7 days")
+        points = -change
+        text = f"mastery fell {points:g} points in 7 days"
+        reasons.append(FlagReason("mastery_fell", {"points": points, "days": 7}, text))
     last = row["last_activity"]
     if last is None:
-        reasons.append("no activity yet")
-    else:
-        if now - last >= inactive_after:
-            reasons.append(f"no activity for {(now - last).days} days")
+        reasons.append(FlagReason("never_active", {}, "no activity yet"))
+    elif now - last >= inactive_after:
+        days = (now - last).days
+        reasons.append(FlagReason("inactive", {"days": days}, f"no activity for {days} days"))
     return reasons
+
+
+def why_flagged(
+    row: dict[str, Any], now: datetime, inactive_after: timedelta = DEFAULT_INACTIVE_AFTER
+) -> list[str]:
+    """The reasons' English sentences (the ``why_flagged`` clients have read from the
+    start; ``why_flagged_codes`` carries the same reasons with codes)."""
+    return [reason.text for reason in flag_reasons(row, now, inactive_after)]
 
 
 async def _reaches(conn: asyncpg.Connection, check: ReachCheck) -> bool:
@@ -281,19 +308,22 @@ class ClassViews:
             if ids:
                 for sid, topic_id, score in await conn.fetch(TOPIC_SCORES_SQL, ids):
                     scores.setdefault(sid, {})[topic_id] = score
-        page = [
-            StudentRow(
-                student_id=r["student_id"],
-                overall_mastery=r["overall_mastery"],
-                level=r["level"],
-                topics=dict(sorted(scores.get(r["student_id"], {}).items())),
-                open_alerts={s: int(r[s]) for s in ("high", "medium", "low")},
-                last_activity=r["last_activity"],
-                mastery_change_7d=r["change_7d"],
-                why_flagged=why_flagged(r, now, self._inactive_after),
+        page = []
+        for r in rows:
+            reasons = flag_reasons(r, now, self._inactive_after)
+            page.append(
+                StudentRow(
+                    student_id=r["student_id"],
+                    overall_mastery=r["overall_mastery"],
+                    level=r["level"],
+                    topics=dict(sorted(scores.get(r["student_id"], {}).items())),
+                    open_alerts={s: int(r[s]) for s in ("high", "medium", "low")},
+                    last_activity=r["last_activity"],
+                    mastery_change_7d=r["change_7d"],
+                    why_flagged=[reason.text for reason in reasons],
+                    why_flagged_codes=reasons,
+                )
             )
-            for r in rows
-        ]
         return page, position
 
     async def topics(self, scope: Scope, class_id: str) -> list[dict[str, Any]] | None:

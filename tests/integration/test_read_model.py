@@ -87,6 +87,12 @@ async def test_published_events_reach_the_class_views(
     rows = await eventually(table)
     assert [row["student_id"] for row in rows] == [weak, strong]  # sort=risk
     assert "1 open high alert" in rows[0]["why_flagged"]
+    assert {
+        "code": "open_high_alerts",
+        "params": {"count": 1},
+        "text": "1 open high alert",
+    } in rows[0]["why_flagged_codes"]
+    assert [r["text"] for r in rows[0]["why_flagged_codes"]] == rows[0]["why_flagged"]
     assert rows[1]["topics"]["python.loops"] > rows[0]["topics"]["python.loops"]
 
     by_mastery = await anonymous.get(

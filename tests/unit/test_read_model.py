@@ -15,8 +15,9 @@ from actors.rules import apply_events
 from actors.state import StudentState
 from service import cursors
 from service.readmodel.projection import history_day, latest_per_student
-from service.readmodel.schemas import decode_page, encode_page
-from service.readmodel.views import Sort, why_flagged
+from service.readmodel.schemas import ClassStudent, decode_page, encode_page
+from service.readmodel.views import FLAG_CODES, Sort, flag_reasons, why_flagged
+from service.settings import REPO_DIR
 from tests.unit.factories import quiz
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -55,6 +56,45 @@ def row(**kw: Any) -> dict[str, Any]:
 )
 def test_why_a_student_is_flagged(fields: dict[str, Any], reasons: list[str]) -> None:
     assert why_flagged(row(**fields), NOW) == reasons
+
+
+@pytest.mark.parametrize(
+    ("fields", "coded"),
+    [
+        ({}, []),
+        (
+            {"high": 2, "medium": 1},
+            [("open_high_alerts", {"count": 2}), ("open_medium_alerts", {"count": 1})],
+        ),
+        ({"change_7d": -12.5}, [("mastery_fell", {"points": 12.5, "days": 7})]),
+        ({"last_activity": NOW - timedelta(days=4, hours=5)}, [("inactive", {"days": 4})]),
+        ({"last_activity": None}, [("never_active", {})]),
+        (
+            {"high": 1, "change_7d": -3.0, "last_activity": None},
+            [
+                ("open_high_alerts", {"count": 1}),
+                ("mastery_fell", {"points": 3.0, "days": 7}),
+                ("never_active", {}),
+            ],
+        ),
+    ],
+)
+def test_each_reason_has_a_code_and_parameters_beside_its_sentence(
+    fields: dict[str, Any], coded: list[tuple[str, dict[str, Any]]]
+) -> None:
+    reasons = flag_reasons(row(**fields), NOW)
+    assert [(r.code, r.params) for r in reasons] == coded
+    # why_flagged (the sentences clients read before codes) is the same list, same order
+    assert [r.text for r in reasons] == why_flagged(row(**fields), NOW)
+    assert {r.code for r in reasons} <= set(FLAG_CODES)
+
+
+def test_the_codes_are_documented_where_clients_read_them() -> None:
+    described = ClassStudent.model_json_schema()["$defs"]["FlagReason"]["properties"]["code"]
+    api = (REPO_DIR / "docs" / "api.md").read_text()
+    for code in FLAG_CODES:
+        assert code in described["description"], code
+        assert f"`{code}`" in api, code
 
 
 def test_a_page_cursor_is_bound_to_its_sort() -> None:
