@@ -41,7 +41,16 @@ from service.readmodel.views import ClassViews
 from service.request_context import RequestContextMiddleware
 from service.resources import Resources
 from service.rosters.repository import RosterRepository
-from service.routes import classes, health, ops, progress, rules, struggles, students
+from service.routes import (
+    classes,
+    health,
+    ops,
+    problem_types,
+    progress,
+    rules,
+    struggles,
+    students,
+)
 from service.rulesets.job_store import DryRunStore
 from service.rulesets.jobs import DryRunJobs
 from service.rulesets.live import LiveRules
@@ -205,6 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (progress, struggles, classes, rules, students, ops):
         app.include_router(module.router, responses=API_ERRORS)
     app.include_router(health.router)
+    app.include_router(problem_types.router)
 
     app.openapi = lambda: _public_openapi(app)  # type: ignore[method-assign]
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None

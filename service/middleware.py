@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.problems import problem_response
+from service.problems import problem_response, type_base_of
 
 # Routes daprd calls: subscriptions and their deliveries, actor hosting callbacks.
 DAPR_PREFIXES = ("/dapr/", "/events/", "/actors/")
@@ -27,7 +27,11 @@ async def refuse_without_token(
     given = dict(scope["headers"]).get(b"dapr-api-token", b"")
     if hmac.compare_digest(given, token):
         return False
-    response = problem_response(401, "Dapr-facing route: missing or wrong dapr-api-token")
+    response = problem_response(
+        401,
+        "Dapr-facing route: missing or wrong dapr-api-token",
+        base=type_base_of(scope.get("app")),
+    )
     await response(scope, receive, send)
     return True
 
@@ -87,7 +91,9 @@ class BodyLimitMiddleware:
             await self._refuse(scope, receive, send, limit)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = problem_response(413, f"request body larger than {limit} bytes")
+        response = problem_response(
+            413, f"request body larger than {limit} bytes", base=type_base_of(scope.get("app"))
+        )
         await response(scope, receive, send)
 
 

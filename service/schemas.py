@@ -90,12 +90,20 @@ class OpsActors(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem document (media type application/problem+json)."""
+    """RFC 9457 problem document (media type application/problem+json). Some kinds carry
+    more members (a OneRoster bundle's `problems`, a running dry run's `running`)."""
 
-    type: str = "about:blank"
-    title: str
+    type: str = Field(
+        description="the kind of error: a URI ending in its name (by default "
+        "`/problems/{kind}`, relative to the API, which serves a page there): "
+        "bad-request, unknown-reference, unauthenticated, forbidden, not-found, "
+        "method-not-allowed, conflict, body-too-large, invalid-input, internal-error, "
+        "unavailable (docs/api.md, 'Errors')",
+        examples=["/problems/not-found"],
+    )
+    title: str = Field(description="the HTTP status's phrase")
     status: int
-    detail: str
+    detail: str = Field(description="what went wrong this time, readable")
 
 
 PathId = Annotated[str, Path(min_length=1, max_length=STUDENT_ID_MAX, pattern=STUDENT_ID_PATTERN)]

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     # daprd sends this token (its APP_API_TOKEN) on every call to the app; the Dapr-facing
     # routes refuse calls without it. Unset = not checked (development only).
     app_api_token: SecretStr | None = Field(default=None, validation_alias="APP_API_TOKEN")
+    # The base of problem documents' type URIs (docs/api.md, 'Errors'): the kind's name
+    # is appended. The default is relative to the API, which serves GET /problems/{kind};
+    # behind a gateway that moves the API's path, or to point at your own pages, set an
+    # absolute URI such as https://api.example.edu/progress/problems/ (or a page's anchor
+    # prefix, https://docs.example.edu/api#problem-).
+    problem_type_base: str = Field(
+        default="/problems/", pattern=r"^(/|[A-Za-z][A-Za-z0-9+.-]*:)[^\s]*$"
+    )
     # Largest request body the HTTP API accepts (413 above it), and the larger one of a
     # OneRoster bundle upload (POST /rosters/oneroster).
     max_request_bytes: int = 256 * 1024

@@ -31,6 +31,15 @@ from tests.integration.support import (
 )
 
 PROBLEM = "application/problem+json"
+# The problem type of each status these tests meet (docs/api.md, 'Errors'; default base)
+PROBLEM_TYPE = {
+    400: "/problems/unknown-reference",
+    401: "/problems/unauthenticated",
+    403: "/problems/forbidden",
+    404: "/problems/not-found",
+    409: "/problems/conflict",
+    422: "/problems/invalid-input",
+}
 
 
 async def seed_alert(
@@ -128,6 +137,7 @@ async def test_auth_matrix(
         if r.status_code >= 400:
             assert r.headers["content-type"].startswith(PROBLEM), r.text
             assert r.json()["detail"]
+            assert r.json()["type"] == PROBLEM_TYPE[r.status_code], r.text
     assert got == dict(zip(roles, expected, strict=True))
 
 
@@ -315,6 +325,7 @@ async def test_struggles_bad_parameters(
     r = await api.get("/struggles", params=params)
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith(PROBLEM) and r.json()["detail"]
+    assert r.json()["type"] == PROBLEM_TYPE[status]
 
 
 class _Rollback(Exception):
@@ -388,8 +399,9 @@ async def test_acknowledge_and_resolve_lifecycle(
 
     conflict = await anonymous.post(f"/struggles/{alert}/acknowledge", headers=teacher)
     assert conflict.status_code == 409 and "resolved" in conflict.json()["detail"]
+    assert conflict.json()["type"] == "/problems/conflict"
     missing = await anonymous.post(f"/struggles/{uuid.uuid4()}/resolve", headers=teacher)
-    assert missing.status_code == 404
+    assert missing.status_code == 404 and missing.json()["type"] == "/problems/not-found"
     bad = await anonymous.post(
         f"/struggles/{alert}/resolve", headers=teacher, json={"reason": "meh"}
     )
