@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.errors import Forbidden, Unauthenticated
 from service.settings import Settings
@@ -92,16 +93,30 @@ class TokenVerifier:
         return Principal(subject=str(claims["sub"]), role=role)
 
 
-async def _principal(request: Request) -> Principal:
+BEARER = HTTPBearer(
+    scheme_name="bearerAuth",
+    bearerFormat="JWT",
+    description="The platform gateway's JWT (locally: `make token`); the role is its "
+    "`role` claim: teacher, admin or student.",
+    auto_error=False,  # the 401 below says what is wrong
+)
+"""The OpenAPI security scheme: every route that depends on the caller (directly or
+through :func:`require`) lists it, so /docs has Authorize and generated clients send
+the token; routes that need no token (health, readiness, metrics, the problem type
+pages) do not."""
+
+
+async def _principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+) -> Principal:
     """The caller, from the bearer token. Async on purpose: FastAPI runs a plain function
     dependency in a worker thread, a thread hop on every request (seen in the profile
     of the class views); verifying an HS256 or RS256 token is microseconds of CPU."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if credentials is None or not credentials.credentials.strip():
         raise Unauthorized("missing 'Authorization: Bearer <token>' header")
     verifier: TokenVerifier = request.app.state.verifier
-    return verifier.verify(token.strip())
+    return verifier.verify(credentials.credentials.strip())
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]

@@ -33,6 +33,7 @@ from service.eventlog.log import EventLog
 from service.intake import Intake
 from service.log_config import configure_logging
 from service.middleware import DAPR_PREFIXES, BodyLimitMiddleware, DaprTokenMiddleware
+from service.operation_ids import operation_id
 from service.outbound import Outbound
 from service.periodic import every
 from service.problems import install_problem_handlers
@@ -200,11 +201,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=API_VERSION,
         summary="Topic mastery and struggle alerts from student learning events.",
         description=(
-            "All routes except /health and /metrics need `Authorization: Bearer <JWT>` "
-            "with a `role` claim of teacher, admin or student. Errors are "
-            "application/problem+json."
+            "Every route that lists the `bearerAuth` security scheme needs "
+            "`Authorization: Bearer <JWT>` with a `role` claim of teacher, admin or "
+            "student; /health, /ready, /metrics and /problems/{kind} need none. Errors are "
+            "application/problem+json whose `type` names the kind of error "
+            "(docs/api.md, 'Errors')."
         ),
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)

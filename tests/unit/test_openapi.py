@@ -1,8 +1,13 @@
 """The committed OpenAPI document is the app's: regenerate with `make openapi`."""
 
+import re
+from typing import Any
+
 import yaml
 
 from service.openapi_export import OPENAPI_FILE, current_document
+from service.operation_ids import OPERATION_IDS as CODE_IDS
+from service.operation_ids import camel_case
 
 
 def test_committed_openapi_matches_the_app() -> None:
@@ -16,3 +21,82 @@ def test_dapr_facing_routes_are_not_in_the_public_document() -> None:
     paths = current_document()["paths"]
     assert not [p for p in paths if p.startswith(("/dapr", "/events", "/actors", "/healthz"))]
     assert {"/progress/{student_id}", "/struggles", "/struggles/stream", "/health"} <= set(paths)
+
+
+# The operationIds a generated client's methods are named by (issue 22). A copy of
+# service/operation_ids.py on purpose: changing one there, or adding a route, fails here
+# until this list says the same, so none changes by accident.
+OPERATION_IDS = {
+    "GET /progress/{student_id}": "getProgress",
+    "GET /progress/{student_id}/history": "getProgressHistory",
+    "GET /struggles": "listStruggles",
+    "POST /struggles/{alert_id}/acknowledge": "acknowledgeStruggle",
+    "POST /struggles/{alert_id}/resolve": "resolveStruggle",
+    "GET /struggles/stream": "streamStruggles",
+    "GET /classes": "listClasses",
+    "GET /classes/{class_id}/students": "listClassStudents",
+    "GET /classes/{class_id}/topics": "getClassTopics",
+    "GET /classes/{class_id}/exercises": "getClassExercises",
+    "PUT /classes/{class_id}": "putClass",
+    "DELETE /classes/{class_id}": "deleteClass",
+    "POST /rosters/oneroster": "importOneRoster",
+    "GET /rules/stats": "getRuleStats",
+    "GET /rules/sets": "listRuleSets",
+    "POST /rules/sets": "createRuleSet",
+    "GET /rules/sets/{version}": "getRuleSet",
+    "POST /rules/sets/{version}/apply": "applyRuleSet",
+    "POST /rules/dry-run": "dryRunRules",
+    "GET /rules/dry-runs": "listDryRuns",
+    "POST /rules/dry-runs": "startDryRun",
+    "GET /rules/dry-runs/{run_id}": "getDryRun",
+    "DELETE /students/{student_id}": "eraseStudent",
+    "GET /ops/actors": "getOpsActors",
+    "GET /ops/students/{student_id}/reminders": "getStudentReminders",
+    "GET /problems/{kind}": "getProblemType",
+    "GET /health": "getHealth",
+    "GET /ready": "getReadiness",
+    "GET /metrics": "getMetrics",
+}
+# docs/api.md: every route but these needs a bearer token.
+NO_TOKEN = {"GET /health", "GET /ready", "GET /metrics", "GET /problems/{kind}"}
+
+
+def operations() -> dict[str, dict[str, Any]]:
+    return {
+        f"{method.upper()} {path}": operation
+        for path, item in current_document()["paths"].items()
+        for method, operation in item.items()
+    }
+
+
+def test_every_operation_has_its_listed_operation_id() -> None:
+    found = {name: op.get("operationId") for name, op in operations().items()}
+    assert found == OPERATION_IDS, "operationIds changed: update both lists on purpose"
+
+
+def test_operation_ids_are_unique_camel_case() -> None:
+    ids = [op["operationId"] for op in operations().values()]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][a-z0-9]*([A-Z][a-z0-9]*)*", i) for i in ids), ids
+
+
+def test_the_code_lists_the_same_ids() -> None:
+    assert {f"{m} {p}": i for (m, p), i in CODE_IDS.items()} == OPERATION_IDS
+
+
+def test_routes_that_need_a_token_declare_the_bearer_scheme_and_no_others() -> None:
+    scheme = current_document()["components"]["securitySchemes"]["bearerAuth"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    for name, op in operations().items():
+        if name in NO_TOKEN:
+            assert "security" not in op and "401" not in op["responses"], name
+        else:
+            assert op.get("security") == [{"bearerAuth": []}], name
+            assert "401" in op["responses"], name
+    assert NO_TOKEN <= set(operations())
+    assert "security" not in current_document()  # no global requirement to override
+
+
+def test_camel_case_of_a_function_name() -> None:
+    assert camel_case("list_class_students") == "listClassStudents"
+    assert camel_case("health") == "health"
