@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import jwt
@@ -28,6 +29,8 @@ ROLES: frozenset[str] = frozenset({"teacher", "admin", "student"})
 class Principal:
     subject: str
     role: Role
+    # when the credential it came from expires (a stream ticket never outlives it)
+    expires_at: datetime | None = None
 
 
 Unauthorized = Unauthenticated  # the name the token checks below use
@@ -90,7 +93,8 @@ class TokenVerifier:
                 f"token has no valid {self._settings.jwt_role_claim!r} claim "
                 f"(one of {sorted(ROLES)})"
             )
-        return Principal(subject=str(claims["sub"]), role=role)
+        expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        return Principal(subject=str(claims["sub"]), role=role, expires_at=expires_at)
 
 
 BEARER = HTTPBearer(

@@ -26,6 +26,7 @@ from service.actor_gateway import ActorGateway
 from service.alerts.repository import AlertRepository
 from service.alerts.stream import AlertBroadcaster
 from service.auth import TokenVerifier
+from service.cors import ListedOriginsCORS
 from service.dapr_callbacks import BATCH_ROUTE, DaprCallbacks
 from service.dapr_http import DaprHttp, PooledActorClient
 from service.db import create_engine, create_read_pool
@@ -59,6 +60,7 @@ from service.rulesets.repository import RuleSetRepository
 from service.schemas import API_ERRORS
 from service.settings import Settings, domain_config, get_settings
 from service.sidecar import Sidecar
+from service.stream_tickets import SessionReader, TicketSigner
 
 API_VERSION = "1.0.0"
 EVENT_LOG_PRUNE_PERIOD = timedelta(hours=1)
@@ -212,6 +214,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
+    app.state.stream_tickets = TicketSigner.from_settings(settings)
+    # The hook for a session cookie (the console's sign-in): an async function of the
+    # request giving the signed-in Principal or None; GET /struggles/stream asks it when
+    # the request has neither a bearer token nor a ticket (service/stream_tickets.py).
+    session_reader: SessionReader | None = None
+    app.state.session_reader = session_reader
     install_problem_handlers(app)
     dapr_actor = DaprActor(app)
     _subscribe(app, settings)
@@ -230,6 +238,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(DaprTokenMiddleware, token=token)
     app.add_middleware(RequestContextMiddleware)  # sees every response but the two below
     app.add_middleware(DaprCallbacks, token=token)  # actor method calls, bulk deliveries
+    if settings.cors_origins:  # outermost: preflights and errors carry the CORS headers
+        app.add_middleware(ListedOriginsCORS, origins=settings.cors_origins)
     return app
 
 

@@ -15,6 +15,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/struggles/{alert_id}/acknowledge"): "acknowledgeStruggle",
     ("POST", "/struggles/{alert_id}/resolve"): "resolveStruggle",
     ("GET", "/struggles/stream"): "streamStruggles",
+    ("POST", "/struggles/stream/tickets"): "createStreamTicket",
+    ("GET", "/struggles/{alert_id}"): "getStruggle",
     ("GET", "/classes"): "listClasses",
     ("GET", "/classes/{class_id}/students"): "listClassStudents",
     ("GET", "/classes/{class_id}/topics"): "getClassTopics",

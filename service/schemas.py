@@ -128,3 +128,48 @@ API_ERRORS: dict[int | str, dict[str, Any]] = {
     422: problem("invalid parameter or body"),
     503: problem("a dependency (Dapr sidecar, actor, database) is unavailable; retry later"),
 }
+
+
+ALERT_STREAM_EXAMPLE = (
+    ": struggle alert changes after 1206\n"
+    "retry: 3000\n"
+    "\n"
+    "id: 1207\n"
+    "event: struggle.acknowledged\n"
+    'data: {"change":"acknowledged","id":"6f0c2d1e-8a7b-4c3d-9e2f-1a2b3c4d5e6f",'
+    '"student_id":"s-17","class_id":null,"kind":"low_quiz","topic_id":"python.loops",'
+    '"severity":"high","status":"acknowledged","acknowledged_by":"t-1", ...}\n'
+    "\n"
+    ": heartbeat\n"
+    "\n"
+)
+
+
+def alert_stream_response() -> dict[str, Any]:
+    """The 200 of GET /struggles/stream in the OpenAPI document: Server-Sent Events,
+    frames described (docs/api.md, 'The alert stream', says the same at length)."""
+    return {
+        "description": (
+            "Server-Sent Events (text/event-stream), one frame per alert change, "
+            "separated by a blank line:\n\n"
+            "- `id:` the change's number, growing along the stream; send it back as "
+            "`Last-Event-ID` (or `?last_event_id=`) to resume after it.\n"
+            "- `event:` what happened: `struggle` (raised: a new alert), "
+            "`struggle.acknowledged` or `struggle.resolved`.\n"
+            "- `data:` one line of JSON: the alert in its current state, exactly the "
+            "`Alert` schema (as `GET /struggles/{alert_id}` returns it), with `change` "
+            "(`raised`, `acknowledged` or `resolved`, as the event). An alert changed "
+            "twice between two reads is one frame, named by its latest change: keep "
+            "alerts by `id`.\n"
+            "- Comments (lines starting with `:`): `: struggle alert changes after N` "
+            "first, then `: heartbeat` every PROGRESS_SSE_HEARTBEAT_S seconds; "
+            "`retry: 3000` asks the client to reconnect after 3 s.\n\n"
+            "docs/api.md, 'The alert stream'."
+        ),
+        "content": {
+            "text/event-stream": {
+                "schema": {"type": "string", "description": "a stream of SSE frames"},
+                "example": ALERT_STREAM_EXAMPLE,
+            }
+        },
+    }

@@ -4,19 +4,22 @@ itself defines and daprd and the Dapr SDK read under their own names: ``DAPR_HTT
 ``DAPR_API_TOKEN``, ``APP_API_TOKEN``. docs/settings.md lists them all;
 service/settings_check.py reports unknown and renamed variables at start-up."""
 
+import re
 import tomllib
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from actors.config import DEFAULT_HELP_PHRASES, DomainConfig
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "development-only-secret-do-not-deploy"  # noqa: S105
+# An origin as a browser sends it: scheme, host, optional port; no path, no slash.
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 class Settings(BaseSettings):
@@ -78,6 +81,16 @@ class Settings(BaseSettings):
     placement_metadata_url: str = "http://127.0.0.1:58080/placement/state"
     # SSE: seconds between heartbeat comments on /struggles/stream.
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
+    # Stream tickets (POST /struggles/stream/tickets, for an EventSource, which cannot
+    # send a header): how long one opens the stream, and the key that signs them. Unset,
+    # the key is derived from APP_API_TOKEN (required outside development, the same on
+    # every replica), or in development without it from the JWT secret
+    # (service/stream_tickets.py).
+    stream_ticket_ttl_s: int = Field(default=60, ge=5, le=600)
+    stream_ticket_secret: SecretStr | None = None
+    # Origins (scheme://host[:port]) whose pages may call the API from a browser: CORS
+    # with credentials, for these origins only. Comma-separated; empty = none.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Per-dependency timeout of GET /health, seconds.
     health_timeout_s: float = 3.0
@@ -127,6 +140,24 @@ class Settings(BaseSettings):
     # JSON list in the environment, e.g. PROGRESS_HELP_PHRASES='["i am stuck"]'
     help_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_HELP_PHRASES))
     curriculum_file: Path = REPO_DIR / "config" / "curriculum.toml"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        """A comma-separated string (the environment) or a list; each an exact origin."""
+        listed = value.split(",") if isinstance(value, str) else value
+        if not isinstance(listed, list):
+            return listed
+        # browsers send the scheme and host in lower case
+        origins = [str(item).strip().lower() for item in listed if str(item).strip()]
+        for origin in origins:
+            if not ORIGIN.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], no path or "
+                    "trailing slash, no wildcard (credentials are allowed, so every origin "
+                    "is listed)"
+                )
+        return origins
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> "Settings":

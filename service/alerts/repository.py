@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -21,6 +21,16 @@ from service.metrics import ACKNOWLEDGE_SECONDS, ALERTS_ACKNOWLEDGED, ALERTS_RES
 from service.rosters.scope import EVERYONE, Scope, of_class
 
 ALERTS = StruggleAlert.__table__  # type: ignore[attr-defined]
+# pg_advisory_xact_lock key for "an alert is being inserted or changed" (any fixed bigint).
+# Every transaction that inserts an alert or changes its status takes it first, so the
+# change_seq values a trigger draws (migration 0013) are drawn in commit order: a stream
+# that read up to N never meets a change committed later with a number below N. Taken
+# before any row lock, so it cannot deadlock with them.
+CHANGE_LOCK = 0x414C45525453
+
+
+async def _lock_changes(conn: AsyncConnection) -> None:
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOCK})
 
 
 class AlertNotFound(NotFound):
@@ -41,6 +51,7 @@ class AlertFilter:
     student_ids: tuple[str, ...] = ()
     topic_id: str | None = None
     since: datetime | None = None
+    updated_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,7 @@ class AlertRepository:
         never announces an alert a teacher has resolved since."""
         found = []
         async with self._engine.begin() as conn:
+            await _lock_changes(conn)
             for alert in alerts:
                 params = {
                     "id": uuid.UUID(alert.id),
@@ -167,6 +179,8 @@ class AlertRepository:
             query = query.where(ALERTS.c.topic_id == filters.topic_id)
         if filters.since:
             query = query.where(ALERTS.c.detected_at >= filters.since)
+        if filters.updated_since:
+            query = query.where(ALERTS.c.updated_at >= filters.updated_since)
         if cursor is not None:
             query = query.where(
                 tuple_(ALERTS.c.detected_at, ALERTS.c.id) < tuple_(cursor.detected_at, cursor.id)
@@ -187,16 +201,22 @@ class AlertRepository:
             raise AlertNotFound(str(alert_id))
         return _row(row)
 
-    async def after_seq(
-        self, seq: int, scope: Scope = EVERYONE, class_id: str | None = None, limit: int = 500
+    async def changed_after(
+        self,
+        change_seq: int,
+        scope: Scope = EVERYONE,
+        class_id: str | None = None,
+        limit: int = 500,
     ) -> list[dict[str, Any]]:
-        """Alerts inserted after ``seq`` that ``scope`` reaches (and, with ``class_id``,
-        about that class: as the list's filter), scoped when read: a stream follows
-        roster changes made while it is open."""
-        query = select(ALERTS).where(ALERTS.c.seq > seq, scope.alerts(ALERTS))
+        """Alerts whose last change (raised, acknowledged, resolved) is after
+        ``change_seq``, in the order of those changes, that ``scope`` reaches (and, with
+        ``class_id``, about that class: as the list's filter), scoped when read: a stream
+        follows roster changes made while it is open. An alert changed twice since is
+        one row, in its current state."""
+        query = select(ALERTS).where(ALERTS.c.change_seq > change_seq, scope.alerts(ALERTS))
         if class_id is not None:
             query = query.where(of_class(ALERTS, class_id))
-        query = query.order_by(ALERTS.c.seq).limit(limit)
+        query = query.order_by(ALERTS.c.change_seq).limit(limit)
         async with self._engine.connect() as conn:
             return [_row(r) for r in await conn.execute(query)]
 
@@ -247,9 +267,10 @@ class AlertRepository:
             found = {r.kind: r for r in await conn.execute(query)}
         return [_feedback(kind, found.get(kind)) for kind in ALERT_KINDS]
 
-    async def latest_seq(self) -> int:
+    async def latest_change(self) -> int:
+        """The change_seq of the latest change committed (0: none)."""
         async with self._engine.connect() as conn:
-            value = (await conn.execute(select(func.max(ALERTS.c.seq)))).scalar_one()
+            value = (await conn.execute(select(func.max(ALERTS.c.change_seq)))).scalar_one()
         return int(value or 0)
 
     async def acknowledge(
@@ -258,6 +279,7 @@ class AlertRepository:
         """open -> acknowledged. Idempotent; refused for a resolved alert. An alert out
         of ``scope`` is not found."""
         async with self._engine.begin() as conn:
+            await _lock_changes(conn)
             row = await self._locked(conn, alert_id, scope)
             if row["status"] == "resolved":
                 raise TransitionRefused("a resolved alert cannot be acknowledged")
@@ -281,6 +303,7 @@ class AlertRepository:
         """open|acknowledged -> resolved. Idempotent: resolving again returns the alert
         as first resolved. An alert out of ``scope`` is not found."""
         async with self._engine.begin() as conn:
+            await _lock_changes(conn)
             row = await self._locked(conn, alert_id, scope)
             if row["status"] == "resolved":
                 return row

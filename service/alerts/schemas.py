@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from actors.vocabulary import AlertStatus
+from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN, AlertStatus
 
 
 class Alert(BaseModel):
@@ -29,6 +29,10 @@ class Alert(BaseModel):
     resolved_by: str | None
     resolved_at: datetime | None
     resolution_reason: str | None
+    updated_at: datetime = Field(
+        description="when the alert last changed: raised, acknowledged or resolved "
+        "(GET /struggles?updated_since=)"
+    )
     rule: dict[str, Any] | None = Field(
         default=None,
         description="the rule that fired: kind, version of the rule set, thresholds "
@@ -44,6 +48,25 @@ class Alert(BaseModel):
 class AlertPage(BaseModel):
     items: list[Alert]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
+class StreamTicketRequest(BaseModel):
+    class_id: str | None = Field(
+        default=None,
+        max_length=STUDENT_ID_MAX,
+        pattern=STUDENT_ID_PATTERN,
+        description="bind the ticket to this class: the stream it opens carries that "
+        "class's alerts only (a class the caller does not reach: 404)",
+    )
+
+
+class StreamTicket(BaseModel):
+    ticket: str = Field(
+        description="opaque; pass as ?ticket= to GET /struggles/stream (an EventSource "
+        "cannot send an Authorization header)"
+    )
+    expires_at: datetime = Field(description="the stream refuses the ticket after this")
+    class_id: str | None = Field(description="the class it is bound to, if any")
 
 
 class ResolveRequest(BaseModel):

@@ -38,10 +38,20 @@ class StruggleAlert(SQLModel, table=True):
     # why it fired (actors/evidence.py); null on alerts raised before migration 0006
     rule: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     evidence: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
-    # Insertion order (identity): the SSE stream's event ids and resume point.
+    # Insertion order (identity); the stream's ids were these before migration 0013.
     seq: int | None = Field(
         default=None, sa_column=Column(BigInteger, nullable=False, server_default=FetchedValue())
     )
     created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    # Order of changes (raised, acknowledged, resolved), drawn from seq's sequence by a
+    # trigger (migration 0013): the SSE stream's event ids and resume point.
+    change_seq: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=False, server_default=FetchedValue())
+    )
+    # When the last change was made (set by the same trigger).
+    updated_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=FetchedValue()),
     )

@@ -12,12 +12,12 @@ import pytest
 
 from tests.integration.kafka_io import TopicReader
 from tests.integration.stack import Ports, Stack, stack_secret
-from tests.integration.support import Student, bearer
+from tests.integration.support import CORS_ORIGIN, Student, bearer
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    s = Stack(Ports())
+    s = Stack(Ports(), extra_env={"PROGRESS_CORS_ORIGINS": CORS_ORIGIN})
     try:
         s.up()
         yield s

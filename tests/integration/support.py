@@ -16,6 +16,9 @@ import httpx
 
 from service.dev_token import mint
 
+# The browser origin the test stack's app allows (PROGRESS_CORS_ORIGINS, conftest.py).
+CORS_ORIGIN = "http://console.test.example:8080"
+
 
 def bearer(role: str, subject: str | None = None) -> dict[str, str]:
     """An Authorization header with a token signed by the local development secret."""

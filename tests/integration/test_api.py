@@ -18,9 +18,11 @@ import httpx
 import jwt
 import pytest
 
+from service.auth import Principal
 from service.dev_token import dev_claims, mint
-from service.settings import DEV_JWT_SECRET
-from tests.integration.stack import Ports
+from service.settings import DEV_JWT_SECRET, Settings
+from service.stream_tickets import TicketSigner, ticket_key
+from tests.integration.stack import Ports, stack_secret
 from tests.integration.support import (
     Student,
     alerts,
@@ -91,6 +93,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/progress/{sid}/history", None, (200, 200, 404, 200, 404, 401)),
     ("GET", "/struggles", None, (200, 200, 200, 403, 403, 401)),
     ("GET", "/struggles?class_id=cls-{sid}", None, (200, 200, 404, 403, 403, 401)),
+    ("GET", "/struggles/{alert}", None, (200, 200, 404, 403, 403, 401)),
+    ("POST", "/struggles/stream/tickets", None, (200, 200, 200, 403, 403, 401)),
     ("POST", "/struggles/{alert}/acknowledge", None, (200, 200, 404, 403, 403, 401)),
     ("POST", "/struggles/{alert}/resolve", None, (200, 200, 404, 403, 403, 401)),
     ("GET", "/rules/stats", None, (200, 200, 200, 403, 403, 401)),
@@ -339,16 +343,19 @@ async def test_struggles_queries_use_indexes_with_a_million_rows(
     is rolled back). The plans, with timings, are printed for the record."""
     with pytest.raises(_Rollback):  # nothing of the million rows stays
         async with pg.transaction():
-            await pg.execute("set local session_replication_role = replica")  # no NOTIFY trigger
+            # no triggers (no NOTIFY): change_seq and updated_at given here instead
+            await pg.execute("set local session_replication_role = replica")
             await pg.execute(
                 """
                 insert into struggle_alerts
-                    (id, student_id, kind, topic_id, severity, detected_at, status)
+                    (id, student_id, kind, topic_id, severity, detected_at, status,
+                     change_seq, updated_at)
                 select gen_random_uuid(), 'bulk-' || (i % 20000),
                        (array['repeated_error','failed_executions','stuck','low_quiz',
                               'help_request','inactivity'])[1 + i % 6],
                        't' || i, 'low', now() - (i || ' seconds')::interval,
-                       case when i % 10 = 0 then 'open' else 'resolved' end
+                       case when i % 10 = 0 then 'open' else 'resolved' end,
+                       -i, now() - (i || ' seconds')::interval
                 from generate_series(1, 1000000) as i
                 """
             )
@@ -362,6 +369,11 @@ async def test_struggles_queries_use_indexes_with_a_million_rows(
                 "struggle_alerts_status": "select * from struggle_alerts where status = 'open' "
                 "and (detected_at, id) < (now() - interval '1 day', gen_random_uuid()) "
                 "order by detected_at desc, id desc limit 51",
+                "struggle_alerts_updated_at": "select * from struggle_alerts "
+                "where updated_at >= now() - interval '10 minutes' "
+                "order by detected_at desc, id desc limit 51",
+                "struggle_alerts_change_seq": "select * from struggle_alerts "
+                "where change_seq > -1000 order by change_seq limit 500",
             }
             for index, query in queries.items():
                 plan = await pg.fetchval(f"explain (analyze, format json) {query}")
@@ -508,6 +520,217 @@ async def test_class_id_narrows_the_stream_to_one_class_the_teacher_teaches(
             await seed_alert(pg, in_a)
             _, first = await asyncio.wait_for(read_sse(lines, None), 15)
             assert first["student_id"] == in_a
+
+
+async def next_frame(
+    lines: AsyncIterator[str], alert_id: uuid.UUID | None = None
+) -> tuple[int, str, dict[str, Any]]:
+    """The next frame of any kind (raised, acknowledged, resolved) about ``alert_id``
+    (about any alert with None): its id, event name and data."""
+    event: dict[str, str] = {}
+    async for line in lines:
+        if line == "":
+            if event.get("event", "").startswith("struggle"):
+                data = json.loads(event["data"])
+                if alert_id is None or data["id"] == str(alert_id):
+                    return int(event["id"]), event["event"], data
+            event = {}
+        elif not line.startswith(":"):
+            field, _, value = line.partition(":")
+            event[field] = value.lstrip()
+    raise AssertionError("stream ended")
+
+
+async def test_an_acknowledgement_and_a_resolution_appear_on_an_open_stream(
+    ports: Ports, api: httpx.AsyncClient, pg: asyncpg.Connection
+) -> None:
+    """Each frame names what happened and carries the alert as GET /struggles/{id} shows
+    it; resuming after the raised frame gives the alert once, in its latest state."""
+    tag = uuid.uuid4().hex[:8]
+    sid = f"ack-{tag}"
+    await put_class(api, f"k-{tag}", [f"t-{tag}"], [sid])
+    teacher = bearer("teacher", f"t-{tag}")
+    async with httpx.AsyncClient(base_url=ports.app_url, timeout=60) as client:
+        async with client.stream("GET", "/struggles/stream", headers=teacher) as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            alert = await seed_alert(pg, sid)
+            raised_id, event, raised = await asyncio.wait_for(next_frame(lines, alert), 15)
+            assert (event, raised["change"], raised["status"]) == ("struggle", "raised", "open")
+
+            ack = await client.post(f"/struggles/{alert}/acknowledge", headers=teacher)
+            assert ack.status_code == 200
+            ack_id, event, acked = await asyncio.wait_for(next_frame(lines, alert), 15)
+            assert (event, acked["change"]) == ("struggle.acknowledged", "acknowledged")
+            assert acked["status"] == "acknowledged"
+            assert acked["acknowledged_by"] == f"t-{tag}"
+            shown = (await client.get(f"/struggles/{alert}", headers=teacher)).json()
+            assert {k: v for k, v in acked.items() if k != "change"} == shown
+
+            resolve = await client.post(
+                f"/struggles/{alert}/resolve", headers=teacher, json={"reason": "not_useful"}
+            )
+            assert resolve.status_code == 200
+            done_id, event, done = await asyncio.wait_for(next_frame(lines, alert), 15)
+            assert (event, done["change"], done["status"]) == (
+                "struggle.resolved",
+                "resolved",
+                "resolved",
+            )
+            assert done["resolution_reason"] == "not_useful"
+            assert raised_id < ack_id < done_id
+
+        # a client that saw only the raised frame resumes: the alert once, as it is now
+        resume = {**teacher, "Last-Event-ID": str(raised_id)}
+        async with client.stream("GET", "/struggles/stream", headers=resume) as response:
+            again_id, event, again = await asyncio.wait_for(next_frame(response.aiter_lines()), 15)
+        assert (again_id, event, again["id"]) == (done_id, "struggle.resolved", str(alert))
+
+
+async def test_a_stream_ticket_opens_the_stream_without_a_header(
+    ports: Ports, api: httpx.AsyncClient, pg: asyncpg.Connection
+) -> None:
+    """As an EventSource does: the ticket in the URL, no Authorization header; a ticket
+    bound to a class carries that class only; a new connection resumes with
+    ?last_event_id=."""
+    tag = uuid.uuid4().hex[:8]
+    in_a, in_b = f"ta-{tag}", f"tb-{tag}"
+    await put_class(api, f"ka-{tag}", [f"t-{tag}"], [in_a])
+    await put_class(api, f"kb-{tag}", [f"t-{tag}"], [in_b])
+    await put_class(api, f"kc-{tag}", [f"u-{tag}"], [])
+    teacher = bearer("teacher", f"t-{tag}")
+    async with httpx.AsyncClient(base_url=ports.app_url, timeout=60) as client:
+        minted = await client.post("/struggles/stream/tickets", headers=teacher)
+        assert minted.status_code == 200, minted.text
+        body = minted.json()
+        assert body["class_id"] is None
+        expires = datetime.fromisoformat(body["expires_at"])
+        assert timedelta(0) < expires - datetime.now(UTC) <= timedelta(seconds=61)
+
+        params = {"ticket": body["ticket"]}
+        async with client.stream("GET", "/struggles/stream", params=params) as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            first = await seed_alert(pg, in_b)
+            first_id, _, data = await asyncio.wait_for(next_frame(lines), 15)
+            assert (data["id"], data["student_id"]) == (str(first), in_b)
+
+        bound = await client.post(
+            "/struggles/stream/tickets", headers=teacher, json={"class_id": f"ka-{tag}"}
+        )
+        assert (bound.status_code, bound.json()["class_id"]) == (200, f"ka-{tag}")
+        ticket = bound.json()["ticket"]
+        params = {"ticket": ticket, "last_event_id": str(first_id)}
+        async with client.stream("GET", "/struggles/stream", params=params) as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            await seed_alert(pg, in_b, kind="stuck")  # the other class: not on this stream
+            mine = await seed_alert(pg, in_a)
+            _, _, data = await asyncio.wait_for(next_frame(lines), 15)
+            assert data["id"] == str(mine)
+
+        other = {"ticket": ticket, "class_id": f"kb-{tag}"}
+        async with client.stream("GET", "/struggles/stream", params=other) as response:
+            assert response.status_code == 403
+        not_taught = await client.post(
+            "/struggles/stream/tickets", headers=teacher, json={"class_id": f"kc-{tag}"}
+        )
+        assert not_taught.status_code == 404
+
+
+def stack_ticket_signer(clock: Callable[[], float] = time.time) -> TicketSigner:
+    """The signer another replica of the stack's app would build: the same settings
+    (development, the stack's APP_API_TOKEN, no ticket secret) give the same key."""
+    settings = Settings(APP_API_TOKEN=stack_secret("app_api_token"), stream_ticket_secret=None)
+    return TicketSigner(ticket_key(settings), 60, clock=clock)
+
+
+async def test_expired_forged_and_tampered_tickets_are_401(ports: Ports) -> None:
+    teacher = Principal(subject="t-forger", role="teacher")
+    two_minutes_ago = time.time() - 120
+    expired, _ = stack_ticket_signer(lambda: two_minutes_ago).mint(teacher)
+    other_key = TicketSigner(b"k" * 32, 60).mint(teacher)[0]
+    valid, _ = stack_ticket_signer().mint(teacher)
+    header, body, signature = valid.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    admin_body = base64.urlsafe_b64encode(json.dumps({**claims, "role": "admin"}).encode())
+    tampered = f"{header}.{admin_body.decode().rstrip('=')}.{signature}"
+    bearer_token = mint("teacher", "t-forger")
+    cases = {
+        "expired": expired,
+        "another key": other_key,
+        "tampered": tampered,
+        "a bearer token": bearer_token,
+        "garbage": "not-a-ticket",
+    }
+    async with httpx.AsyncClient(base_url=ports.app_url, timeout=30) as client:
+        for case, ticket in cases.items():
+            async with client.stream(
+                "GET", "/struggles/stream", params={"ticket": ticket}
+            ) as response:
+                await response.aread()
+                assert response.status_code == 401, case
+                assert response.headers["content-type"].startswith(PROBLEM), case
+                detail = response.json()["detail"]
+                assert ticket not in detail, case
+                if case == "expired":
+                    assert "expired" in detail
+        # minted by "another replica" (this process) with the same settings: accepted
+        async with client.stream("GET", "/struggles/stream", params={"ticket": valid}) as r:
+            assert r.status_code == 200
+
+
+async def test_get_one_struggle_answers_as_the_list_does(
+    api: httpx.AsyncClient, anonymous: httpx.AsyncClient, pg: asyncpg.Connection
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    sid = f"one-{tag}"
+    await put_class(api, f"o-{tag}", [f"t-{tag}"], [sid])
+    await put_class(api, f"p-{tag}", [f"u-{tag}"], [])
+    alert = await seed_alert(pg, sid)
+    teacher, elsewhere = bearer("teacher", f"t-{tag}"), bearer("teacher", f"u-{tag}")
+    listed = (
+        await anonymous.get("/struggles", headers=teacher, params={"student_id": sid})
+    ).json()["items"]
+    one = await anonymous.get(f"/struggles/{alert}", headers=teacher)
+    assert one.status_code == 200
+    assert [one.json()] == listed
+    # another teacher's alert answers as one that does not exist
+    missing = uuid.uuid4()
+    hidden = await anonymous.get(f"/struggles/{alert}", headers=elsewhere)
+    unknown = await anonymous.get(f"/struggles/{missing}", headers=elsewhere)
+    assert (hidden.status_code, unknown.status_code) == (404, 404)
+    assert hidden.json()["detail"] == f"no struggle alert {alert}"
+    assert unknown.json()["detail"] == f"no struggle alert {missing}"
+    assert (await anonymous.get("/struggles/not-a-uuid", headers=teacher)).status_code == 422
+
+
+async def test_updated_since_lists_the_alerts_changed_since(
+    api: httpx.AsyncClient, pg: asyncpg.Connection
+) -> None:
+    """Raised long ago and acknowledged now: updated_since finds it, since does not;
+    the alert left alone is not listed."""
+    tag = uuid.uuid4().hex[:8]
+    sid = f"upd-{tag}"
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    left_alone = await seed_alert(pg, sid, kind="stuck", detected_at=long_ago)
+    acknowledged = await seed_alert(pg, sid, kind="inactivity", detected_at=long_ago)
+    # the database's clock, after both inserts committed
+    mark: datetime = await pg.fetchval("select now()")
+    r = await api.post(f"/struggles/{acknowledged}/acknowledge")
+    assert r.status_code == 200
+    assert datetime.fromisoformat(r.json()["updated_at"]) >= mark
+
+    async def ids(**params: str) -> list[str]:
+        res = await api.get("/struggles", params={"student_id": sid, **params})
+        assert res.status_code == 200, res.text
+        return [a["id"] for a in res.json()["items"]]
+
+    assert set(await ids()) == {str(left_alone), str(acknowledged)}
+    assert await ids(updated_since=mark.isoformat()) == [str(acknowledged)]
+    assert await ids(since=mark.isoformat()) == []
+    bad = await api.get("/struggles", params={"updated_since": "yesterday"})
+    assert bad.status_code == 422 and "updated_since" in bad.json()["detail"]
 
 
 # ------------------------------------------------------------------ erasure + ops

@@ -71,6 +71,8 @@ CUSTOM: dict[str, Any] = {
     "curriculum": CURRICULUM,
     "eventRetentionDays": 14,
     "dryRunMaxEvents": 500000,
+    "cors": {"origins": ["https://console.school.example", "http://localhost:5173"]},
+    "streamTickets": {"ttlSeconds": 90, "existingSecret": "progress-stream-tickets"},
     "extraEnv": [
         {"name": "PROGRESS_DEDUPE_WINDOW", "value": "1024"},
         {"name": "PROGRESS_JWT_SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
@@ -112,6 +114,8 @@ ENV_OF_VALUE = {
     ("rules", "helpPhrases"): ("PROGRESS_HELP_PHRASES", "help_phrases"),
     ("eventRetentionDays",): ("PROGRESS_EVENT_RETENTION_DAYS", "event_retention_days"),
     ("dryRunMaxEvents",): ("PROGRESS_DRY_RUN_MAX_EVENTS", "dry_run_max_events"),
+    ("cors", "origins"): ("PROGRESS_CORS_ORIGINS", "cors_origins"),
+    ("streamTickets", "ttlSeconds"): ("PROGRESS_STREAM_TICKET_TTL_S", "stream_ticket_ttl_s"),
 }
 
 
@@ -169,6 +173,11 @@ def test_every_value_reaches_the_app_as_its_setting(
         assert getattr(settings, field) == value, f"{'.'.join(path)} -> {variable}"
     assert settings.curriculum_file == Path("/etc/progress/curriculum/curriculum.toml")
     assert settings.dedupe_window == 1024  # extraEnv
+    # streamTickets.existingSecret: the key's base from that Secret
+    assert env["PROGRESS_STREAM_TICKET_SECRET"] == {
+        "secretKeyRef": {"name": "progress-stream-tickets", "key": "secret"}
+    }
+    assert settings.stream_ticket_secret is not None
 
 
 def test_chart_defaults_are_the_apps_defaults(

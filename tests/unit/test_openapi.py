@@ -5,6 +5,7 @@ from typing import Any
 
 import yaml
 
+from service.alerts.stream import EVENTS
 from service.openapi_export import OPENAPI_FILE, current_document
 from service.operation_ids import OPERATION_IDS as CODE_IDS
 from service.operation_ids import camel_case
@@ -33,6 +34,8 @@ OPERATION_IDS = {
     "POST /struggles/{alert_id}/acknowledge": "acknowledgeStruggle",
     "POST /struggles/{alert_id}/resolve": "resolveStruggle",
     "GET /struggles/stream": "streamStruggles",
+    "POST /struggles/stream/tickets": "createStreamTicket",
+    "GET /struggles/{alert_id}": "getStruggle",
     "GET /classes": "listClasses",
     "GET /classes/{class_id}/students": "listClassStudents",
     "GET /classes/{class_id}/topics": "getClassTopics",
@@ -61,7 +64,7 @@ OPERATION_IDS = {
 NO_TOKEN = {"GET /health", "GET /ready", "GET /metrics", "GET /problems/{kind}"}
 # ... and these take another credential instead, if they list it (an EventSource cannot
 # send a header: the stream takes a ticket)
-OR_ELSE = {"GET /struggles/stream": [{"streamTicket": []}]}
+OR_ELSE: dict[str, list[dict[str, list[str]]]] = {"GET /struggles/stream": [{"streamTicket": []}]}
 
 
 def operations() -> dict[str, dict[str, Any]]:
@@ -106,3 +109,12 @@ def test_routes_that_need_a_token_declare_the_bearer_scheme_and_no_others() -> N
 def test_camel_case_of_a_function_name() -> None:
     assert camel_case("list_class_students") == "listClassStudents"
     assert camel_case("health") == "health"
+
+
+def test_the_stream_describes_its_frames() -> None:
+    ok = current_document()["paths"]["/struggles/stream"]["get"]["responses"]["200"]
+    assert set(ok["content"]) == {"text/event-stream"}
+    for event, change in EVENTS.values():
+        assert f"`{event}`" in ok["description"] and f"`{change}`" in ok["description"]
+    for field in ("`id:`", "`event:`", "`data:`", "`Alert`", "Last-Event-ID", "heartbeat"):
+        assert field in ok["description"], field

@@ -100,6 +100,17 @@ print as 2e+06; a fraction is refused. Call with (list "value.name" $value). */}
   value: {{ include "progress.int" (list "intake.bulkMaxMessages" .Values.intake.bulkMaxMessages) }}
 - name: PROGRESS_BULK_MAX_AWAIT_MS
   value: {{ include "progress.int" (list "intake.bulkMaxAwaitMs" .Values.intake.bulkMaxAwaitMs) }}
+- name: PROGRESS_STREAM_TICKET_TTL_S
+  value: {{ include "progress.int" (list "streamTickets.ttlSeconds" .Values.streamTickets.ttlSeconds) }}
+{{- with .Values.streamTickets.existingSecret }}
+- name: PROGRESS_STREAM_TICKET_SECRET
+  valueFrom:
+    secretKeyRef: {name: {{ . | quote }}, key: secret}
+{{- end }}
+{{- with .Values.cors.origins }}
+- name: PROGRESS_CORS_ORIGINS
+  value: {{ join "," . | quote }}
+{{- end }}
 - name: APP_API_TOKEN
   valueFrom:
     secretKeyRef: {name: {{ .Values.dapr.apiTokenSecret }}, key: token}
