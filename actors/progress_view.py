@@ -77,9 +77,11 @@ def progress_snapshot(
 ) -> tuple[dict[str, Any], dict[str, TopicKey]]:
     """What the read model keeps of a student after a turn — overall mastery, its level,
     streak, last activity, ``version`` (events applied, which orders snapshots of one
-    student) and the topics — and the key of every topic. Topics whose key equals the
-    one in ``written`` (what this actor last wrote) are left out: the read model has
-    them already, and most turns change one topic."""
+    life of the student's state), ``life`` and ``saved_at`` (which tell a new life from
+    the old, and when the state expires: service/readmodel/projection.py) and the topics
+    — and the key of every topic. Topics whose key equals the one in ``written`` (what
+    this actor last wrote) are left out: the read model has them already, and most turns
+    change one topic."""
     topics = mastery_by_topic(state, config)
     overall = overall_mastery([m.score for m in topics.values()])
     keys = {
@@ -90,6 +92,8 @@ def progress_snapshot(
     snapshot = {
         "student_id": state.student_id,
         "version": state.events_applied,
+        "life": state.life,
+        "saved_at": iso_z(state.saved_at) if state.saved_at else None,
         "overall_mastery": overall,
         "level": level_for(overall),
         "streak_days": streak(state.active_days),

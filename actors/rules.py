@@ -31,6 +31,7 @@ from actors.effects import (
     CancelReminder,
     Effect,
     ErrorSignal,
+    ProjectProgress,
     PublishProgress,
     RaiseAlert,
     SetReminder,
@@ -364,6 +365,8 @@ def _apply_in_place(
         effects.append(wake)
 
     new.recent_event_ids.append(event.event_id)
+    if new.events_applied == 0 and new.life is None:
+        new.life = event.event_id  # the first event of this state's life
     new.events_applied += 1
     if not progress:
         return Outcome(duplicate=False, effects=tuple(effects)), before
@@ -525,6 +528,9 @@ def fire_reminder(
         effects.append(wake)
     if not effects and new.wake_due == state.wake_due:
         return state, ()
+    # the state is written again, so its expiry moves: the read model's rows follow
+    # (service/readmodel/projection.py drops the rows of expired states)
+    effects.append(ProjectProgress())
     return new, tuple(effects)
 
 

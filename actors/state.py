@@ -97,6 +97,19 @@ class StudentState(BaseModel):
     # The most recent event_ids, oldest first, at most DomainConfig.dedupe_window.
     recent_event_ids: list[str] = Field(default_factory=list)
     events_applied: int = 0
+    # Which life of the student's state this is: the event_id of the first event it
+    # applied. The state expires 30 days after its last write; a student who returns
+    # after that starts a new life from nothing, and the read model replaces the old
+    # life's rows by the new one's whatever their events_applied (docs/api.md). None:
+    # a state begun before this field, or by an older release (one life, unnamed).
+    life: str | None = None
+    # When the actor last saved the state (actors/student_actor.py; None: not saved by a
+    # release that records it, or not saved yet). The store drops the state
+    # PROGRESS_ACTOR_STATE_TTL_S after it, and the read model's rows go with it
+    # (service/readmodel/projection.py). An older release saving the state leaves it
+    # stale (decision 012): then it is a lower bound, and both readers allow for that.
+    # Neither field needs an upgrade step: an older form reads as None, which is right.
+    saved_at: datetime | None = None
     # Side effects decided but not yet confirmed done (see actors/effects.py).
     outbox: list[dict[str, Any]] = Field(default_factory=list)
 

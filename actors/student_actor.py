@@ -6,12 +6,16 @@ finished; ``one_turn`` (actors/turns.py) keeps the order inside this process, so
 read-modify-save below never races with another event for the same student.
 
 Every call follows the same steps: load the state (read once per activation, then kept
-parsed in the actor object); finish side effects left in its outbox by an interrupted
-earlier call; apply the student's events of one delivery batch, or a reminder (pure, in
+parsed in the actor object, and read again once the store may have dropped it:
+``STATE_RECHECK``); finish side effects left in its outbox by an interrupted earlier
+call; apply the student's events of one delivery batch, or a reminder (pure, in
 actors/rules.py); save the new state with its new effects in the outbox (one write,
-TTL 30 days); perform the effects. A crash at any point leaves either the old state (the
-redelivered events are applied afresh) or the new state with its outbox (the redelivered
-events are duplicates and the outbox is performed then).
+TTL 30 days, ``PROGRESS_ACTOR_STATE_TTL_S``, counted from every save); perform the
+effects. Every save, a reminder's included, writes the read model's snapshot, so the
+read model knows when the state expires (service/readmodel/projection.py). A crash at
+any point leaves either the old state (the redelivered events are applied afresh) or the
+new state with its outbox (the redelivered events are duplicates and the outbox is
+performed then).
 
 The stored outbox is not cleared by a write of its own: the next turn's write replaces
 it, and deactivation writes it empty. Only a new activation after a crash finds a
@@ -62,6 +66,11 @@ STATE_KEY = "student"
 REMINDER_FAILURE_POLICY = ActorReminderFailurePolicy.constant_policy(
     interval=timedelta(seconds=10), max_retries=60
 )
+# An activation that stays busy (a call at least every idle timeout) keeps its copy of
+# the state longer than the store keeps the state. It reads the store again when the
+# state's TTL has run out since its save (StudentState.saved_at); when that time is not
+# known (a state an older release saved), this often.
+STATE_RECHECK = timedelta(hours=1)
 log = structlog.get_logger("actor")
 
 
@@ -146,6 +155,8 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
     _outbox_done: bool = False
     # the read model's topic rows as this object last wrote them (actors/progress_view.py)
     _projected: dict[str, tuple[float, str, int]] | None = None
+    # until when the stored state is known to outlive the copy in ``_state``
+    _fresh_until: datetime | None = None
 
     def __init__(self, ctx: ActorRuntimeContext, actor_id: ActorId, deps: ActorDeps) -> None:
         super().__init__(ctx, actor_id)
@@ -156,12 +167,43 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
 
     # ------------------------------------------------------------------ state
     async def _load(self) -> StudentState | None:
+        if self._loaded and self._state is not None and self._past_fresh():
+            await self._recheck()
         if not self._loaded:
             found, raw = await self._state_manager.try_get_state(STATE_KEY)
             self._state = decode_state(raw) if found and raw is not None else None
             self._outbox_done = False
             self._loaded = True
+            if self._state is not None:
+                self._fresh_until = self._trusted_until(self._state)
         return self._state
+
+    def _trusted_until(self, state: StudentState) -> datetime:
+        """Until when the store surely still holds ``state``: its TTL after its save; if
+        that is unknown, or already past (an older release saved it since: its
+        ``saved_at`` is stale), :data:`STATE_RECHECK` from now."""
+        now = self._deps.clock()
+        if state.saved_at is not None:
+            expires = state.saved_at + timedelta(seconds=self._deps.state_ttl_s)
+            if expires > now:
+                return expires
+        return now + STATE_RECHECK
+
+    def _past_fresh(self) -> bool:
+        return self._fresh_until is not None and self._deps.clock() >= self._fresh_until
+
+    async def _recheck(self) -> None:
+        """The store may have dropped the state since this activation read or saved it
+        (its TTL ran out while calls kept the activation alive): read it again, so a
+        state gone from the store is gone here too (GET /progress answers 404, and the
+        next event begins a new life). Found as it was, its outbox stays performed."""
+        cached, done = self._state, self._outbox_done
+        await self._forget_state()
+        state = await self._load()
+        if state is None:
+            log.info("student_state_expired", student_id=self.id.id)
+        elif cached is not None and state.outbox == cached.outbox:
+            self._outbox_done = done
 
     async def _forget_state(self) -> None:
         """After a failed call nothing in memory is trusted: the next call reads the
@@ -171,9 +213,13 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         self._loaded = False
         self._state = None
         self._projected = None
+        self._fresh_until = None
         await self._state_manager.clear_cache()
 
     async def _save(self, state: StudentState) -> None:
+        """Every save sets the TTL afresh (the store drops the state that long after its
+        last save) and records when (``saved_at``: the read model's rows follow it)."""
+        state.saved_at = self._deps.clock()
         await self._state_manager.set_state_ttl(
             STATE_KEY, encode_state(state), self._deps.state_ttl_s
         )
@@ -232,6 +278,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         ]
         await self._save(state)
         self._state, self._outbox_done = state, False
+        self._fresh_until = self._trusted_until(state)
         saved = time.perf_counter()
         await self._perform(list(effects), state)
         self._outbox_done = True
@@ -270,7 +317,10 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
             events.append(event)
         state = await self._load()
         if state is None:
+            # a new life (the first, or after the last one expired or was erased): the
+            # read model holds none of its topics, so the first snapshot carries them all
             state = StudentState(student_id=self.id.id)
+            self._projected = None
         else:
             await self._finish_outbox(state)
         # in place: the state object is this actor's copy, dropped if the turn fails
@@ -321,6 +371,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
         await self._state_manager.remove_state(STATE_KEY)
         await self._state_manager.save_state()
         self._state = None
+        self._fresh_until = None
         self._projected = None  # erasure empties the read model too: write it whole again
         log.info("student_erased", student_id=self.id.id, reminders=len(removed))
         return {"found": True, "reminders_removed": removed, "state_removed": True}

@@ -23,7 +23,7 @@ cd "$here/dapr-build"
 export CGO_ENABLED=0
 ldflags="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"
 start=$(date +%s)
-log "building dapr $DAPR_VERSION (first time only; about 15-25 min on 2 cores) into $out"
+log "building dapr $DAPR_VERSION (first time only; 11-14 min on 2 cores, docs/operations.md) into $out"
 for cmd in placement scheduler daprd; do
   tags=""
   [[ "$cmd" == daprd ]] && tags="-tags stablecomponents"

@@ -64,6 +64,8 @@ from service.stream_tickets import SessionReader, TicketSigner
 
 API_VERSION = "1.0.0"
 EVENT_LOG_PRUNE_PERIOD = timedelta(hours=1)
+# how often the read model's rows of expired actor states are dropped
+READ_MODEL_DROP_PERIOD = timedelta(hours=1)
 RULES_REFRESH = timedelta(seconds=10)  # how soon another replica's apply holds here
 
 
@@ -190,12 +192,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             every(EVENT_LOG_PRUNE_PERIOD, resources.dry_runs.prune_once)
         )
         refreshing = asyncio.create_task(every(RULES_REFRESH, live_rules.refresh_once))
+        dropping_expired = asyncio.create_task(
+            every(
+                READ_MODEL_DROP_PERIOD,
+                lambda: projection.drop_expired_once(settings.actor_state_ttl_s),
+            )
+        )
         try:
             yield
         finally:
             pruning.cancel()
             pruning_dry_runs.cancel()
             refreshing.cancel()
+            dropping_expired.cancel()
             await resources.aclose()
 
     app = FastAPI(

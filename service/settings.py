@@ -119,7 +119,9 @@ class Settings(BaseSettings):
     dapr_connection_pool: int = Field(default=128, ge=4)
 
     # Actor state lives this long after its last write (contract: 30 days).
-    actor_state_ttl_s: int = 30 * 24 * 3600
+    actor_state_ttl_s: int = Field(
+        default=30 * 24 * 3600, gt=0
+    )  # 0 would drop every read-model row hourly
     # How many recent event_ids each student actor remembers for deduplication.
     dedupe_window: int = Field(default=512, ge=16)
 

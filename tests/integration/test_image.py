@@ -50,6 +50,16 @@ IMAGE = Ports(
     database="progress_image",
     app_id="progress-image",
 )
+# run.sh's settings for that instance, given explicitly: `make test` runs pytest with
+# runtime/lib.sh's defaults exported (DAPR_HTTP_PORT=3500, ...), which run.sh would keep
+IMAGE_ENV = {
+    "DAPR_APP_ID": IMAGE.app_id,
+    "PG_DATABASE": IMAGE.database,
+    "DAPR_HTTP_PORT": str(IMAGE.dapr_http),
+    "DAPR_GRPC_PORT": str(IMAGE.dapr_grpc),
+    "DAPR_METRICS_PORT": str(IMAGE.dapr_metrics),
+    "DAPR_INTERNAL_GRPC_PORT": str(IMAGE.dapr_internal),
+}
 CHART_COMMAND = [
     "uvicorn",
     *("service.main:app", "--host", "0.0.0.0", "--port", "8000"),
@@ -179,7 +189,7 @@ class Migrations:
 @pytest.fixture(scope="module")
 def migrations(archive: Path, backing_services: None) -> Migrations:
     asyncio.run(_fresh_database(IMAGE))
-    env = {"PG_DATABASE": IMAGE.database}
+    env = IMAGE_ENV
     with phase("the chart's migrations job from the image"):
         # alembic logs to stderr
         first = _sh([str(RUN), "migrate"], env, timeout=300).stderr
@@ -193,10 +203,10 @@ def image_instance(migrations: Migrations) -> Iterator[Ports]:
     asyncio.run(start_group_at_end(f"127.0.0.1:{IMAGE.kafka}", IMAGE.app_id))
     try:
         with phase("starting the image's command beside its daprd"):
-            _sh([str(RUN), "start", "image"], timeout=300)
+            _sh([str(RUN), "start", "image"], IMAGE_ENV, timeout=300)
         yield IMAGE
     finally:
-        _sh([str(RUN), "stop", "image"], timeout=120)
+        _sh([str(RUN), "stop", "image"], IMAGE_ENV, timeout=120)
 
 
 def test_image_config_runs_the_chart_command_as_non_root(contents: Archive) -> None:
@@ -261,6 +271,7 @@ def test_migrations_job_command_migrates_from_the_image(migrations: Migrations) 
 def test_image_command_serves_and_verify_passes(image_instance: Ports) -> None:
     ports = image_instance
     env = {
+        **IMAGE_ENV,
         "VERIFY_URL": ports.app_url,
         "VERIFY_DAPR_URL": ports.dapr_url,
         "VERIFY_TOKEN": mint("admin", "verify-image"),

@@ -1,5 +1,7 @@
 """The progress read model on the real database: events reach the teachers' class views,
-an older snapshot never replaces a newer one, and the heatmap adds up with the rows."""
+an older snapshot never replaces a newer one, a new life of a student's state replaces
+the old one's rows, the rows of expired states are dropped, and the heatmap adds up
+with the rows."""
 
 from __future__ import annotations
 
@@ -42,15 +44,24 @@ def level(score: float) -> str:
     return LEVELS[min(3, int(score // 25.01))]
 
 
-def snapshot(student_id: str, version: int, scores: dict[str, float]) -> dict[str, Any]:
+def snapshot(
+    student_id: str,
+    version: int,
+    scores: dict[str, float],
+    life: str | None = None,
+    saved_at: datetime | None = None,
+    last_activity: datetime | None = None,
+) -> dict[str, Any]:
+    """A snapshot as actors/progress_view.py makes it; without ``life`` and ``saved_at``
+    as a state begun before they were recorded."""
     overall = round(sum(scores.values()) / len(scores), 1) if scores else 0.0
-    return {
+    shot = {
         "student_id": student_id,
         "version": version,
         "overall_mastery": overall,
         "level": level(overall),
         "streak_days": 1,
-        "last_activity": datetime.now(UTC).isoformat(),
+        "last_activity": (last_activity or datetime.now(UTC)).isoformat(),
         "topics": [
             {
                 "topic_id": t,
@@ -63,6 +74,11 @@ def snapshot(student_id: str, version: int, scores: dict[str, float]) -> dict[st
             for t, s in scores.items()
         ],
     }
+    if life is not None:
+        shot["life"] = life
+    if saved_at is not None:
+        shot["saved_at"] = saved_at.isoformat()
+    return shot
 
 
 async def test_published_events_reach_the_class_views(
@@ -158,6 +174,176 @@ async def test_an_older_snapshot_never_replaces_a_newer_one(ports: Ports) -> Non
         assert tuple(row) == (7, 90.0, 90.0)
     finally:
         await projection.delete_student(sid)
+        await engine.dispose()
+        await pool.close()
+
+
+async def stored(
+    pool: asyncpg.Pool, sid: str
+) -> tuple[dict[str, Any] | None, dict[str, float], set[tuple[str, str]]]:
+    """A student's rows: the summary, the score per topic, the (topic, day) of each
+    history point."""
+    async with pool.acquire() as conn:
+        summary = await conn.fetchrow(
+            "select version, life, overall_mastery, updated_at from student_summary"
+            " where student_id = $1",
+            sid,
+        )
+        topics = await conn.fetch(
+            "select topic_id, score from student_progress where student_id = $1", sid
+        )
+        history = await conn.fetch(
+            "select topic_id, day from progress_history where student_id = $1", sid
+        )
+    return (
+        dict(summary) if summary else None,
+        {r["topic_id"]: r["score"] for r in topics},
+        {(r["topic_id"], r["day"].isoformat()) for r in history},
+    )
+
+
+async def test_a_new_life_replaces_the_old_lifes_rows_and_a_late_old_one_does_not(
+    ports: Ports,
+) -> None:
+    """The state expired after 40 events (issue 21, defect 5.9); the student came back: the
+    new life's first snapshot (version 1) replaces the old life's rows, topics and days
+    the new one has not reached included; a late snapshot of the old life changes
+    nothing; the new life goes on by version."""
+    engine, pool = engine_for(ports), await read_pool_for(ports)
+    projection = ProgressProjection(engine)
+    sid = f"life-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    old_saved = now - timedelta(days=31)
+    try:
+        for version, days_ago in ((38, 33), (39, 32), (40, 31)):  # three days of history
+            await projection.write(
+                [
+                    snapshot(
+                        sid,
+                        version,
+                        {"a": 80.0, "b": 60.0},
+                        life="e-old",
+                        saved_at=now - timedelta(days=days_ago),
+                        last_activity=now - timedelta(days=days_ago),
+                    )
+                ]
+            )
+        summary, topics, history = await stored(pool, sid)
+        assert summary is not None and (summary["version"], summary["life"]) == (40, "e-old")
+        assert summary["updated_at"] == old_saved  # the state's save, not the write's time
+        assert topics == {"a": 80.0, "b": 60.0} and len(history) == 9
+
+        await projection.write([snapshot(sid, 1, {"c": 20.0}, "e-new", now, now)])
+        summary, topics, history = await stored(pool, sid)
+        assert summary is not None
+        assert (summary["version"], summary["life"], summary["overall_mastery"]) == (
+            1,
+            "e-new",
+            20.0,
+        )
+        assert topics == {"c": 20.0}
+        today = now.date().isoformat()
+        assert history == {("*", today), ("c", today)}
+
+        # a late snapshot of the old life, even of a higher version: nothing changes
+        late = snapshot(sid, 41, {"a": 95.0}, life="e-old", saved_at=old_saved)
+        await projection.write([late])
+        assert await stored(pool, sid) == (summary, topics, history)
+        # nor in one batch with the new life's next snapshot, in either order
+        await projection.write([snapshot(sid, 2, {"c": 30.0}, "e-new", now, now), late])
+        summary, topics, history = await stored(pool, sid)
+        assert summary is not None and (summary["version"], summary["life"]) == (2, "e-new")
+        assert topics == {"c": 30.0} and history == {("*", today), ("c", today)}
+        await projection.write([snapshot(sid, 1, {"c": 5.0}, life="e-new", saved_at=now)])
+        assert (await stored(pool, sid))[1] == {"c": 30.0}  # older version of the same life
+    finally:
+        await projection.delete_student(sid)
+        await engine.dispose()
+        await pool.close()
+
+
+async def test_a_state_begun_before_lives_were_recorded(ports: Ports) -> None:
+    """Rows written without a life (before migration 0011, or by an older release): a
+    snapshot without a life is of the row's life, whatever the row holds, and never
+    wipes topics or history; the first snapshot with a life after such rows is a new
+    life (a state gets a life only when it begins)."""
+    engine, pool = engine_for(ports), await read_pool_for(ports)
+    projection = ProgressProjection(engine)
+    legacy, known = (f"legacy-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    now = datetime.now(UTC)
+    yesterday = now - timedelta(days=1)
+    try:
+        # a row of a life, then snapshots of a state without one (an older release's
+        # state, or its snapshot in a rollback): only the version decides, nothing goes
+        await projection.write(
+            [snapshot(known, 5, {"a": 50.0, "b": 40.0}, "e-1", yesterday, yesterday)]
+        )
+        await projection.write([snapshot(known, 6, {"a": 70.0}, saved_at=now)])
+        summary, topics, history = await stored(pool, known)
+        assert summary is not None and (summary["version"], summary["life"]) == (6, "e-1")
+        assert topics == {"a": 70.0, "b": 40.0}
+        assert {t for t, _ in history} == {"*", "a", "b"} and len(history) == 5
+        await projection.write([snapshot(known, 3, {"a": 1.0})])  # older: ignored
+        assert (await stored(pool, known))[1] == {"a": 70.0, "b": 40.0}
+
+        # a row without a life keeps its history under snapshots without one...
+        await projection.write([snapshot(legacy, 9, {"a": 50.0}, last_activity=yesterday)])
+        await projection.write([snapshot(legacy, 10, {"b": 60.0})])
+        summary, topics, history = await stored(pool, legacy)
+        assert summary is not None and (summary["version"], summary["life"]) == (10, None)
+        assert topics == {"a": 50.0, "b": 60.0} and len(history) == 4
+        # ...and a state begun since (it has a life) replaces it, whatever the versions
+        later = datetime.now(UTC)  # saved after the rows' write (the database's clock)
+        await projection.write([snapshot(legacy, 1, {"c": 10.0}, "e-9", later, later)])
+        summary, topics, history = await stored(pool, legacy)
+        assert summary is not None and (summary["version"], summary["life"]) == (1, "e-9")
+        assert topics == {"c": 10.0}
+        assert history == {("*", later.date().isoformat()), ("c", later.date().isoformat())}
+    finally:
+        for sid in (legacy, known):
+            await projection.delete_student(sid)
+        await engine.dispose()
+        await pool.close()
+
+
+async def test_the_rows_of_expired_states_are_dropped_and_fresh_ones_kept(
+    ports: Ports,
+) -> None:
+    """``drop_expired``: a row whose state was last saved longer ago than the state's TTL
+    goes with its topics and history; a row saved since stays, and a reminder's turn
+    (same version, saved later) keeps a row from expiring. In batches."""
+    engine, pool = engine_for(ports), await read_pool_for(ports)
+    projection = ProgressProjection(engine)
+    tag = uuid.uuid4().hex[:8]
+    expired = [f"exp-{tag}-{i}" for i in range(3)]
+    fresh, refreshed = f"fresh-{tag}", f"refreshed-{tag}"
+    ttl = timedelta(days=5)
+    now = datetime.now(UTC)
+    long_ago = now - ttl - timedelta(hours=1)
+    try:
+        for sid in expired:
+            await projection.write([snapshot(sid, 3, {"a": 50.0}, f"e-{sid}", long_ago)])
+        await projection.write(
+            [snapshot(fresh, 3, {"a": 50.0}, "e-f", now - ttl + timedelta(hours=1))]
+        )
+        await projection.write([snapshot(refreshed, 3, {"a": 50.0}, "e-r", long_ago)])
+        # its reminder turn: the state saved again, no new event; then a late repeat of
+        # the older save does not move the row's time back
+        await projection.write([snapshot(refreshed, 3, {}, "e-r", now)])
+        await projection.write([snapshot(refreshed, 3, {}, "e-r", long_ago)])
+        summary, _, _ = await stored(pool, refreshed)
+        assert summary is not None and summary["updated_at"] == now
+
+        dropped = await projection.drop_expired(ttl.total_seconds(), batch=2)
+        assert dropped >= len(expired)  # others' rows this old may go too
+        for sid in expired:
+            assert await stored(pool, sid) == (None, {}, set())
+        for sid in (fresh, refreshed):
+            summary, topics, history = await stored(pool, sid)
+            assert summary is not None and topics == {"a": 50.0} and len(history) == 2
+    finally:
+        for sid in (*expired, fresh, refreshed):
+            await projection.delete_student(sid)
         await engine.dispose()
         await pool.close()
 
@@ -286,7 +472,9 @@ async def _pages_hold_under_changes(
         held = set(ids)  # students whose sort values never changed
         seen: list[str] = []
         after = None
-        for turn in range(len(ids) + 1):
+        # a change may show its student once more (moved from before the cursor to after
+        # it), so the pages hold at most every student plus one row per change
+        for turn in range(len(ids) + sum(map(len, changes)) + 1):
             page = await views.students(EVERYONE, f"pg-{tag}", "risk", after, limit)
             assert page is not None
             rows, after = page
@@ -299,7 +487,7 @@ async def _pages_hold_under_changes(
                     held.discard(student)
                     risk[student] = new_risk
                 await set_risk(student, new_risk)  # a newer snapshot either way
-        assert after is None, "more pages than students"
+        assert after is None, "more pages than students and changes"
         for student in held:
             assert seen.count(student) == 1, (student, seen)
     finally:

@@ -1,6 +1,7 @@
 """Pure parts of the read model: a snapshot carries only the topics that changed, the
-newest snapshot per student wins a batch, the history day is the newest event's UTC
-day, why a student is flagged, page cursors."""
+newest snapshot per student wins a batch (by version within a life of the state, by
+save time across lives), the history day is the newest event's UTC day, why a student
+is flagged, page cursors."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from actors.progress_view import progress_snapshot
 from actors.rules import apply_events
 from actors.state import StudentState
 from service import cursors
-from service.readmodel.projection import history_day, latest_per_student
+from service.readmodel.projection import history_day, latest_per_student, supersedes
 from service.readmodel.schemas import ClassStudent, decode_page, encode_page
 from service.readmodel.views import FLAG_CODES, Sort, flag_reasons, why_flagged
 from service.settings import REPO_DIR
@@ -31,6 +32,42 @@ def test_the_newest_snapshot_of_each_student_wins_whatever_the_order() -> None:
         {"student_id": "a", "version": 4},
     ]
     assert {s: v["version"] for s, v in latest_per_student(batch).items()} == {"a": 5, "b": 1}
+
+
+def test_a_new_life_of_the_student_wins_the_batch_whatever_its_version() -> None:
+    """The rule of the summary upsert (service/readmodel/projection.py), within a batch:
+    of another life the later save wins, of the same life the higher version, a tie
+    going to the later snapshot; a snapshot without a life is of the held one's life."""
+    old = {"student_id": "a", "version": 40, "life": "e-old", "saved_at": "2026-10-01T00:00:00Z"}
+    new = {"student_id": "a", "version": 1, "life": "e-new", "saved_at": "2026-11-20T00:00:00Z"}
+    assert latest_per_student([old, new])["a"] is new  # the state expired between
+    assert latest_per_student([new, old])["a"] is new  # a late snapshot of the old life
+    assert supersedes(new, old) and not supersedes(old, new)
+    same_version = [  # an event's turn, then a reminder's (same events applied)
+        {"student_id": "b", "version": 7, "life": "e-1", "turn": "event"},
+        {"student_id": "b", "version": 7, "life": "e-1", "turn": "reminder"},
+    ]
+    assert latest_per_student(same_version)["b"]["turn"] == "reminder"
+    unnamed = {"student_id": "a", "version": 39}  # no life (an older release's state)
+    assert not supersedes(unnamed, old) and supersedes({**unnamed, "version": 41}, old)
+    assert supersedes(new, {"student_id": "a", "version": 40})  # rows of no known life
+
+
+def test_a_states_life_is_the_first_event_it_applied() -> None:
+    config = DomainConfig()
+    first, second = quiz(50, event_id="life-1"), quiz(60, event_id="life-2")
+    state, _ = apply_events(StudentState(student_id="s1"), [first, second], config)
+    assert state.life == "life-1"
+    state, _ = apply_events(state, [quiz(70, event_id="life-3")], config)
+    assert state.life == "life-1"
+    snapshot, _ = progress_snapshot(state, config)
+    assert (snapshot["life"], snapshot["version"], snapshot["saved_at"]) == ("life-1", 3, None)
+    state.saved_at = NOW  # the actor records each save (actors/student_actor.py)
+    assert progress_snapshot(state, config)[0]["saved_at"] == "2026-11-27T12:00:00Z"
+    # a state begun before lives had names keeps none until it expires
+    legacy = StudentState(student_id="s1", events_applied=12)
+    legacy, _ = apply_events(legacy, [quiz(70, event_id="late")], config)
+    assert (legacy.life, legacy.events_applied) == (None, 13)
 
 
 def test_the_history_day_is_the_utc_day_of_the_newest_event() -> None:

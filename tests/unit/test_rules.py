@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from actors.config import DomainConfig
-from actors.effects import PublishProgress, RaiseAlert, SetReminder, make_alert
+from actors.effects import (
+    ProjectProgress,
+    PublishProgress,
+    RaiseAlert,
+    SetReminder,
+    make_alert,
+)
 from actors.events import LearningEvent
 from actors.rules import (
     WAKE_REMINDER,
@@ -185,7 +191,7 @@ def test_wake_up_raises_stuck_once_and_arms_for_the_next_deadline() -> None:
     assert wakes(effects) == [T0 + timedelta(minutes=15)]
     # an early second firing raises nothing again and re-arms for ex2
     _, again = fire(state, T0 + timedelta(minutes=11))
-    assert [type(e) for e in again] == [SetReminder]
+    assert [type(e) for e in again] == [SetReminder, ProjectProgress]
     state, effects = fire(state, T0 + timedelta(minutes=15))
     assert [e.alert.details["exercise_id"] for e in effects if isinstance(e, RaiseAlert)] == ["ex2"]
     assert wakes(effects) == [T0 + timedelta(minutes=5, days=3)]  # inactivity next
@@ -194,7 +200,7 @@ def test_wake_up_raises_stuck_once_and_arms_for_the_next_deadline() -> None:
 def test_wake_up_after_a_pass_raises_nothing_and_arms_for_inactivity() -> None:
     state, _ = feed([started("ex1"), submitted("ex1")])
     _, effects = fire(state, T0 + timedelta(minutes=10))
-    assert [type(e) for e in effects] == [SetReminder]
+    assert [type(e) for e in effects] == [SetReminder, ProjectProgress]
     assert wakes(effects) == [T0 + timedelta(days=3)]
 
 
@@ -211,10 +217,11 @@ def test_inactivity_is_armed_once_and_raised_once_per_idle_spell() -> None:
     assert [wakes(o.effects) for o in outcomes] == [[T0 + timedelta(days=3)], [], []]
     # fires at the armed time: the newer event moved the deadline by an hour
     moved, effects = fire(state, T0 + timedelta(days=3))
-    assert [type(e) for e in effects] == [SetReminder]
+    assert [type(e) for e in effects] == [SetReminder, ProjectProgress]
     assert moved.wake_due == T0 + timedelta(days=3, hours=1)
     # fires at the deadline: the alert; nothing else is pending, so nothing is armed
-    fired, [alert] = fire(moved, T0 + timedelta(days=3, hours=1))
+    fired, (alert, projected) = fire(moved, T0 + timedelta(days=3, hours=1))
+    assert isinstance(projected, ProjectProgress)  # the state is written: its rows follow
     assert isinstance(alert, RaiseAlert) and alert.alert.kind == "inactivity"
     assert fired.wake_due is None and fired.inactivity_alerted_for == T0 + timedelta(hours=1)
     # a later firing (a reminder armed by an older version) raises nothing
@@ -233,9 +240,9 @@ def test_wake_up_is_armed_again_when_it_should_have_fired_already() -> None:
 def test_inactivity_fires_only_after_the_threshold() -> None:
     state, _ = feed([quiz(80)])
     _, early = fire(state, T0 + timedelta(days=2))
-    assert [type(e) for e in early] == [SetReminder]  # re-armed, no alert
+    assert [type(e) for e in early] == [SetReminder, ProjectProgress]  # re-armed, no alert
     _, due = fire(state, T0 + timedelta(days=3))
-    [effect] = due
+    effect, _ = due
     assert isinstance(effect, RaiseAlert)
     assert effect.alert.kind == "inactivity" and effect.alert.severity == "low"
     assert effect.alert.topic_id is None

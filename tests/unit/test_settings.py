@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from service.main import create_app
 from service.settings import REPO_DIR, Settings
@@ -97,3 +98,9 @@ def test_docs_settings_lists_every_variable_and_no_other() -> None:
     text = (REPO_DIR / "docs" / "settings.md").read_text()
     rows = set(re.findall(r"^\| `([A-Z_]+)` \|", text, flags=re.M))
     assert rows == set(setting_names())
+
+
+def test_the_state_ttl_must_be_positive() -> None:
+    """0 would make the hourly read-model drop remove every student's rows."""
+    with pytest.raises(ValidationError, match="actor_state_ttl_s"):
+        Settings(actor_state_ttl_s=0)
