@@ -26,6 +26,7 @@ from service.actor_gateway import ActorGateway
 from service.alerts.repository import AlertRepository
 from service.alerts.stream import AlertBroadcaster
 from service.auth import TokenVerifier
+from service.console.app import install_console
 from service.cors import ListedOriginsCORS
 from service.dapr_callbacks import BATCH_ROUTE, DaprCallbacks
 from service.dapr_http import DaprHttp, PooledActorClient
@@ -230,6 +231,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     session_reader: SessionReader | None = None
     app.state.session_reader = session_reader
     install_problem_handlers(app)
+    install_console(app, settings)  # sets the session hook and the console's error pages
     dapr_actor = DaprActor(app)
     _subscribe(app, settings)
     for module in (progress, struggles, classes, rules, students, ops):

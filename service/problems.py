@@ -10,7 +10,7 @@ lists the types; tests/unit/test_problems.py keeps the two the same."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from service.errors import (
     Conflict,
@@ -219,12 +220,28 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+ErrorPage = Callable[[Request, int, str], Response | None]
+"""``app.state.error_page``: given a request, a status and a detail, a page to answer
+with instead of the problem document (the console's HTML pages), or None."""
+
+
+def _page(request: Request, status: int, detail: str) -> Response | None:
+    render: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    return None if render is None else render(request, status, detail)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
+    """Every error as a problem document — or, where ``app.state.error_page`` answers for
+    the request (a console page), as that page with the same status."""
+
+    async def on_service_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServiceError)
         kind = kind_of(exc)
         if kind == "internal-error":
             log.error("unmapped_service_error", error=repr(exc), exc_info=exc)
+        page = _page(request, PROBLEM_TYPES[kind].status, exc.detail)
+        if page is not None:
+            return page
         return problem_response(
             PROBLEM_TYPES[kind].status,
             exc.detail,
@@ -233,8 +250,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             base=type_base_of(request.app),
         )
 
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        page = _page(request, exc.status_code, str(exc.detail))
+        if page is not None:
+            return page
         headers = exc.headers
         if exc.status_code == 405:
             headers = {**(headers or {}), "Allow": allowed_methods(request)}
@@ -242,13 +262,19 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code, str(exc.detail), headers=headers, base=type_base_of(request.app)
         )
 
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        page = _page(request, 422, "; ".join(parts))
+        if page is not None:
+            return page
         return problem_response(422, "; ".join(parts), base=type_base_of(request.app))
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled_error", error=repr(exc), exc_info=exc)
+        page = _page(request, 500, "internal error; it has been logged")
+        if page is not None:
+            return page
         return problem_response(
             500, "internal error; it has been logged", base=type_base_of(request.app)
         )

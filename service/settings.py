@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     # (service/stream_tickets.py).
     stream_ticket_ttl_s: int = Field(default=60, ge=5, le=600)
     stream_ticket_secret: SecretStr | None = None
+    # The console's session cookie (service/console/session.py): how long a sign-in
+    # lasts (never longer than the token it was exchanged for) and the key that signs it;
+    # unset, the key is derived from APP_API_TOKEN as the stream tickets' is.
+    console_session_ttl_s: int = Field(default=8 * 3600, ge=300, le=7 * 24 * 3600)
+    console_session_secret: SecretStr | None = None
     # Origins (scheme://host[:port]) whose pages may call the API from a browser: CORS
     # with credentials, for these origins only. Comma-separated; empty = none.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -27,8 +27,6 @@ carries neither a header nor a ticket.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -41,6 +39,7 @@ from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials
 
 from service.auth import BEARER, ROLES, Principal, TokenVerifier
 from service.errors import Forbidden, Unauthenticated
+from service.keys import derived_key
 from service.settings import Settings
 
 AUDIENCE = "progress-service/struggles-stream"
@@ -63,13 +62,7 @@ TICKET = APIKeyQuery(
 
 def ticket_key(settings: Settings) -> bytes:
     """The signing key: derived, so the base secret is never used as is."""
-    if settings.stream_ticket_secret is not None:
-        base = settings.stream_ticket_secret.get_secret_value()
-    elif settings.app_api_token is not None:
-        base = settings.app_api_token.get_secret_value()
-    else:
-        base = settings.jwt_secret.get_secret_value()
-    return hmac.new(base.encode(), KEY_LABEL, hashlib.sha256).digest()
+    return derived_key(settings, KEY_LABEL, settings.stream_ticket_secret)
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,7 @@ async def test_0013_numbers_every_change_from_one_sequence(scratch: str) -> None
             "WHERE table_name = 'struggle_alerts' AND column_name IN ('change_seq', 'updated_at')"
         )
         assert columns == []
-        await insert(conn, "class_misconception")  # the release before writes as it did
+        await insert(conn, "repeated_error")  # the release before writes as it did
         alembic(scratch, "upgrade", "head")
     finally:
         await conn.close()
