@@ -58,6 +58,12 @@ chaos: venv  ## fault suite, long form: 3000 events per scenario, 30 s outages
 bench: venv  ## benchmark: throughput, latency percentiles, floor ratio, API latency
 	@.venv/bin/python -m bench.run
 
+bench-console: venv  ## the console's page load times (p50/p95) over the demo school
+	@.venv/bin/python -m bench.console_pages
+
+demo: venv  ## seed a demo school into `make run` (5 classes, teachers demo-t-1..5) for the console
+	@.venv/bin/python -m bench.demo_school
+
 bench-ab: venv  ## A/B: alternating runs of BASELINE (default the per-event commit) and this checkout; RATE adds a paced step
 	@.venv/bin/python -m bench.ab $(if $(BASELINE),--baseline $(BASELINE)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(RATE),--rate $(RATE))
 
@@ -66,7 +72,7 @@ lint: venv  ## ruff and mypy
 	@.venv/bin/ruff format --check actors service tests migrations bench runtime verify.py
 	@.venv/bin/mypy
 
-.PHONY: help venv runtime-deps up down run test image image-run token openapi roster-import verify backup restore chaos bench bench-ab lint
+.PHONY: help venv runtime-deps up down run test image image-run token openapi roster-import verify backup restore chaos bench bench-console demo bench-ab lint
 
 
 

@@ -408,6 +408,9 @@ async def _service_figures(ports: Ports) -> dict[str, Any]:
         from bench.class_views import class_views
 
         results["class_views"] = await class_views(ports)
+        from bench.console_pages import console_pages
+
+        results["console_pages"] = await console_pages(ports)
         from bench.dry_runs import dry_runs
 
         results["dry_runs"] = await dry_runs(ports)
