@@ -5,6 +5,7 @@ with the API's scope."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -295,6 +296,57 @@ async def test_a_cookie_post_needs_its_csrf_token(
     body = alert.json()
     assert (body["status"], body["resolution_reason"]) == ("resolved", "not_useful")
     assert body["resolved_by"] == flagged.teacher_id
+
+
+async def next_frame(lines: AsyncIterator[str], alert_id: str) -> tuple[str, dict[str, Any]]:
+    """The next frame about ``alert_id``: its event name and data."""
+    event: dict[str, str] = {}
+    async for line in lines:
+        if line == "":
+            if event.get("event", "").startswith("struggle"):
+                data: dict[str, Any] = json.loads(event["data"])
+                if data["id"] == alert_id:
+                    return event["event"], data
+            event = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            event[name] = value.lstrip()
+    raise AssertionError("stream ended")
+
+
+async def test_the_stream_live_js_opens_resumes_after_the_page(
+    ports: Ports, app_client: httpx.AsyncClient, flagged: Flagged
+) -> None:
+    """What live.js relies on: the session cookie opens the stream, and resuming after
+    the change the page was rendered at (data-live-after) delivers a change made between
+    the page and the stream's opening."""
+    async with httpx.AsyncClient(base_url=ports.app_url, timeout=60) as browser:
+        await sign_in(browser, flagged.teacher_id)
+        page = await browser.get(f"/console/students/{flagged.student_id}")
+        main = parse(page.text).find_all_tags("main")[0]
+        assert main.attrs["data-live-student"] == flagged.student_id
+        after = main.attrs["data-live-after"]
+        assert after.isdigit()
+        ack = await app_client.post(
+            f"/struggles/{flagged.alert_id}/acknowledge", headers=flagged.teacher
+        )
+        assert ack.status_code == 200
+        url = f"/struggles/stream?last_event_id={after}"
+        async with browser.stream("GET", url) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            name, data = await asyncio.wait_for(
+                next_frame(stream.aiter_lines(), flagged.alert_id), 30
+            )
+    assert (name, data["change"], data["status"]) == (
+        "struggle.acknowledged",
+        "acknowledged",
+        "acknowledged",
+    )
+    assert (data["student_id"], data["acknowledged_by"]) == (
+        flagged.student_id,
+        flagged.teacher_id,
+    )
 
 
 async def test_another_teacher_gets_the_apis_404(
