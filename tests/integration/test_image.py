@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import asyncpg
+import httpx
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -234,6 +235,9 @@ def test_image_holds_the_app_and_nothing_of_the_build(contents: Archive) -> None
         "app/migrations/env.py",
         "app/alembic.ini",
         "app/verify.py",
+        "app/service/console/templates/base.html",
+        "app/service/console/static/console.css",
+        "app/service/console/static/vendor/uPlot.iife.min.js",
         "opt/venv/bin/uvicorn",
         "opt/venv/bin/alembic",
         "usr/share/progress-service/debian-packages.txt",
@@ -244,7 +248,7 @@ def test_image_holds_the_app_and_nothing_of_the_build(contents: Archive) -> None
     assert not forbidden, f"left over from the build: {forbidden[:20]}"
     # dev tools of the lock stay out (the image installs its runtime part only)
     site = "opt/venv/lib/python3.11/site-packages/"
-    for tool in ("pytest", "ruff", "mypy", "matplotlib", "schemathesis", "aiokafka"):
+    for tool in ("pytest", "ruff", "mypy", "matplotlib", "schemathesis", "playwright"):
         assert f"{site}{tool}" not in members, f"{tool} is in the image"
     # the root file system is read-only at run time: the app's bytecode is compiled in
     sources = [n for n in members if n.startswith(("app/service/", "app/actors/"))]
@@ -287,3 +291,9 @@ def test_image_command_serves_and_verify_passes(image_instance: Ports) -> None:
         "PASS  end-to-end event",
     ], out
     assert not [line for line in lines if line.startswith("FAIL")], out
+    # the console's templates and static files came with the app
+    teacher = {"Authorization": f"Bearer {mint('teacher', 'image-teacher')}"}
+    with httpx.Client(base_url=ports.app_url, timeout=10) as http:
+        assert http.get("/console/", headers=teacher).status_code == 200
+        chart = http.get("/console/static/vendor/uPlot.iife.min.js")
+        assert chart.status_code == 200 and "uPlot" in chart.text
