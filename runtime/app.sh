@@ -57,8 +57,11 @@ start_app() {
   require_free_port "$name-app" "$APP_PORT"
   cd "$repo_dir"
   # APP_MODULE lets the benchmark run its no-op floor subscriber the same way.
+  # PROGRESS_KAFKA_BROKERS: the local broker daprd's components use (render-components.sh),
+  # read by the app itself only for GET /ops/intake (consumer lag, dead letters).
   DAPR_HTTP_PORT="$DAPR_HTTP_PORT" DAPR_GRPC_PORT="$DAPR_GRPC_PORT" \
   PROGRESS_DATABASE_URL="${PROGRESS_DATABASE_URL:-postgresql+asyncpg://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE}" \
+  PROGRESS_KAFKA_BROKERS="${PROGRESS_KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}" \
     start_bg "$name-app" "$repo_dir/.venv/bin/uvicorn" "${APP_MODULE:-service.main:app}" \
       --host 127.0.0.1 --port "$APP_PORT" --no-access-log --timeout-keep-alive 620
 }

@@ -36,6 +36,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("DELETE", "/students/{student_id}"): "eraseStudent",
     ("GET", "/ops/actors"): "getOpsActors",
     ("GET", "/ops/students/{student_id}/reminders"): "getStudentReminders",
+    ("GET", "/ops/intake"): "getOpsIntake",
     ("GET", "/problems/{kind}"): "getProblemType",
     ("GET", "/health"): "getHealth",
     ("GET", "/ready"): "getReadiness",

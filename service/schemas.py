@@ -89,6 +89,80 @@ class OpsActors(BaseModel):
     placement_hosts: list[PlacementHost] = Field(description="from the placement service")
 
 
+class PartitionLag(BaseModel):
+    partition: int
+    committed_offset: int | None = Field(
+        description="the next offset the consumer group reads; null: it has committed none here"
+    )
+    log_start_offset: int = Field(description="the first offset still on the partition")
+    log_end_offset: int = Field(description="the offset the next record written gets")
+    lag: int | None = Field(
+        description="records the group has still to read: log_end_offset - committed_offset "
+        "(as kafka-consumer-groups.sh gives it); null without a commit"
+    )
+
+
+class TopicLag(BaseModel):
+    topic: str
+    role: Literal["inbound", "dead_letter"]
+    exists: bool = Field(description="false: the brokers do not know the topic")
+    records: int = Field(description="records on the topic now, all partitions")
+    lag: int | None = Field(description="the partitions' lag summed; null: no commit at all")
+    partitions: list[PartitionLag]
+
+
+class DeadLetterRecord(BaseModel):
+    partition: int
+    offset: int
+    written_by: Literal["service", "daprd"] = Field(
+        description="service: an event it refused (with reason); daprd: a delivery it gave "
+        "up on, or a message that is not a JSON object (docs/events.md)"
+    )
+    reason: str | None = Field(description="the service's reason; null for daprd's records")
+    source_topic: str | None
+    student_id: str | None = Field(description="the record's key, else the event's student_id")
+    event_type: str | None
+    event_id: str | None
+    at: datetime | None = Field(
+        description="dead_lettered_at of the service's records, else the Kafka timestamp"
+    )
+
+
+class DeadLetters(BaseModel):
+    topic: str
+    total: int = Field(description="records on the dead-letter topic now, all partitions")
+    latest: list[DeadLetterRecord] = Field(description="the newest first")
+
+
+class EventCount(BaseModel):
+    type: str
+    outcome: str = Field(description="applied, duplicate, poison (dead-lettered) or retried")
+    count: int
+
+
+class ReplicaEventCounts(BaseModel):
+    """progress_events_total of the replica that answered, since it started."""
+
+    started_at: datetime | None
+    processed: int = Field(description="events applied or found to be duplicates")
+    dead_lettered: int = Field(description="events the service refused (poison)")
+    retried: int = Field(description="deliveries answered RETRY (daprd sends them again)")
+    events: list[EventCount]
+
+
+class OpsIntake(BaseModel):
+    configured: bool = Field(description="false: PROGRESS_KAFKA_BROKERS is not set")
+    brokers: list[str]
+    consumer_group: str | None
+    reachable: bool | None = Field(
+        description="whether the brokers answered in time; null when not configured"
+    )
+    error: str | None = Field(description="why the Kafka figures are missing")
+    topics: list[TopicLag] = Field(description="the inbound topics, then the dead-letter topic")
+    dead_letters: DeadLetters | None
+    replica: ReplicaEventCounts
+
+
 class Problem(BaseModel):
     """RFC 9457 problem document (media type application/problem+json). Some kinds carry
     more members (a OneRoster bundle's `problems`, a running dry run's `running`)."""

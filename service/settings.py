@@ -20,6 +20,8 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "development-only-secret-do-not-deploy"  # noqa: S105
 # An origin as a browser sends it: scheme, host, optional port; no path, no slash.
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class Settings(BaseSettings):
@@ -99,6 +101,28 @@ class Settings(BaseSettings):
 
     # Per-dependency timeout of GET /health, seconds.
     health_timeout_s: float = 3.0
+
+    # --- Kafka, read by the app itself for GET /ops/intake (consumer lag, dead letters);
+    # every event still flows through daprd. The brokers (host:port, comma-separated, the
+    # ones daprd's Kafka components use); empty = not configured, /ops/intake says so.
+    kafka_brokers: str = ""
+    # The consumer group whose lag is shown; empty = the Dapr app id daprd reports (the
+    # Kafka components' consumerGroup).
+    kafka_consumer_group: str = ""
+    # How the app reaches the brokers (the chart derives these from kafka.auth/kafka.tls):
+    # PLAINTEXT, SSL (TLS, with a client certificate for mTLS), SASL_PLAINTEXT or SASL_SSL.
+    kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: KafkaSaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # PEM files: the CA that signed the brokers' certificates (unset = the system trust
+    # store) and, for mTLS, the client's certificate and key.
+    kafka_ca_file: Path | None = None
+    kafka_cert_file: Path | None = None
+    kafka_key_file: Path | None = None
+    kafka_tls_skip_verify: bool = False
+    # How long /ops/intake waits for the brokers, seconds (then it says they did not answer).
+    kafka_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
     # A delivery larger than this is a poison event (dead-lettered, not processed).
     max_event_bytes: int = 64 * 1024

@@ -1,16 +1,21 @@
-"""Operator views: actors and placement, a student's reminders."""
+"""Operator views: actors and placement, a student's reminders, the intake's consumer
+lag and dead letters."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from actors.interface import ACTOR_TYPE
 from service.auth import Admin
 from service.deps import Actors, CurrentSettings, Placement, SidecarDep
 from service.errors import NotFound, Unavailable
+from service.kafka_reader import KafkaUnavailable, read_intake
+from service.ops_intake import broker_list, dead_letter, event_counts, newest, topic_row
 from service.routes.progress import StudentId
-from service.schemas import OpsActors, Reminders, problem
+from service.schemas import OpsActors, OpsIntake, Reminders, problem
+from service.settings import Settings
+from service.sidecar import Sidecar
 
 router = APIRouter(prefix="/ops", tags=["ops"])
 
@@ -91,3 +96,68 @@ async def reminders(student_id: StudentId, _: Admin, actors: Actors, sidecar: Si
             }
         )
     return {"student_id": student_id, "reminders": out}
+
+
+@router.get(
+    "/intake",
+    response_model=OpsIntake,
+    responses={503: problem("the consumer group is not set and daprd did not name the app")},
+)
+async def intake(
+    _: Admin,
+    settings: CurrentSettings,
+    sidecar: SidecarDep,
+    last: Annotated[int, Query(ge=0, le=100, description="how many dead letters")] = 10,
+) -> Any:
+    """The intake as Kafka sees it: per inbound topic and the dead-letter topic, each
+    partition's committed offset (the consumer group's), log end offset and lag; the
+    dead-letter topic's total and its newest records; and the events this replica
+    handled since it started. Read from the brokers directly (PROGRESS_KAFKA_BROKERS).
+    Not configured, or brokers that do not answer within PROGRESS_KAFKA_TIMEOUT_S, are
+    still 200: ``configured`` / ``reachable`` and ``error`` say so, and this replica's
+    counts are there."""
+    report: dict[str, Any] = {
+        "configured": bool(broker_list(settings.kafka_brokers)),
+        "brokers": broker_list(settings.kafka_brokers),
+        "consumer_group": None,
+        "reachable": None,
+        "error": None,
+        "topics": [],
+        "dead_letters": None,
+        "replica": event_counts(),
+    }
+    if not report["configured"]:
+        report["error"] = "PROGRESS_KAFKA_BROKERS is not set"
+        return report
+    report["consumer_group"] = await consumer_group(settings, sidecar)
+    report.update(await kafka_figures(settings, report["consumer_group"], last))
+    return report
+
+
+async def consumer_group(settings: Settings, sidecar: Sidecar) -> str:
+    """PROGRESS_KAFKA_CONSUMER_GROUP, else the app id daprd reports: the Kafka
+    components' consumerGroup."""
+    if settings.kafka_consumer_group:
+        return settings.kafka_consumer_group
+    app_id = str((await sidecar.metadata(timeout=settings.kafka_timeout_s)).get("id") or "")
+    if not app_id:
+        raise Unavailable("daprd did not name the app id; set PROGRESS_KAFKA_CONSUMER_GROUP")
+    return app_id
+
+
+async def kafka_figures(settings: Settings, group: str, last: int) -> dict[str, Any]:
+    """reachable, error, topics and dead_letters of the report."""
+    dead_topic = settings.deadletter_topic
+    topics = [*settings.inbound_topics, dead_topic]
+    try:
+        reading = await read_intake(settings, group, topics, dead_topic, last)
+    except KafkaUnavailable as exc:
+        return {"reachable": False, "error": str(exc)}
+    rows = [topic_row(t, "inbound", reading.offsets) for t in settings.inbound_topics]
+    dead = topic_row(dead_topic, "dead_letter", reading.offsets)
+    letters = newest((dead_letter(r) for r in reading.dead_letters), last)
+    return {
+        "reachable": True,
+        "topics": [*rows, dead],
+        "dead_letters": {"topic": dead_topic, "total": dead["records"], "latest": letters},
+    }

@@ -46,6 +46,7 @@ CUSTOM: dict[str, Any] = {
     "dapr": {"placementMetadataUrl": "http://placement-leader.ops:9999/placement/state"},
     "intake": {"lanes": 2, "bulkMaxMessages": 250, "bulkMaxAwaitMs": 40},
     "kafka": {
+        "brokers": "b-1.kafka:9092,b-2.kafka:9092",
         "topics": {
             "learning": "t.learning",
             "exercise": "t.exercise",
@@ -54,7 +55,7 @@ CUSTOM: dict[str, Any] = {
             "struggleDetected": "t.struggle",
             "deadLetter": "t.dead",
             "health": "t.health",
-        }
+        },
     },
     "rules": {
         "repeatedErrorCount": 4,
@@ -86,6 +87,7 @@ ENV_OF_VALUE = {
     ("intake", "lanes"): ("PROGRESS_INTAKE_LANES", "intake_lanes"),
     ("intake", "bulkMaxMessages"): ("PROGRESS_BULK_MAX_MESSAGES", "bulk_max_messages"),
     ("intake", "bulkMaxAwaitMs"): ("PROGRESS_BULK_MAX_AWAIT_MS", "bulk_max_await_ms"),
+    ("kafka", "brokers"): ("PROGRESS_KAFKA_BROKERS", "kafka_brokers"),
     ("kafka", "topics", "learning"): ("PROGRESS_LEARNING_TOPIC", "learning_topic"),
     ("kafka", "topics", "exercise"): ("PROGRESS_EXERCISE_TOPIC", "exercise_topic"),
     ("kafka", "topics", "code"): ("PROGRESS_CODE_TOPIC", "code_topic"),
@@ -187,8 +189,8 @@ def test_chart_defaults_are_the_apps_defaults(
     settings = settings_from(app_env(default), monkeypatch)
     built_in = Settings.model_construct()
     for path, (_, field) in ENV_OF_VALUE.items():
-        if path in {("environment",), ("dapr", "placementMetadataUrl")}:
-            continue  # production and the cluster's placement, on purpose
+        if path in {("environment",), ("dapr", "placementMetadataUrl"), ("kafka", "brokers")}:
+            continue  # production, the cluster's placement and brokers, on purpose
         assert getattr(settings, field) == getattr(built_in, field), ".".join(path)
     assert tuple(settings.help_phrases) == DEFAULT_HELP_PHRASES
 
@@ -479,6 +481,123 @@ def test_no_credential_is_rendered_as_a_literal() -> None:
         for item in component["spec"]["metadata"]:
             if item["name"] in {"saslPassword", "clientKey", "clientCert", "caCert"}:
                 assert set(item) == {"name", "secretKeyRef"}
+
+
+APP_KAFKA = "/etc/progress/kafka"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected_env", "files"),
+    [
+        ({}, {"PROGRESS_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}, {}),
+        (
+            {"auth": {"type": "password", "secret": "kafka-user"}},
+            {
+                "PROGRESS_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "PROGRESS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                "PROGRESS_KAFKA_SASL_USERNAME": ref("kafka-user", "username"),
+                "PROGRESS_KAFKA_SASL_PASSWORD": ref("kafka-user", "password"),
+            },
+            {},
+        ),
+        (
+            {
+                "auth": {
+                    "type": "password",
+                    "saslMechanism": "PLAINTEXT",
+                    "saslPassword": {"secret": "other", "key": "pw"},
+                },
+                "tls": {"disable": True},
+            },
+            {
+                "PROGRESS_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+                "PROGRESS_KAFKA_SASL_MECHANISM": "PLAIN",
+                "PROGRESS_KAFKA_SASL_USERNAME": ref("progress-service-kafka", "username"),
+                "PROGRESS_KAFKA_SASL_PASSWORD": ref("other", "pw"),
+            },
+            {},
+        ),
+        (
+            {
+                "auth": {"type": "password", "saslMechanism": "SHA-256"},
+                "tls": {"caCert": {"secret": "cluster-ca", "key": "ca.crt"}, "skipVerify": True},
+            },
+            {
+                "PROGRESS_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "PROGRESS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256",
+                "PROGRESS_KAFKA_SASL_USERNAME": ref("progress-service-kafka", "username"),
+                "PROGRESS_KAFKA_SASL_PASSWORD": ref("progress-service-kafka", "password"),
+                "PROGRESS_KAFKA_CA_FILE": f"{APP_KAFKA}/ca.crt",
+                "PROGRESS_KAFKA_TLS_SKIP_VERIFY": "true",
+            },
+            {"ca.crt": ("cluster-ca", "ca.crt")},
+        ),
+        (
+            {"auth": {"type": "certificate"}, "tls": {"caCert": {"key": "ca.pem"}}},
+            {
+                "PROGRESS_KAFKA_SECURITY_PROTOCOL": "SSL",
+                "PROGRESS_KAFKA_CA_FILE": f"{APP_KAFKA}/ca.crt",
+            },
+            {"ca.crt": ("progress-service-kafka", "ca.pem")},
+        ),
+        (
+            {
+                "auth": {
+                    "type": "mtls",
+                    "secret": "kafka-user",
+                    "clientCert": {"key": "user.crt"},
+                    "clientKey": {"key": "user.key"},
+                },
+                "tls": {"caCert": {"secret": "cluster-ca", "key": "ca.crt"}},
+            },
+            {
+                "PROGRESS_KAFKA_SECURITY_PROTOCOL": "SSL",
+                "PROGRESS_KAFKA_CA_FILE": f"{APP_KAFKA}/ca.crt",
+                "PROGRESS_KAFKA_CERT_FILE": f"{APP_KAFKA}/client.crt",
+                "PROGRESS_KAFKA_KEY_FILE": f"{APP_KAFKA}/client.key",
+            },
+            {
+                "ca.crt": ("cluster-ca", "ca.crt"),
+                "client.crt": ("kafka-user", "user.crt"),
+                "client.key": ("kafka-user", "user.key"),
+            },
+        ),
+    ],
+    ids=["none", "sasl-scram", "sasl-plaintext-no-tls", "sasl-private-ca", "tls", "mtls"],
+)
+def test_the_app_reaches_kafka_as_the_components_do(
+    values: dict[str, Any],
+    expected_env: dict[str, Any],
+    files: dict[str, tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GET /ops/intake reads Kafka itself: the app gets the brokers and the same
+    authentication as daprd's components, its PEM files mounted from the same Secrets,
+    and the settings it builds from them are valid."""
+    docs = render({"kafka": {**values, "brokers": "b-1:9093,b-2:9093"}})
+    env = app_env(docs)
+    kafka_env = {k: v for k, v in env.items() if k.startswith("PROGRESS_KAFKA_")}
+    assert kafka_env == {"PROGRESS_KAFKA_BROKERS": "b-1:9093,b-2:9093", **expected_env}
+    pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["name"]: m for m in app_container(docs)["volumeMounts"]}
+    if not files:
+        assert "kafka-tls" not in volumes and "kafka-tls" not in mounts
+    else:
+        assert mounts["kafka-tls"] == {
+            "name": "kafka-tls",
+            "mountPath": APP_KAFKA,
+            "readOnly": True,
+        }
+        sources = volumes["kafka-tls"]["projected"]["sources"]
+        mounted = {
+            item["path"]: (source["secret"]["name"], item["key"])
+            for source in sources
+            for item in source["secret"]["items"]
+        }
+        assert mounted == files
+    settings = settings_from(env, monkeypatch)
+    assert settings.kafka_security_protocol == expected_env["PROGRESS_KAFKA_SECURITY_PROTOCOL"]
 
 
 # --- memory -------------------------------------------------------------------------------

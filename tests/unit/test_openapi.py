@@ -55,6 +55,7 @@ OPERATION_IDS = {
     "DELETE /students/{student_id}": "eraseStudent",
     "GET /ops/actors": "getOpsActors",
     "GET /ops/students/{student_id}/reminders": "getStudentReminders",
+    "GET /ops/intake": "getOpsIntake",
     "GET /problems/{kind}": "getProblemType",
     "GET /health": "getHealth",
     "GET /ready": "getReadiness",

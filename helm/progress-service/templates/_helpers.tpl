@@ -68,6 +68,7 @@ print as 2e+06; a fraction is refused. Call with (list "value.name" $value). */}
   value: {{ .Values.kafka.topics.health | quote }}
 - name: PROGRESS_PLACEMENT_METADATA_URL
   value: {{ .Values.dapr.placementMetadataUrl | quote }}
+{{ include "progress.kafkaAppEnv" . }}
 - name: PROGRESS_REPEATED_ERROR_COUNT
   value: {{ include "progress.int" (list "rules.repeatedErrorCount" .Values.rules.repeatedErrorCount) }}
 - name: PROGRESS_CONSECUTIVE_FAILURE_COUNT
@@ -189,5 +190,74 @@ when the reference names none. Call with (list "metadataName" $ref $). */}}
 {{- end }}
 {{- else }}
 {{- fail (printf "kafka.auth.type must be none, password, certificate or mtls, not %q" $type) }}
+{{- end }}
+{{- end -}}
+
+
+{{/* The Kafka PEM files the app reads for GET /ops/intake, from kafka.auth/kafka.tls:
+a list of {file, ref} (empty for plaintext, and for SASL over TLS with the system's CAs). */}}
+{{- define "progress.kafkaAppFiles" -}}
+{{- $auth := .Values.kafka.auth -}}{{- $tls := .Values.kafka.tls -}}
+{{- $type := $auth.type | toString -}}
+{{- $files := list -}}
+{{- if or (has $type (list "certificate" "mtls")) (and (eq $type "password") $tls.caCert.key) -}}
+{{- $files = append $files (dict "file" "ca.crt" "ref" $tls.caCert) -}}
+{{- end -}}
+{{- if eq $type "mtls" -}}
+{{- $files = append $files (dict "file" "client.crt" "ref" $auth.clientCert) -}}
+{{- $files = append $files (dict "file" "client.key" "ref" $auth.clientKey) -}}
+{{- end -}}
+{{- toJson $files -}}
+{{- end -}}
+{{- define "progress.kafkaAppDir" -}}/etc/progress/kafka{{- end -}}
+
+{{/* How the app itself reaches the brokers (GET /ops/intake: consumer lag and dead
+letters), the same way daprd's components do: kafka.auth.type none -> PLAINTEXT,
+password -> SASL_SSL (SASL_PLAINTEXT with tls.disable), certificate and mtls -> SSL;
+credentials from the same Secrets (env secretKeyRef, PEM files mounted by the
+Deployment). */}}
+{{- define "progress.kafkaAppEnv" -}}
+{{- $auth := .Values.kafka.auth -}}{{- $tls := .Values.kafka.tls -}}
+{{- $type := $auth.type | toString -}}
+{{- $protocol := dict "none" "PLAINTEXT" "password" (ternary "SASL_PLAINTEXT" "SASL_SSL" (eq ($tls.disable | toString) "true")) "certificate" "SSL" "mtls" "SSL" -}}
+{{- $mechanism := dict "SHA-512" "SCRAM-SHA-512" "SHA-256" "SCRAM-SHA-256" "PLAINTEXT" "PLAIN" -}}
+{{- $dir := include "progress.kafkaAppDir" . -}}
+- name: PROGRESS_KAFKA_BROKERS
+  value: {{ .Values.kafka.brokers | quote }}
+- name: PROGRESS_KAFKA_SECURITY_PROTOCOL
+  value: {{ get $protocol $type | default "PLAINTEXT" | quote }}
+{{- if eq $type "password" }}
+- name: PROGRESS_KAFKA_SASL_MECHANISM
+  value: {{ get $mechanism ($auth.saslMechanism | toString) | default "SCRAM-SHA-512" | quote }}
+- name: PROGRESS_KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef: {name: {{ $auth.saslUsername.secret | default $auth.secret | quote }}, key: {{ $auth.saslUsername.key | quote }}}
+- name: PROGRESS_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ $auth.saslPassword.secret | default $auth.secret | quote }}, key: {{ $auth.saslPassword.key | quote }}}
+{{- end }}
+{{- range (include "progress.kafkaAppFiles" . | fromJsonArray) }}
+{{- $variable := get (dict "ca.crt" "PROGRESS_KAFKA_CA_FILE" "client.crt" "PROGRESS_KAFKA_CERT_FILE" "client.key" "PROGRESS_KAFKA_KEY_FILE") .file }}
+- name: {{ $variable }}
+  value: {{ printf "%s/%s" $dir .file | quote }}
+{{- end }}
+{{- if and (ne $type "none") $tls.skipVerify }}
+- name: PROGRESS_KAFKA_TLS_SKIP_VERIFY
+  value: "true"
+{{- end }}
+{{- end -}}
+
+{{/* The projected volume of the app's Kafka PEM files (nothing when there are none). */}}
+{{- define "progress.kafkaAppVolume" -}}
+{{- $files := include "progress.kafkaAppFiles" . | fromJsonArray -}}
+{{- if $files -}}
+- name: kafka-tls
+  projected:
+    sources:
+      {{- range $files }}
+      - secret:
+          name: {{ .ref.secret | default $.Values.kafka.auth.secret | quote }}
+          items: [{key: {{ .ref.key | quote }}, path: {{ .file | quote }}}]
+      {{- end }}
 {{- end }}
 {{- end -}}
