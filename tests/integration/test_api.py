@@ -109,6 +109,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("POST", "/rosters/oneroster", None, (422, 403, 403, 403, 403, 401)),
     ("GET", "/ops/actors", None, (200, 403, 403, 403, 403, 401)),
     ("GET", "/ops/students/{sid}/reminders", None, (200, 403, 403, 403, 403, 401)),
+    ("GET", "/ops/intake", None, (200, 403, 403, 403, 403, 401)),
     ("DELETE", "/students/{sid}", None, (200, 403, 403, 403, 403, 401)),
     ("GET", "/health", None, (200, 200, 200, 200, 200, 200)),
     ("GET", "/metrics", None, (200, 200, 200, 200, 200, 200)),
