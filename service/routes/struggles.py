@@ -94,9 +94,7 @@ async def list_struggles(
     scope = Scope.of(principal)
     await _check_class(rosters, scope, class_id)
     since_at = parse_since(since) if since is not None else None
-    updated_at = (
-        parse_since(updated_since, "updated_since") if updated_since is not None else None
-    )
+    updated_at = parse_since(updated_since, "updated_since") if updated_since is not None else None
     bad_ids = [s for s in student_id or () if len(s) > STUDENT_ID_MAX or not STUDENT_ID.match(s)]
     if bad_ids:
         raise InvalidInput(f"student_id: {bad_ids[0]!r} is not a valid student id")
