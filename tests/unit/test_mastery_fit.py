@@ -11,11 +11,13 @@ import itertools
 import math
 import random
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actors.events import LearningEvent, parse_event
 from actors.knowledge_tracing import DEFAULT_PARAMETERS, BktParameters
 from actors.mastery_fit import (
     GUESS_MAX,
@@ -33,7 +35,6 @@ from actors.mastery_fit import (
     observation_sequences,
     synthetic_cohort,
 )
-from tests.unit.factories import quiz, reviewed, run, submitted
 
 TRUE = BktParameters(prior=0.3, learn=0.15, guess=0.2, slip=0.1)
 FAST = BktParameters(prior=0.5, learn=0.3, guess=0.1, slip=0.05)
@@ -235,15 +236,29 @@ def test_synthetic_cohort_draws_from_the_model() -> None:
     assert cohort == synthetic_cohort(TRUE, 5000, 3, random.Random(1))
 
 
+EVENT_IDS = itertools.count()
+
+
+def learning_event(
+    kind: str, student: str, topic: str = "python.loops", **data: Any
+) -> LearningEvent:
+    """Built here, not by tests.unit.factories: that module imports the actor and the
+    Dapr SDK, seconds of start-up this file does not need."""
+    fields = {"event_id": f"fit-{next(EVENT_IDS)}", "student_id": student, "topic_id": topic}
+    fields["occurred_at"] = "2026-12-07T10:00:00Z"
+    return parse_event(kind, {**fields, **data})
+
+
 def test_observation_sequences_group_by_topic_and_student_in_order() -> None:
+    submitted, graded = "exercise.submitted", "exercise.quiz_graded"
     events = [
-        submitted("e1", passed=False, student="s2"),
-        quiz(80, student="s1"),
-        run(fail=True, student="s1"),  # not an observation
-        submitted("e1", passed=True, student="s2"),
-        quiz(30, student="s1", topic="python.functions"),
-        reviewed(90, student="s1"),  # not an observation
-        quiz(40, student="s1"),
+        learning_event(submitted, "s2", exercise_id="e1", passed=False, score=20),
+        learning_event(graded, "s1", quiz_id="q1", score=80),
+        learning_event("code.executed", "s1", success=False),  # not an observation
+        learning_event(submitted, "s2", exercise_id="e1", passed=True, score=90),
+        learning_event(graded, "s1", "python.functions", quiz_id="q2", score=30),
+        learning_event("code.reviewed", "s1", quality=90),  # not an observation
+        learning_event(graded, "s1", quiz_id="q3", score=40),
     ]
     assert observation_sequences(events) == {
         "python.loops": [[True, False], [False, True]],  # s1, then s2
