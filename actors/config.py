@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+from actors.knowledge_tracing import DEFAULT_PARAMETER_SET, ParameterSet
+
 DEFAULT_HELP_PHRASES: tuple[str, ...] = (
     "i'm stuck",
     "i am stuck",
@@ -43,6 +45,10 @@ class DomainConfig:
     misconception_share: float = 0.3
     misconception_min_students: int = 3
     misconception_window: timedelta = timedelta(hours=24)
+    # Knowledge tracing (actors/knowledge_tracing.py, docs/rules.md): the BKT parameters
+    # per topic, versioned — the curriculum's (config/curriculum.toml), and over them an
+    # applied rule set's (service/rulesets/model.py).
+    knowledge_tracing: ParameterSet = DEFAULT_PARAMETER_SET
     # The rule set's version, recorded on every alert (0: the settings' own thresholds).
     rules_version: int = 0
     # Per topic, thresholds that differ from the ones above (field name -> value), from

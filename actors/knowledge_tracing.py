@@ -238,3 +238,9 @@ class ParameterSet:
         )
         per_topic = {t: BktParameters.from_dict(p) for t, p in topics.items()}
         return cls(version=data["version"], default=default, topics=per_topic)
+
+
+DEFAULT_VERSION = "default"
+# In force where neither the curriculum (config/curriculum.toml, [knowledge_tracing]) nor
+# an applied rule set gives parameters (actors/config.py DomainConfig.knowledge_tracing).
+DEFAULT_PARAMETER_SET = ParameterSet(version=DEFAULT_VERSION)

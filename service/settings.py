@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from actors.config import DEFAULT_HELP_PHRASES, DomainConfig
+from actors.knowledge_tracing import DEFAULT_PARAMETER_SET, ParameterSet
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "development-only-secret-do-not-deploy"  # noqa: S105
@@ -217,20 +218,47 @@ class Settings(BaseSettings):
         return f"http://{self.dapr_host}:{self.dapr_http_port}"
 
 
+CURRICULUM_PARAMETERS_VERSION = "curriculum"  # when [knowledge_tracing] names none
+
+
+def curriculum_parameters(curriculum: dict[str, Any]) -> ParameterSet:
+    """The knowledge tracing parameters a curriculum gives: ``[knowledge_tracing]``
+    (``version``, ``default``: prior, learn, guess, slip) and per topic
+    ``knowledge_tracing`` (the four again); the code's defaults where it gives none.
+    Invalid parameters are an error (``InvalidParameters``): the service does not start
+    on them."""
+    section = curriculum.get("knowledge_tracing", {})
+    topics = {
+        topic: spec["knowledge_tracing"]
+        for topic, spec in curriculum.get("topics", {}).items()
+        if "knowledge_tracing" in spec
+    }
+    if not section and not topics:
+        return DEFAULT_PARAMETER_SET
+    data = {"version": CURRICULUM_PARAMETERS_VERSION, **section}
+    data["topics"] = {**data.get("topics", {}), **topics}
+    return ParameterSet.from_dict(data)
+
+
 def domain_config(settings: Settings) -> DomainConfig:
-    """The rule thresholds and the curriculum's exercise targets."""
+    """The rule thresholds, the curriculum's exercise targets and knowledge tracing
+    parameters."""
     targets: dict[str, int] = {}
     default_target = 5
+    parameters = DEFAULT_PARAMETER_SET
     if settings.curriculum_file.exists():
         curriculum = tomllib.loads(settings.curriculum_file.read_text())
         default_target = int(curriculum.get("default_exercise_target", default_target))
         targets = {
             topic: int(spec["exercise_target"])
             for topic, spec in curriculum.get("topics", {}).items()
+            if "exercise_target" in spec
         }
+        parameters = curriculum_parameters(curriculum)
     return DomainConfig(
         default_exercise_target=default_target,
         exercise_targets=targets,
+        knowledge_tracing=parameters,
         dedupe_window=settings.dedupe_window,
         repeated_error_count=settings.repeated_error_count,
         consecutive_failure_count=settings.consecutive_failure_count,
