@@ -57,7 +57,8 @@ LEVELS: tuple[tuple[float, str], ...] = (
 # A quiz graded at or above this score is a correct answer, below it an incorrect one.
 # The contract names no pass mark; 50 is where the low_quiz rule starts to call a score
 # low (DomainConfig.quiz_low_below's default), so by default the two agree. Callers pass
-# the mark that holds in the topic.
+# the mark that holds in the topic: the actor's turn passes the topic's quiz_low_below
+# (actors/rules.py), so a quiz that raises low_quiz is always a wrong answer.
 QUIZ_PASS_MARK = 50.0
 
 VERSION_MAX = 200  # characters of a ParameterSet's version

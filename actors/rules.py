@@ -54,11 +54,13 @@ from actors.evidence import (
     rule_of,
     stuck_evidence,
 )
+from actors.knowledge_tracing import observation, update
 from actors.mastery import Mastery, overall_mastery
 from actors.progress_view import mastery_by_topic, topic_document
 from actors.state import (
     ERROR_MESSAGE_EXCERPT,
     FAILURE_WINDOW,
+    PROBABILITY_WINDOW,
     FailedRun,
     PendingExercise,
     Scored,
@@ -203,6 +205,22 @@ class _Rules:
             )
         elif isinstance(e, CodeExecuted):
             self.code_executed(e, topic)
+        # the quiz pass mark is the low_quiz threshold: a quiz it calls low is a wrong answer
+        correct = observation(e, self.config.for_topic(e.topic_id).quiz_low_below)
+        if correct is not None:
+            self.observe(e.topic_id, correct, topic)
+
+    def observe(self, topic_id: str, correct: bool, topic: TopicState) -> None:
+        """Knowledge tracing: an observation (an answer, right or wrong) in the topic
+        moves its probability (from the prior at the first) by the topic's parameters."""
+        e = self.event
+        params = self.config.knowledge_tracing.for_topic(topic_id)
+        held = topic.mastery_probability
+        p = update(params.prior if held is None else held, correct, params)
+        topic.mastery_probability = p
+        topic.observations += 1
+        point = Scored(occurred_at=e.occurred_at, event_id=e.event_id, value=p)
+        topic.probability_history = [*topic.probability_history, point][-PROBABILITY_WINDOW:]
 
     def exercise_started(self, e: ExerciseStarted, topic: TopicState) -> None:
         if e.exercise_id in topic.passed_exercises:

@@ -40,6 +40,7 @@ class PendingExercise(BaseModel):
 
 
 FAILURE_WINDOW = 10  # failed runs a topic keeps as evidence (docs/rules.md, "Evidence")
+PROBABILITY_WINDOW = 20  # (event, probability) points a topic keeps (knowledge tracing)
 ERROR_MESSAGE_EXCERPT = 200  # characters of an error message kept
 
 
@@ -70,13 +71,21 @@ class TopicState(BaseModel):
     # (actors/misconceptions.py); entries older than the misconception window dropped
     error_signalled: dict[str, datetime] = Field(default_factory=dict)
     pending_exercises: list[PendingExercise] = Field(default_factory=list)
+    # Knowledge tracing (actors/knowledge_tracing.py; docs/rules.md, "Mastery as a
+    # probability"), from schema version 5: P(known) after the newest observation (an
+    # exercise submission or a graded quiz; None: none seen since version 5), how many
+    # observations, and the probability after each of the newest PROBABILITY_WINDOW
+    # (event time, event id, probability), oldest first, in delivery order as applied.
+    mastery_probability: float | None = None
+    observations: int = 0
+    probability_history: list[Scored] = Field(default_factory=list)
 
 
 class StudentState(BaseModel):
     model_config = KEEP_UNKNOWN_FIELDS
     # The stored form's version; older stored forms are upgraded on load
     # (actors/stored_state.py).
-    schema_version: int = 4  # SCHEMA_VERSION in actors/stored_state.py
+    schema_version: int = 5  # SCHEMA_VERSION in actors/stored_state.py
     # The oldest schema version that reads this state correctly (decision 012): a newer
     # version that only adds fields leaves it at the version before it.
     min_reader_version: int = 4

@@ -14,6 +14,13 @@ Version 4 keeps evidence for alerts (issue 13): the failed runs behind the faile
 rules, the event of an exercise start and of the last activity. The upgrade starts them
 empty: an alert raised from older state names fewer events.
 
+Version 5 adds knowledge tracing per topic (issue 24): the probability that the student
+knows the topic, the observations counted and the probability's recent history. The
+upgrade leaves them empty: a topic's probability is absent (null) until its next
+observation, which starts it at the topic's prior (docs/rules.md says why). Only fields
+are added, so the release before reads a version 5 state (``min_reader_version`` stays
+4); answers it applies leave the probability where it was.
+
 Across releases (decision 012): during a rolling update or after a rollback this code
 also reads state a newer release wrote. Every stored state says the oldest version that
 reads it correctly (``min_reader_version``). A newer form that only adds fields keeps it
@@ -31,7 +38,7 @@ from typing import Any
 
 from actors.state import StudentState
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # The oldest version that reads what this code writes: raised only by the second of the
 # two releases a change that older code cannot read takes (decision 012).
 MIN_READER_VERSION = 4
@@ -74,10 +81,17 @@ def _v3_to_v4(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "schema_version": 4}
 
 
+def _v4_to_v5(doc: dict[str, Any]) -> dict[str, Any]:
+    """No probability yet: each topic's starts at its next observation, from the prior
+    (the stored state never kept the failed submissions a replay would need)."""
+    return {**doc, "schema_version": 5}
+
+
 UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
+    4: _v4_to_v5,
 }
 
 

@@ -14,7 +14,7 @@ from actors.events import LearningEvent
 from actors.evidence import thresholds
 from actors.rules import WAKE_REMINDER, apply_event, fire_reminder
 from actors.state import FAILURE_WINDOW, StudentState
-from actors.stored_state import decode_state
+from actors.stored_state import SCHEMA_VERSION, decode_state
 from actors.vocabulary import AlertKind
 from service.rulesets.model import RuleSetIn, Thresholds, to_config
 from service.settings import Settings
@@ -169,7 +169,7 @@ def test_state_saved_before_evidence_is_read_and_its_alerts_name_fewer_events() 
     for key in ("last_event_id",):
         doc.pop(key)
     state = decode_state(doc)
-    assert state.schema_version == 4 and state.last_event_id is None
+    assert state.schema_version == SCHEMA_VERSION and state.last_event_id is None
     [stuck] = fired(state, timedelta(minutes=10))
     assert stuck.evidence is not None and stuck.evidence["event_ids"] == []
 

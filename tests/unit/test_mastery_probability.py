@@ -5,8 +5,13 @@ fit have their own tests (test_knowledge_tracing.py, test_mastery_fit.py)."""
 
 from __future__ import annotations
 
+import json
+import random
 import tomllib
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,12 +19,23 @@ from actors.config import DomainConfig
 from actors.knowledge_tracing import (
     DEFAULT_PARAMETER_SET,
     DEFAULT_PARAMETERS,
+    MASTERED,
+    UNLIKELY,
     BktParameters,
     InvalidParameters,
+    ParameterSet,
+    knowledge_level,
+    trace,
+    update,
 )
+from actors.rules import apply_events
+from actors.state import PROBABILITY_WINDOW, StudentState, TopicState
+from actors.stored_state import MIN_READER_VERSION, SCHEMA_VERSION, decode_state, encode_state
 from service.settings import REPO_DIR, Settings, curriculum_parameters, domain_config
+from tests.unit.factories import T0, message, quiz, reviewed, run, started, submitted
 
 LOOPS = "python.loops"
+CONFIG = DomainConfig()
 
 
 # -- parameters as data ----------------------------------------------------------------
@@ -87,3 +103,143 @@ def test_a_curriculum_with_invalid_parameters_is_refused(tmp_path: Path, spec: s
     path.write_text(f"[knowledge_tracing]\ndefault = {spec}\n")
     with pytest.raises(InvalidParameters):
         domain_config(Settings(curriculum_file=path))
+
+
+# -- the probability in the actor's turn ---------------------------------------------
+
+
+def loops(state: StudentState) -> TopicState:
+    return state.topics[LOOPS]
+
+
+def after(*answers: bool) -> float:
+    """P(known) after ``answers`` from the default prior."""
+    return trace(answers, DEFAULT_PARAMETERS)[-1]
+
+
+def test_each_answer_moves_the_probability_as_bkt_does() -> None:
+    answers = [submitted("ex1", passed=False), submitted("ex1"), quiz(40), quiz(80)]
+    state, _ = apply_events(StudentState(student_id="s1"), answers, CONFIG)
+    expected = trace([False, True, False, True], DEFAULT_PARAMETERS)
+    assert loops(state).mastery_probability == pytest.approx(expected[-1], abs=1e-15)
+    assert loops(state).observations == 4
+    history = loops(state).probability_history
+    assert [p.value for p in history] == pytest.approx(expected, abs=1e-15)
+    assert [p.event_id for p in history] == [e.event_id for e in answers]
+    # by hand, from the prior 0.1: a failed submission 0.1 -> 0.02469 -> 0.12222
+    first = 0.1 * 0.1 / (0.1 * 0.1 + 0.9 * 0.8)
+    assert history[0].value == pytest.approx(first + (1 - first) * 0.1)
+
+
+def test_only_submissions_and_graded_quizzes_are_observations() -> None:
+    others = [
+        started("ex1"),
+        run(True),
+        run(False),
+        reviewed(90),
+        message("i am stuck", topic=LOOPS),
+    ]
+    state, _ = apply_events(StudentState(student_id="s1"), others, CONFIG)
+    assert loops(state).mastery_probability is None
+    assert loops(state).observations == 0 and loops(state).probability_history == []
+
+
+def test_the_quiz_pass_mark_is_the_topics_low_quiz_threshold() -> None:
+    config = replace(CONFIG, topic_rules={LOOPS: {"quiz_low_below": 70.0}})
+    at_mark = [quiz(70, event_id="q70"), quiz(69.9, event_id="q69")]
+    state, _ = apply_events(StudentState(student_id="s1"), at_mark, config)
+    right = update(DEFAULT_PARAMETERS.prior, True, DEFAULT_PARAMETERS)
+    assert loops(state).probability_history[0].value == pytest.approx(right)
+    wrong = update(right, False, DEFAULT_PARAMETERS)
+    assert loops(state).mastery_probability == pytest.approx(wrong)
+    # the default threshold, 50: both are right answers
+    state, _ = apply_events(StudentState(student_id="s1"), at_mark, CONFIG)
+    assert loops(state).mastery_probability == pytest.approx(after(True, True))
+
+
+def test_each_topic_uses_its_own_parameters() -> None:
+    fast = BktParameters(prior=0.5, learn=0.3, guess=0.1, slip=0.05)
+    config = replace(
+        CONFIG, knowledge_tracing=ParameterSet(version="fit-1", topics={"python.sql": fast})
+    )
+    events = [submitted("a"), submitted("b", topic="python.sql")]
+    state, _ = apply_events(StudentState(student_id="s1"), events, config)
+    assert loops(state).mastery_probability == pytest.approx(after(True))
+    assert state.topics["python.sql"].mastery_probability == pytest.approx(update(0.5, True, fast))
+
+
+def test_the_history_keeps_the_newest_points_and_duplicates_count_once() -> None:
+    answers = [submitted(f"ex{i}", passed=i % 3 == 0, event_id=f"a{i}") for i in range(30)]
+    state, _ = apply_events(StudentState(student_id="s1"), answers, CONFIG)
+    again, turn = apply_events(state, answers[-5:], CONFIG)
+    assert turn.applied == 0 and again is state
+    history = loops(state).probability_history
+    assert len(history) == PROBABILITY_WINDOW
+    assert [p.event_id for p in history] == [f"a{i}" for i in range(10, 30)]
+    assert loops(state).observations == 30
+    assert history[-1].value == loops(state).mastery_probability
+
+
+def test_a_synthetic_learner_rises_to_mastered_and_a_guesser_stays_low() -> None:
+    rng = random.Random(24)
+    learner = [rng.random() < 0.3 for _ in range(4)] + [rng.random() < 0.9 for _ in range(16)]
+    guesser = [rng.random() < DEFAULT_PARAMETERS.guess for _ in range(20)]
+    levels = {}
+    for name, answers in (("learner", learner), ("guesser", guesser)):
+        events = [submitted(f"{name}{i}", passed=a, student=name) for i, a in enumerate(answers)]
+        state, _ = apply_events(StudentState(student_id=name), events, CONFIG)
+        points = [p.value for p in loops(state).probability_history]
+        levels[name] = [knowledge_level(p) for p in points]
+    assert levels["learner"][0] == UNLIKELY and levels["learner"][-1] == MASTERED
+    assert MASTERED not in levels["guesser"]
+
+
+# -- the stored state ----------------------------------------------------------------
+
+
+def version_4_doc() -> dict[str, Any]:
+    """A state as the release before stored it: schema version 4, no knowledge tracing."""
+    state, _ = apply_events(
+        StudentState(student_id="s4"),
+        [submitted("ex1", student="s4", event_id="v4-1"), quiz(30, student="s4", event_id="v4-2")],
+        CONFIG,
+    )
+    doc: dict[str, Any] = json.loads(encode_state(state))
+    for topic in doc["topics"].values():
+        for name in ("mastery_probability", "observations", "probability_history"):
+            del topic[name]
+    return {**doc, "schema_version": 4, "min_reader_version": 4}
+
+
+def test_a_version_4_state_upgrades_with_no_probability_until_the_next_answer() -> None:
+    doc = version_4_doc()
+    state = decode_state(json.dumps(doc))
+    assert state.schema_version == SCHEMA_VERSION == 5
+    assert loops(state).mastery_probability is None and loops(state).observations == 0
+    assert loops(state).passed_exercises == ["ex1"]  # what version 4 knew stays
+    later = T0 + timedelta(hours=1)
+    new, _ = apply_events(state, [submitted("ex2", student="s4", at=later)], CONFIG)
+    assert loops(new).mastery_probability == pytest.approx(after(True))  # from the prior
+    assert loops(new).observations == 1
+
+
+def test_version_5_stays_readable_by_the_release_before() -> None:
+    state, _ = apply_events(StudentState(student_id="s1"), [submitted("ex1")], CONFIG)
+    written = json.loads(encode_state(state))
+    assert (written["schema_version"], written["min_reader_version"]) == (5, 4)
+    assert MIN_READER_VERSION == 4
+    topic = written["topics"][LOOPS]
+    assert topic["observations"] == 1 and len(topic["probability_history"]) == 1
+    assert decode_state(json.dumps(written)) == state
+
+
+def test_a_topic_the_release_before_wrote_back_keeps_its_probability() -> None:
+    """An older release applies events without knowing the fields: they come back as they
+    were (decision 012), and this release's next answer carries on from there."""
+    state, _ = apply_events(StudentState(student_id="s1"), [submitted("ex1")], CONFIG)
+    doc = json.loads(encode_state(state))
+    doc["topics"][LOOPS]["passed_exercises"] = ["ex1", "ex2"]  # the older release's pass
+    back = decode_state(json.dumps(doc))
+    assert loops(back).mastery_probability == loops(state).mastery_probability
+    new, _ = apply_events(back, [submitted("ex3", at=T0 + timedelta(hours=1))], CONFIG)
+    assert loops(new).mastery_probability == pytest.approx(after(True, True))
