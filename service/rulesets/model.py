@@ -16,6 +16,12 @@ from pydantic import (
 )
 
 from actors.config import DomainConfig
+from actors.knowledge_tracing import (
+    VERSION_MAX,
+    BktParameters,
+    InvalidParameters,
+    ParameterSet,
+)
 from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN, parse_rfc3339
 
 # PostgreSQL's text and JSONB hold no NUL character: refused here, not by a 500 there.
@@ -50,6 +56,51 @@ class Thresholds(TopicThresholds):
     misconception_window_hours: float | None = Field(default=None, ge=1, le=24 * 30)
 
 
+Probability = Annotated[float, Field(gt=0, lt=1)]
+
+
+class BktParametersIn(BaseModel):
+    """The four parameters of Bayesian Knowledge Tracing (docs/rules.md, "Mastery as a
+    probability"), each strictly between 0 and 1, guess + slip below 1."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    prior: Probability = Field(description="P(known) before the first observation")
+    learn: Probability = Field(description="P(not known -> known) at each observation")
+    guess: Probability = Field(description="P(right answer | not known)")
+    slip: Probability = Field(description="P(wrong answer | known)")
+
+    @model_validator(mode="after")
+    def _usable(self) -> BktParametersIn:
+        try:
+            self.parameters()
+        except InvalidParameters as exc:  # guess + slip >= 1
+            raise ValueError(str(exc)) from exc
+        return self
+
+    def parameters(self) -> BktParameters:
+        return BktParameters(prior=self.prior, learn=self.learn, guess=self.guess, slip=self.slip)
+
+
+class KnowledgeTracingIn(BaseModel):
+    """Knowledge tracing parameters (a fit's, or an admin's choice), over the
+    curriculum's: ``default`` for every topic, ``topics`` where a topic's differ; a topic
+    in neither keeps the curriculum's. ``version`` names the set on the alerts that use
+    it (wheel_spinning's evidence)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    version: Annotated[
+        str, StringConstraints(min_length=1, max_length=VERSION_MAX, pattern=NO_NUL)
+    ] = Field(description="names these parameters, e.g. the fit that produced them")
+    default: BktParametersIn | None = Field(
+        default=None, description="for every topic; absent: the curriculum's"
+    )
+    topics: dict[TopicId, BktParametersIn] = Field(
+        default_factory=dict, max_length=1000, description="per topic_id"
+    )
+
+
 class RuleSetIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -57,8 +108,37 @@ class RuleSetIn(BaseModel):
     topics: dict[TopicId, TopicThresholds] = Field(
         default_factory=dict, max_length=1000, description="per topic_id"
     )
+    knowledge_tracing: KnowledgeTracingIn | None = Field(
+        default=None, description="absent: the curriculum's parameters (docs/rules.md)"
+    )
     note: str = Field(
         default="", max_length=2000, pattern=NO_NUL, description="why, for whoever reads it"
+    )
+
+    def stored(self) -> dict[str, Any]:
+        """What the rule_sets table keeps (the note has a column of its own). A field
+        added after the release before is left out while unset, so that release still
+        reads the rule set (decision 012); one that sets it is refused there (its
+        rules in force stay, logged as rule_set_refresh_failed)."""
+        body = self.model_dump(mode="json", exclude={"note"})
+        for name in ADDED_FIELDS:
+            if body.get(name) is None:
+                body.pop(name, None)
+        return body
+
+
+# RuleSetIn's fields the release before does not know (it forbids unknown fields).
+ADDED_FIELDS = ("knowledge_tracing",)
+
+
+def _parameters(base: ParameterSet, given: KnowledgeTracingIn | None) -> ParameterSet:
+    """``given`` over the curriculum's ``base``; ``base`` itself when none."""
+    if given is None:
+        return base
+    return ParameterSet(
+        version=given.version,
+        default=given.default.parameters() if given.default is not None else base.default,
+        topics={**base.topics, **{t: p.parameters() for t, p in given.topics.items()}},
     )
 
 
@@ -80,11 +160,13 @@ def _fields(thresholds: TopicThresholds) -> dict[str, Any]:
 
 
 def to_config(base: DomainConfig, rules: RuleSetIn, version: int) -> DomainConfig:
-    """``base`` (the settings' configuration) with the rule set's thresholds: they hold
-    on every alert raised under it, which records ``version``."""
+    """``base`` (the settings' configuration) with the rule set's thresholds and
+    knowledge tracing parameters: they hold on every alert raised under it, which records
+    ``version``."""
     return replace(
         base,
         **_fields(rules.thresholds),
+        knowledge_tracing=_parameters(base.knowledge_tracing, rules.knowledge_tracing),
         rules_version=version,
         topic_rules={topic: _fields(t) for topic, t in rules.topics.items() if _fields(t)},
     )

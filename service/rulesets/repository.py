@@ -29,7 +29,8 @@ def _out(row: Any) -> dict[str, Any]:
 def stored_rules(stored: dict[str, Any]) -> RuleSetIn:
     """A stored version's rules, validated as today's (``ValidationError``: stored under
     looser bounds)."""
-    return RuleSetIn.model_validate({k: stored[k] for k in ("thresholds", "topics", "note")})
+    names = ("thresholds", "topics", "knowledge_tracing", "note")
+    return RuleSetIn.model_validate({k: stored[k] for k in names if k in stored})
 
 
 class RuleSetRepository:
@@ -38,7 +39,7 @@ class RuleSetRepository:
 
     async def create(self, rules: RuleSetIn, who: str) -> dict[str, Any]:
         """A new version (the next number), not applied."""
-        body = rules.model_dump(mode="json", exclude={"note"})
+        body = rules.stored()
         async with self._engine.begin() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _VERSION_LOCK})
             row = (

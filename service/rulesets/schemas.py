@@ -14,6 +14,9 @@ class RuleSetOut(BaseModel):
     version: int
     thresholds: dict[str, Any] = Field(description="as in the request (see RuleSetIn)")
     topics: dict[str, dict[str, Any]]
+    knowledge_tracing: dict[str, Any] | None = Field(
+        default=None, description="as in the request; null: the curriculum's parameters"
+    )
     note: str
     created_by: str
     created_at: datetime

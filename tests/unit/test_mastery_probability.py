@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from actors.config import DomainConfig
 from actors.knowledge_tracing import (
@@ -31,6 +32,7 @@ from actors.knowledge_tracing import (
 from actors.rules import apply_events
 from actors.state import PROBABILITY_WINDOW, StudentState, TopicState
 from actors.stored_state import MIN_READER_VERSION, SCHEMA_VERSION, decode_state, encode_state
+from service.rulesets.model import RuleSetIn, to_config
 from service.settings import REPO_DIR, Settings, curriculum_parameters, domain_config
 from tests.unit.factories import T0, message, quiz, reviewed, run, started, submitted
 
@@ -243,3 +245,67 @@ def test_a_topic_the_release_before_wrote_back_keeps_its_probability() -> None:
     assert loops(back).mastery_probability == loops(state).mastery_probability
     new, _ = apply_events(back, [submitted("ex3", at=T0 + timedelta(hours=1))], CONFIG)
     assert loops(new).mastery_probability == pytest.approx(after(True, True))
+
+
+# -- parameters in a rule set ----------------------------------------------------------
+
+FIT = {"prior": 0.3, "learn": 0.2, "guess": 0.15, "slip": 0.1}
+
+
+def test_a_rule_sets_parameters_hold_over_the_curriculums() -> None:
+    curriculum = ParameterSet(
+        version="curriculum-1",
+        topics={
+            LOOPS: BktParameters(prior=0.2, learn=0.1, guess=0.2, slip=0.1),
+            "python.io": BktParameters(prior=0.25, learn=0.1, guess=0.2, slip=0.1),
+        },
+    )
+    base = replace(CONFIG, knowledge_tracing=curriculum)
+    rules = RuleSetIn.model_validate(
+        {"knowledge_tracing": {"version": "fit-2026-12-01", "topics": {LOOPS: FIT}}}
+    )
+    found = to_config(base, rules, 4).knowledge_tracing
+    assert found.version == "fit-2026-12-01"
+    assert found.for_topic(LOOPS) == BktParameters(**FIT)
+    assert found.for_topic("python.io").prior == 0.25  # the curriculum's, not in the fit
+    assert found.default == DEFAULT_PARAMETERS  # no default given: the curriculum's
+    with_default = RuleSetIn.model_validate(
+        {"knowledge_tracing": {"version": "v", "default": {**FIT, "prior": 0.05}}}
+    )
+    assert to_config(base, with_default, 5).knowledge_tracing.for_topic("other").prior == 0.05
+    # without parameters the curriculum's hold, version and all
+    assert to_config(base, RuleSetIn(), 6).knowledge_tracing is curriculum
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"version": "v", "default": {**FIT, "guess": 0.5, "slip": 0.5}},
+        {"version": "v", "topics": {LOOPS: {**FIT, "learn": 1.0}}},
+        {"version": "v", "topics": {LOOPS: {**FIT, "forget": 0.1}}},
+        {"version": "v", "topics": {LOOPS: {**FIT, "prior": "0.3"}}},
+        {"version": "", "topics": {}},
+        {"topics": {LOOPS: FIT}},
+    ],
+)
+def test_a_rule_set_with_unusable_parameters_is_refused(given: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        RuleSetIn.model_validate({"knowledge_tracing": given})
+
+
+def test_a_rule_set_without_parameters_is_stored_as_the_release_before_reads_it() -> None:
+    assert "knowledge_tracing" not in RuleSetIn().stored()
+    stored = RuleSetIn.model_validate({"knowledge_tracing": {"version": "v"}}).stored()
+    assert stored["knowledge_tracing"] == {"version": "v", "default": None, "topics": {}}
+    assert RuleSetIn.model_validate(stored).knowledge_tracing is not None
+
+
+def test_the_turn_uses_the_applied_rule_sets_parameters() -> None:
+    rules = RuleSetIn.model_validate(
+        {"knowledge_tracing": {"version": "v", "topics": {LOOPS: FIT}}}
+    )
+    config = to_config(CONFIG, rules, 1)
+    state, _ = apply_events(StudentState(student_id="s1"), [submitted("ex1")], config)
+    assert loops(state).mastery_probability == pytest.approx(
+        update(0.3, True, BktParameters(**FIT))
+    )
