@@ -159,6 +159,16 @@ def trace(answers: Iterable[bool], params: BktParameters) -> list[float]:
     return out
 
 
+PUBLISHED_DECIMALS = 3
+
+
+def published(p_known: float) -> float:
+    """The probability as the service shows it (GET /progress, the class table), rounded
+    to PUBLISHED_DECIMALS. Its level and the wheel_spinning alert read this value, so
+    what a teacher sees agrees with both: 0.9496 shows as 0.95, Mastered."""
+    return round(p_known, PUBLISHED_DECIMALS)
+
+
 def knowledge_level(p_known: float) -> str:
     """The level a teacher reads next to the probability (see LEVELS for each meaning).
     A boundary belongs to the level above it: 0.95 is Mastered."""

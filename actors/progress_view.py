@@ -8,8 +8,9 @@ from functools import lru_cache
 from typing import Any
 
 from actors.config import DomainConfig
+from actors.knowledge_tracing import knowledge_level, published
 from actors.mastery import Mastery, level_for, overall_mastery, topic_mastery
-from actors.state import StudentState, streak
+from actors.state import StudentState, TopicState, streak
 from actors.vocabulary import iso_z
 
 
@@ -49,6 +50,20 @@ def topic_document(topic_id: str, mastery: Mastery) -> dict[str, Any]:
     }
 
 
+def probability_of(topic: TopicState) -> float | None:
+    """The topic's probability of being known as shown (None: no observation yet)."""
+    held = topic.mastery_probability
+    return None if held is None else published(held)
+
+
+def knowledge_document(probability: float | None) -> dict[str, Any]:
+    """A topic's knowledge tracing fields, beside the weighted score (docs/rules.md)."""
+    return {
+        "mastery_probability": probability,
+        "knowledge_level": None if probability is None else knowledge_level(probability),
+    }
+
+
 def progress_view(state: StudentState, config: DomainConfig) -> dict[str, Any]:
     topics = mastery_by_topic(state, config)
     return {
@@ -57,6 +72,7 @@ def progress_view(state: StudentState, config: DomainConfig) -> dict[str, Any]:
         "topics": [
             {
                 **topic_document(topic_id, m),
+                **knowledge_document(probability_of(state.topics[topic_id])),
                 "passed_exercises": len(state.topics[topic_id].passed_exercises),
                 "exercise_target": config.exercise_target(topic_id),
             }
@@ -68,8 +84,9 @@ def progress_view(state: StudentState, config: DomainConfig) -> dict[str, Any]:
     }
 
 
-TopicKey = tuple[float, str, int]
-"""What the read model's row of a topic shows: score, level, passed exercises."""
+TopicKey = tuple[float, str, int, float | None]
+"""What the read model's row of a topic shows: score, level, passed exercises, the
+probability of knowing it (as shown)."""
 
 
 def progress_snapshot(
@@ -79,13 +96,18 @@ def progress_snapshot(
     streak, last activity, ``version`` (events applied, which orders snapshots of one
     life of the student's state), ``life`` and ``saved_at`` (which tell a new life from
     the old, and when the state expires: service/readmodel/projection.py) and the topics
-    — and the key of every topic. Topics whose key equals the one in ``written`` (what
-    this actor last wrote) are left out: the read model has them already, and most turns
-    change one topic."""
+    (score, level, probability of knowing it) — and the key of every topic. Topics whose
+    key equals the one in ``written`` (what this actor last wrote) are left out: the read
+    model has them already, and most turns change one topic."""
     topics = mastery_by_topic(state, config)
     overall = overall_mastery([m.score for m in topics.values()])
     keys = {
-        topic_id: (m.score, m.level, len(state.topics[topic_id].passed_exercises))
+        topic_id: (
+            m.score,
+            m.level,
+            len(state.topics[topic_id].passed_exercises),
+            probability_of(state.topics[topic_id]),
+        )
         for topic_id, m in topics.items()
     }
     previous = written or {}
@@ -101,6 +123,7 @@ def progress_snapshot(
         "topics": [
             {
                 **topic_document(topic_id, m),
+                **knowledge_document(keys[topic_id][3]),
                 "passed_exercises": keys[topic_id][2],
                 "exercise_target": config.exercise_target(topic_id),
             }

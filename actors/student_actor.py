@@ -53,7 +53,7 @@ from actors.effects import (
 from actors.events import LearningEvent, PoisonEvent, parse_event
 from actors.interface import StudentProgressActorInterface
 from actors.outbox import known_effects, unknown_effects
-from actors.progress_view import progress_snapshot, progress_view
+from actors.progress_view import TopicKey, progress_snapshot, progress_view
 from actors.rules import apply_events, collapse_turn_effects, expected_reminders, fire_reminder
 from actors.state import StudentState
 from actors.stored_state import decode_state, encode_state
@@ -154,7 +154,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
     _state: StudentState | None = None
     _outbox_done: bool = False
     # the read model's topic rows as this object last wrote them (actors/progress_view.py)
-    _projected: dict[str, tuple[float, str, int]] | None = None
+    _projected: dict[str, TopicKey] | None = None
     # until when the stored state is known to outlive the copy in ``_state``
     _fresh_until: datetime | None = None
 

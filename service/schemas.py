@@ -23,6 +23,20 @@ class TopicProgress(BaseModel):
     score: float
     level: Literal["Beginner", "Learning", "Proficient", "Mastered"]
     components: Components
+    mastery_probability: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="how likely the student is to have learnt the topic (Bayesian Knowledge "
+        "Tracing over the exercise submissions and graded quizzes), rounded to 3 decimals; "
+        "null before the topic's first observation (docs/rules.md), and from a replica of "
+        "the release before during an upgrade",
+    )
+    knowledge_level: Literal["Unlikely", "Uncertain", "Likely", "Mastered"] | None = Field(
+        default=None,
+        description="read off mastery_probability: below 0.5 Unlikely, from 0.5 Uncertain, "
+        "from 0.8 Likely, from 0.95 Mastered; null with it",
+    )
     passed_exercises: int
     exercise_target: int
 

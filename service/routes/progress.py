@@ -40,10 +40,11 @@ async def get_progress(
     alerts: Alerts,
     rosters: Rosters,
 ) -> Any:
-    """Mastery per topic (score, level, components), overall, streak, last activity and
-    open struggle count. An admin sees every student, a teacher the students of the
-    classes they teach, a student only themself; a student out of reach gets the same
-    404 as an unknown one, so ids cannot be probed."""
+    """Mastery per topic (score, level, components; the probability that the student
+    has learnt it and its level), overall, streak, last activity and open struggle
+    count. An admin sees every student, a teacher the students of the classes they
+    teach, a student only themself; a student out of reach gets the same 404 as an
+    unknown one, so ids cannot be probed."""
     await _reachable(rosters, principal, student_id)
     result = await actors.get_progress(student_id)
     if not result.get("found"):

@@ -26,13 +26,16 @@ from actors.knowledge_tracing import (
     InvalidParameters,
     ParameterSet,
     knowledge_level,
+    published,
     trace,
     update,
 )
+from actors.progress_view import progress_snapshot, progress_view
 from actors.rules import apply_events
 from actors.state import PROBABILITY_WINDOW, StudentState, TopicState
 from actors.stored_state import MIN_READER_VERSION, SCHEMA_VERSION, decode_state, encode_state
 from service.rulesets.model import RuleSetIn, to_config
+from service.schemas import TopicProgress
 from service.settings import REPO_DIR, Settings, curriculum_parameters, domain_config
 from tests.unit.factories import T0, message, quiz, reviewed, run, started, submitted
 
@@ -309,3 +312,53 @@ def test_the_turn_uses_the_applied_rule_sets_parameters() -> None:
     assert loops(state).mastery_probability == pytest.approx(
         update(0.3, True, BktParameters(**FIT))
     )
+
+
+# -- GET /progress and the read model's snapshot --------------------------------------
+
+
+def loops_view(state: StudentState) -> dict[str, Any]:
+    [found] = [t for t in progress_view(state, CONFIG)["topics"] if t["topic_id"] == LOOPS]
+    return found
+
+
+def test_the_progress_view_shows_the_probability_and_its_level_beside_the_score() -> None:
+    state, _ = apply_events(StudentState(student_id="s1"), [started("ex1")], CONFIG)
+    view = loops_view(state)
+    assert (view["mastery_probability"], view["knowledge_level"]) == (None, None)
+    assert view["score"] == 1.4  # the weighted score is there as before (streak 1 day)
+    rights = [submitted(f"ex{i}") for i in range(1, 5)]
+    seen = []
+    for answer in rights:
+        state, _ = apply_events(state, [answer], CONFIG)
+        view = loops_view(state)
+        seen.append((view["mastery_probability"], view["knowledge_level"]))
+    # 0.10 -> 0.40 -> 0.78 -> 0.94 -> 0.99 (knowledge_tracing.DEFAULT_PARAMETERS)
+    assert seen == [
+        (0.4, "Unlikely"),
+        (0.775, "Uncertain"),
+        (0.945, "Likely"),
+        (0.989, "Mastered"),
+    ]
+    assert [round(p, 3) for p in trace([True] * 4, DEFAULT_PARAMETERS)] == [s[0] for s in seen]
+    TopicProgress.model_validate(view)  # as the API's schema has it
+
+
+def test_the_level_is_read_off_the_shown_probability() -> None:
+    assert published(0.94951) == 0.95 and knowledge_level(published(0.94951)) == MASTERED
+    assert published(0.9494) == 0.949 and knowledge_level(0.949) == "Likely"
+
+
+def test_a_wrong_answer_sends_the_topic_to_the_read_model_though_its_score_holds() -> None:
+    state, _ = apply_events(StudentState(student_id="s1"), [submitted("ex1")], CONFIG)
+    first, keys = progress_snapshot(state, CONFIG)
+    [topic] = first["topics"]
+    assert (topic["mastery_probability"], topic["knowledge_level"]) == (0.4, "Unlikely")
+    later = T0 + timedelta(minutes=5)
+    state, _ = apply_events(state, [submitted("ex2", passed=False, at=later)], CONFIG)
+    second, _ = progress_snapshot(state, CONFIG, keys)
+    [topic] = second["topics"]  # the score did not move; the probability did
+    assert topic["score"] == first["topics"][0]["score"]
+    assert topic["mastery_probability"] == round(after(True, False), 3)
+    unchanged, _ = progress_snapshot(state, CONFIG, progress_snapshot(state, CONFIG)[1])
+    assert unchanged["topics"] == []

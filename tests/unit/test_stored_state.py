@@ -37,6 +37,8 @@ def test_version_1_state_loads_and_reads_as_it_did() -> None:
     assert state.schema_version == SCHEMA_VERSION
     want = json.loads((FIXTURES / "student-state-v1.progress.json").read_text())
     want.pop("open_struggles")  # from the alert table, not the state
+    for topic in want["topics"]:  # no knowledge tracing before version 5: none yet
+        topic.update(mastery_probability=None, knowledge_level=None)
     assert progress_view(state, CONFIG) == want
 
 
