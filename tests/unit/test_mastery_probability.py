@@ -318,7 +318,8 @@ def test_the_turn_uses_the_applied_rule_sets_parameters() -> None:
 
 
 def loops_view(state: StudentState) -> dict[str, Any]:
-    [found] = [t for t in progress_view(state, CONFIG)["topics"] if t["topic_id"] == LOOPS]
+    topics: list[dict[str, Any]] = progress_view(state, CONFIG)["topics"]
+    [found] = [t for t in topics if t["topic_id"] == LOOPS]
     return found
 
 
