@@ -150,13 +150,14 @@ DROP_BATCH = 5000
 _TOPICS = """
 INSERT INTO student_progress AS p
     (student_id, topic_id, score, level, components, passed_exercises, exercise_target,
-     last_activity, version)
+     last_activity, version, mastery_probability)
 SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], $5::jsonb[],
-                     $6::int[], $7::int[], $8::timestamptz[], $9::bigint[])
+                     $6::int[], $7::int[], $8::timestamptz[], $9::bigint[], $10::float8[])
 ON CONFLICT (student_id, topic_id) DO UPDATE SET
     score = excluded.score, level = excluded.level, components = excluded.components,
     passed_exercises = excluded.passed_exercises, exercise_target = excluded.exercise_target,
-    last_activity = excluded.last_activity, version = excluded.version, updated_at = now()
+    last_activity = excluded.last_activity, version = excluded.version,
+    mastery_probability = excluded.mastery_probability, updated_at = now()
 """
 _HISTORY = """
 INSERT INTO progress_history AS h (student_id, topic_id, day, score, level, version)
@@ -216,12 +217,13 @@ class ProgressProjection:
                     t["exercise_target"],
                     when[s["student_id"]],
                     s["version"],
+                    t.get("mastery_probability"),
                 )
                 for s in written
                 for t in s["topics"]
             ]
             if topics:
-                await pg.execute(_TOPICS, *_columns(topics, 9))
+                await pg.execute(_TOPICS, *_columns(topics, 10))
             history = []
             for s in written:
                 day, version = _day_of(when[s["student_id"]]), s["version"]

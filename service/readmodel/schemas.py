@@ -31,6 +31,12 @@ class ClassStudent(BaseModel):
     overall_mastery: float | None = Field(description="null: no event seen yet")
     level: str | None
     topics: dict[str, float] = Field(description="score per topic")
+    mastery_probability: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="per topic (the same keys as topics): the probability that the student "
+        "has learnt it, as GET /progress shows it (docs/rules.md); null before the topic's "
+        "first observation, or while only the release before has written the topic",
+    )
     open_alerts: dict[str, int] = Field(description="unresolved alerts by severity")
     last_activity: datetime | None
     mastery_change_7d: float | None = Field(

@@ -1,5 +1,5 @@
-"""The read model's tables (SQLModel), created by migration 0005 (and 0011), never by
-create_all."""
+"""The read model's tables (SQLModel), created by migration 0005 (and 0011, 0014), never
+by create_all."""
 
 from __future__ import annotations
 
@@ -45,6 +45,9 @@ class StudentProgress(SQLModel, table=True):
     components: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     passed_exercises: int = Field(sa_column=Column(Integer, nullable=False))
     exercise_target: int = Field(sa_column=Column(Integer, nullable=False))
+    # the probability of knowing the topic as GET /progress shows it (migration 0014);
+    # null before its first observation, or written by the release before
+    mastery_probability: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     last_activity: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

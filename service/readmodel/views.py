@@ -137,7 +137,8 @@ ORDER BY p.topic_id
 """
 
 TOPIC_SCORES_SQL = """
-SELECT student_id, topic_id, score FROM student_progress WHERE student_id = ANY($1::text[])
+SELECT student_id, topic_id, score, mastery_probability FROM student_progress
+WHERE student_id = ANY($1::text[])
 """
 
 # Per exercise, from the retained events of the class's students (service/eventlog):
@@ -212,6 +213,7 @@ class StudentRow:
     overall_mastery: float | None
     level: str | None
     topics: dict[str, float]
+    mastery_probability: dict[str, float | None]
     open_alerts: dict[str, int]
     last_activity: datetime | None
     mastery_change_7d: float | None
@@ -304,10 +306,12 @@ class ClassViews:
             rows = rows[:limit]
             position = tuple(rows[-1][k.column] for k in SORT_KEYS[sort]) if more else None
             scores: dict[str, dict[str, float]] = {}
+            probabilities: dict[str, dict[str, float | None]] = {}
             ids = [r["student_id"] for r in rows]
             if ids:
-                for sid, topic_id, score in await conn.fetch(TOPIC_SCORES_SQL, ids):
+                for sid, topic_id, score, p in await conn.fetch(TOPIC_SCORES_SQL, ids):
                     scores.setdefault(sid, {})[topic_id] = score
+                    probabilities.setdefault(sid, {})[topic_id] = p
         page = []
         for r in rows:
             reasons = flag_reasons(r, now, self._inactive_after)
@@ -317,6 +321,9 @@ class ClassViews:
                     overall_mastery=r["overall_mastery"],
                     level=r["level"],
                     topics=dict(sorted(scores.get(r["student_id"], {}).items())),
+                    mastery_probability=dict(
+                        sorted(probabilities.get(r["student_id"], {}).items())
+                    ),
                     open_alerts={s: int(r[s]) for s in ("high", "medium", "low")},
                     last_activity=r["last_activity"],
                     mastery_change_7d=r["change_7d"],
