@@ -49,6 +49,10 @@ class DomainConfig:
     # per topic, versioned — the curriculum's (config/curriculum.toml), and over them an
     # applied rule set's (service/rulesets/model.py).
     knowledge_tracing: ParameterSet = DEFAULT_PARAMETER_SET
+    # wheel_spinning: at least this many observations in a topic while the probability of
+    # knowing it, as shown, is below this (docs/rules.md).
+    wheel_spinning_attempts: int = 10
+    wheel_spinning_mastery: float = 0.95
     # The rule set's version, recorded on every alert (0: the settings' own thresholds).
     rules_version: int = 0
     # Per topic, thresholds that differ from the ones above (field name -> value), from

@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from actors.config import DomainConfig
-from actors.state import FailedRun, StudentState
+from actors.knowledge_tracing import BktParameters, published
+from actors.state import FailedRun, StudentState, TopicState
 from actors.vocabulary import AlertKind, iso_z
 
 # The newest error messages an alert about failed runs quotes.
@@ -34,6 +35,11 @@ def thresholds(kind: AlertKind, config: DomainConfig) -> dict[str, Any]:
         return {"repeated_error_count": config.repeated_error_count}
     if kind == "stuck":
         return {"stuck_minutes": round(config.stuck_after.total_seconds() / 60, 2)}
+    if kind == "wheel_spinning":
+        return {
+            "wheel_spinning_attempts": config.wheel_spinning_attempts,
+            "wheel_spinning_mastery": config.wheel_spinning_mastery,
+        }
     if kind == "class_misconception":
         return {
             "misconception_share": config.misconception_share,
@@ -94,6 +100,26 @@ def stuck_evidence(
         "exercise_id": exercise_id,
         "started_at": iso_z(started_at),
         "minutes_without_pass": round((now - started_at).total_seconds() / 60, 2),
+    }
+
+
+def spinning_evidence(
+    state: StudentState, topic: TopicState, params: BktParameters, version: str
+) -> dict[str, Any]:
+    """Evidence of wheel_spinning: the topic's observations counted, its probability now
+    and after each of its newest observations (``event_ids`` in the same order), and the
+    parameters that computed it, with their version."""
+    history = topic.probability_history
+    return {
+        **_common(state, [p.event_id for p in history]),
+        "attempts": topic.observations,
+        "mastery_probability": published(topic.mastery_probability or 0.0),
+        "probability_history": [
+            {"occurred_at": iso_z(p.occurred_at), "probability": published(p.value)}
+            for p in history
+        ],
+        "parameters_version": version,
+        "parameters": params.to_dict(),
     }
 
 

@@ -52,9 +52,10 @@ from actors.evidence import (
     failure_evidence,
     inactivity_evidence,
     rule_of,
+    spinning_evidence,
     stuck_evidence,
 )
-from actors.knowledge_tracing import observation, update
+from actors.knowledge_tracing import BktParameters, observation, published, update
 from actors.mastery import Mastery, overall_mastery
 from actors.progress_view import mastery_by_topic, topic_document
 from actors.state import (
@@ -221,6 +222,28 @@ class _Rules:
         topic.observations += 1
         point = Scored(occurred_at=e.occurred_at, event_id=e.event_id, value=p)
         topic.probability_history = [*topic.probability_history, point][-PROBABILITY_WINDOW:]
+        self.wheel_spinning(topic_id, topic, params)
+
+    def wheel_spinning(self, topic_id: str, topic: TopicState, params: BktParameters) -> None:
+        """Many answers without mastery (Beck & Gong): at least wheel_spinning_attempts
+        observations in the topic and its probability, as shown, below
+        wheel_spinning_mastery now. Once, until the probability gets to mastery again."""
+        rules = self.config.for_topic(topic_id)
+        shown = published(topic.mastery_probability or 0.0)
+        if shown >= rules.wheel_spinning_mastery:
+            topic.spinning_alerted = False  # mastered: a later fall is a new spell
+            return
+        if topic.spinning_alerted or topic.observations < rules.wheel_spinning_attempts:
+            return
+        topic.spinning_alerted = True
+        parameters = self.config.knowledge_tracing
+        self.alert(
+            "wheel_spinning",
+            topic_id,
+            "medium",
+            {"attempts": topic.observations, "mastery_probability": shown},
+            spinning_evidence(self.state, topic, params, parameters.version),
+        )
 
     def exercise_started(self, e: ExerciseStarted, topic: TopicState) -> None:
         if e.exercise_id in topic.passed_exercises:

@@ -79,6 +79,9 @@ class TopicState(BaseModel):
     mastery_probability: float | None = None
     observations: int = 0
     probability_history: list[Scored] = Field(default_factory=list)
+    # a wheel_spinning alert was raised since the probability was last at mastery (none
+    # again until it gets there; actors/rules.py)
+    spinning_alerted: bool = False
 
 
 class StudentState(BaseModel):

@@ -18,6 +18,7 @@ AlertKind = Literal[
     "help_request",
     "inactivity",
     "class_misconception",  # about a class, not one student (actors/misconceptions.py)
+    "wheel_spinning",  # many answers in a topic without mastery (issue 24, docs/rules.md)
 ]
 ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
 AlertStatus = Literal["open", "acknowledged", "resolved"]

@@ -169,6 +169,10 @@ class Settings(BaseSettings):
     misconception_share: float = Field(default=0.3, gt=0, le=1)
     misconception_min_students: int = Field(default=3, ge=1)
     misconception_window_hours: float = Field(default=24.0, gt=0)
+    # wheel_spinning: this many observations in a topic without the probability of knowing
+    # it at this (docs/rules.md)
+    wheel_spinning_attempts: int = Field(default=10, ge=1)
+    wheel_spinning_mastery: float = Field(default=0.95, gt=0, lt=1)
     # JSON list in the environment, e.g. PROGRESS_HELP_PHRASES='["i am stuck"]'
     help_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_HELP_PHRASES))
     curriculum_file: Path = REPO_DIR / "config" / "curriculum.toml"
@@ -270,6 +274,8 @@ def domain_config(settings: Settings) -> DomainConfig:
         misconception_share=settings.misconception_share,
         misconception_min_students=settings.misconception_min_students,
         misconception_window=timedelta(hours=settings.misconception_window_hours),
+        wheel_spinning_attempts=settings.wheel_spinning_attempts,
+        wheel_spinning_mastery=settings.wheel_spinning_mastery,
     )
 
 

@@ -46,6 +46,8 @@ class TopicThresholds(BaseModel):
     quiz_high_below: float | None = Field(default=None, ge=0, le=100)
     misconception_share: float | None = Field(default=None, ge=0.01, le=1)
     misconception_min_students: int | None = Field(default=None, ge=1, le=10000)
+    wheel_spinning_attempts: int | None = Field(default=None, ge=1, le=1000)
+    wheel_spinning_mastery: float | None = Field(default=None, gt=0, lt=1)
 
 
 class Thresholds(TopicThresholds):
@@ -121,14 +123,16 @@ class RuleSetIn(BaseModel):
         reads the rule set (decision 012); one that sets it is refused there (its
         rules in force stay, logged as rule_set_refresh_failed)."""
         body = self.model_dump(mode="json", exclude={"note"})
-        for name in ADDED_FIELDS:
-            if body.get(name) is None:
-                body.pop(name, None)
+        for fields in (body, body["thresholds"], *body["topics"].values()):
+            for name in ADDED_FIELDS:
+                if name in fields and fields[name] is None:
+                    del fields[name]
         return body
 
 
-# RuleSetIn's fields the release before does not know (it forbids unknown fields).
-ADDED_FIELDS = ("knowledge_tracing",)
+# Fields of RuleSetIn and its thresholds the release before does not know (it forbids
+# unknown fields): issue 24's.
+ADDED_FIELDS = ("knowledge_tracing", "wheel_spinning_attempts", "wheel_spinning_mastery")
 
 
 def _parameters(base: ParameterSet, given: KnowledgeTracingIn | None) -> ParameterSet:

@@ -67,6 +67,8 @@ CUSTOM: dict[str, Any] = {
         "misconceptionShare": 0.4,
         "misconceptionMinStudents": 5,
         "misconceptionWindowHours": 48,
+        "wheelSpinningAttempts": 12,
+        "wheelSpinningMastery": 0.9,
         "helpPhrases": ["help me", 'it says "error"'],
     },
     "curriculum": CURRICULUM,
@@ -114,6 +116,14 @@ ENV_OF_VALUE = {
         "misconception_window_hours",
     ),
     ("rules", "helpPhrases"): ("PROGRESS_HELP_PHRASES", "help_phrases"),
+    ("rules", "wheelSpinningAttempts"): (
+        "PROGRESS_WHEEL_SPINNING_ATTEMPTS",
+        "wheel_spinning_attempts",
+    ),
+    ("rules", "wheelSpinningMastery"): (
+        "PROGRESS_WHEEL_SPINNING_MASTERY",
+        "wheel_spinning_mastery",
+    ),
     ("eventRetentionDays",): ("PROGRESS_EVENT_RETENTION_DAYS", "event_retention_days"),
     ("dryRunMaxEvents",): ("PROGRESS_DRY_RUN_MAX_EVENTS", "dry_run_max_events"),
     ("cors", "origins"): ("PROGRESS_CORS_ORIGINS", "cors_origins"),

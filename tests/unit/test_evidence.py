@@ -215,8 +215,10 @@ def test_alerts_with_the_former_threshold_names_get_todays() -> None:
     _, [alert] = alerts_of([quiz(10)])
     stored = alert.model_dump(mode="json") | {"rule": former}
     assert AlertCandidate.model_validate(stored).rule == today
+    # every threshold of the kinds from before issue 21 (a kind added since never had
+    # another name)
     assert set(FORMER_THRESHOLD_NAMES.values()) == {
-        name for kind in KINDS for name in thresholds(kind, CONFIG)
+        name for kind in KINDS if kind != "wheel_spinning" for name in thresholds(kind, CONFIG)
     }
 
 

@@ -89,6 +89,10 @@ print as 2e+06; a fraction is refused. Call with (list "value.name" $value). */}
   value: {{ include "progress.int" (list "rules.misconceptionMinStudents" .Values.rules.misconceptionMinStudents) }}
 - name: PROGRESS_MISCONCEPTION_WINDOW_HOURS
   value: {{ .Values.rules.misconceptionWindowHours | quote }}
+- name: PROGRESS_WHEEL_SPINNING_ATTEMPTS
+  value: {{ include "progress.int" (list "rules.wheelSpinningAttempts" .Values.rules.wheelSpinningAttempts) }}
+- name: PROGRESS_WHEEL_SPINNING_MASTERY
+  value: {{ .Values.rules.wheelSpinningMastery | quote }}
 - name: PROGRESS_CURRICULUM_FILE
   value: {{ include "progress.curriculumDir" . }}/curriculum.toml
 - name: PROGRESS_EVENT_RETENTION_DAYS
