@@ -36,7 +36,7 @@ PARAMETER_NAMES: tuple[str, ...] = ("prior", "learn", "guess", "slip")
 MASTERED_AT = 0.95  # "Mastered": learnt, with the confidence BKT's mastery criterion uses
 # (Corbett & Anderson): move on. Not final: with the default parameters a wrong answer
 # just after reaching it falls back to Uncertain (0.95 -> 0.73), after a longer run of
-# right answers it stays (0.998 -> 0.98).
+# right answers it stays (0.998 -> 0.986).
 LIKELY_AT = 0.8  # "Likely": probably learnt, not yet shown reliably: a few more right
 # answers settle it; one wrong answer takes it back to "Uncertain" or below.
 UNCERTAIN_AT = 0.5  # "Uncertain": more likely learnt than not, but the answers are mixed:

@@ -12,7 +12,9 @@ No stack: pure Python, the functions the actor and the fit job would call.
    and the 400 x 20 cohort of the unit tests.
 3. Learners and spinners under the default parameters, 10,000 simulated students each:
    the share that touches 0.95 within 10 and 20 answers, and that is at or above it after
-   20 — what the levels and a wheel-spinning alert would see.
+   20 — what the levels see — and the share the wheel_spinning alert flags within 20
+   answers as actors/rules.py reads "not reached mastery" (below 0.95 now, at some answer
+   from the 10th on) and as "never reached 0.95 in the first 10" would.
 4. With ``--recovery N``: N seeded 400 x 20 cohorts of each of two parameter sets, the
    largest and 95th-percentile |fitted - true| per parameter and the held-out AUC and
    log-loss (fitted, default, true parameters): the spread behind the unit tests' bounds
@@ -41,6 +43,7 @@ from actors.knowledge_tracing import (
     ParameterSet,
     knowledge_level,
     observation,
+    published,
     trace,
     update,
 )
@@ -135,8 +138,24 @@ def spinners() -> dict[str, dict[str, float]]:
             "touched_within_10": sum(max(t[:10]) >= MASTERED_AT for t in traces) / SPINNERS,
             "touched_within_20": sum(max(t) >= MASTERED_AT for t in traces) / SPINNERS,
             "mastered_after_20": sum(t[-1] >= MASTERED_AT for t in traces) / SPINNERS,
+            # the wheel_spinning alert within 20 answers (10 attempts, mastery 0.95), as
+            # actors/rules.py reads it, "not at mastery now", and as "never reached" would
+            "wheel_spinning_now": sum(map(_flagged_now, traces)) / SPINNERS,
+            "wheel_spinning_never_reached": sum(
+                max(published(p) for p in t[:SPINNING_ATTEMPTS]) < MASTERED_AT for t in traces
+            )
+            / SPINNERS,
         }
     return out
+
+
+SPINNING_ATTEMPTS = 10
+
+
+def _flagged_now(probabilities: list[float]) -> bool:
+    """Whether some answer from the 10th on leaves the probability, as shown, below
+    mastery: when the wheel_spinning rule raises its alert."""
+    return any(published(p) < MASTERED_AT for p in probabilities[SPINNING_ATTEMPTS - 1 :])
 
 
 def recovery(seeds: int) -> dict[str, Any]:
