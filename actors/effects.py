@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, field_validator, model_validator
 
 from actors.vocabulary import AlertKind, Severity
 
@@ -110,9 +110,29 @@ def make_alert(
     )
 
 
+# Alert kinds the release before does not know, and the op their alerts are stored under
+# in an outbox (decision 012). That release validates a stored raise_alert's kind against
+# its own kinds: an alert of a newer kind left in a stored outbox (after a crash between
+# save and perform, or until the student's next save) would fail every call of the
+# student's actor on one of its replicas during an upgrade or after a rollback. Under an
+# op it does not know, the effect is carried there unperformed instead (actors/outbox.py).
+# A release after the next may store these as raise_alert again.
+NEW_KINDS: frozenset[str] = frozenset({"wheel_spinning"})
+RAISE_NEW_KIND: Final = "raise_alert_new_kind"
+
+
 class RaiseAlert(BaseModel):
-    op: Literal["raise_alert"] = "raise_alert"
+    op: Literal["raise_alert", "raise_alert_new_kind"] = "raise_alert"
     alert: AlertCandidate
+
+    @model_validator(mode="after")
+    def _op_of_kind(self) -> RaiseAlert:
+        """The op follows the kind: RAISE_NEW_KIND for NEW_KINDS, raise_alert else."""
+        if self.alert.kind in NEW_KINDS:
+            self.op = RAISE_NEW_KIND
+        else:
+            self.op = "raise_alert"
+        return self
 
 
 class PublishProgress(BaseModel):

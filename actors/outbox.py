@@ -17,7 +17,9 @@ from actors.effects import Effect
 
 _effects: TypeAdapter[Effect] = TypeAdapter(Effect)
 KNOWN_OPS: frozenset[str] = frozenset(
-    model.model_fields["op"].default for model in typing.get_args(Effect)
+    op
+    for model in typing.get_args(Effect)
+    for op in typing.get_args(model.model_fields["op"].annotation)
 )
 
 

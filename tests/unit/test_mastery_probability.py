@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 from actors.config import DomainConfig
-from actors.effects import AlertCandidate
+from actors.effects import AlertCandidate, RaiseAlert
 from actors.knowledge_tracing import (
     DEFAULT_PARAMETER_SET,
     DEFAULT_PARAMETERS,
@@ -31,6 +31,7 @@ from actors.knowledge_tracing import (
     trace,
     update,
 )
+from actors.outbox import known_effects, unknown_effects
 from actors.progress_view import progress_snapshot, progress_view
 from actors.rules import apply_events
 from actors.state import PROBABILITY_WINDOW, StudentState, TopicState
@@ -516,3 +517,34 @@ def test_an_upgraded_topic_counts_its_attempts_from_the_upgrade() -> None:
     assert spinning(turn.alerts) == [] and loops(new).observations == 9
     _, turn = apply_events(new, events[9:], CONFIG)
     assert [a.details["attempts"] for a in spinning(turn.alerts)] == [10]
+
+
+# The ops the release before performs (a copy, as it shipped): any other op in a stored
+# outbox it carries unperformed (decision 012).
+PREVIOUS_RELEASE_OPS = {
+    "raise_alert",
+    "publish_progress",
+    "project_progress",
+    "signal_errors",
+    "set_reminder",
+    "cancel_reminder",
+}
+
+
+def test_a_stored_wheel_spinning_alert_is_carried_by_the_release_before() -> None:
+    """That release validates a raise_alert's kind against its own kinds, so the new
+    kind travels under an op of its own; this release performs it as any alert."""
+    _, turn = apply_events(
+        StudentState(student_id="s1"),
+        [submitted(f"ex{i}", passed=False, at=minute(i)) for i in range(10)],
+        CONFIG,
+    )
+    stored = [e.model_dump(mode="json") for e in turn.effects]
+    [spinner] = [e for e in stored if e.get("alert", {}).get("kind") == "wheel_spinning"]
+    assert spinner["op"] == "raise_alert_new_kind" not in PREVIOUS_RELEASE_OPS
+    others = [e for e in stored if e is not spinner]
+    assert {e["op"] for e in others} <= PREVIOUS_RELEASE_OPS
+    [performed] = [e for e in known_effects(stored) if isinstance(e, RaiseAlert)]
+    assert performed.alert.kind == "wheel_spinning" and unknown_effects(stored) == []
+    low = RaiseAlert.model_validate({**spinner, "alert": {**spinner["alert"], "kind": "low_quiz"}})
+    assert low.op == "raise_alert"  # the op follows the kind, whatever was stored
