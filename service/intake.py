@@ -32,8 +32,8 @@ from typing import Any, Protocol
 import structlog
 
 from actors.events import EVENT_TYPES, PoisonEvent, parse_event
+from service.dapr.sidecar import SidecarError
 from service.metrics import EVENT_DURATION, EVENTS
-from service.sidecar import SidecarError
 
 log = structlog.get_logger("intake")
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from actors.events import PoisonEvent
+from service.dapr.sidecar import SidecarError
 from service.intake import Accepted, Intake, decode_entry, group_by_student, split_calls
-from service.sidecar import SidecarError
 
 GOOD = {
     "event_id": "e1",

@@ -1,5 +1,5 @@
 """Calls into StudentProgressActor and ClassProgressActor through daprd, over the
-process's pooled connections (service/dapr_http.py)."""
+process's pooled connections (service/dapr/http_client.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from actors.interface import ACTOR_TYPE, CLASS_ACTOR_TYPE
-from service.dapr_http import PooledActorClient
+from service.dapr.http_client import PooledActorClient
 from service.errors import Unavailable
 
 
