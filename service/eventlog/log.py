@@ -10,9 +10,9 @@ replays a student's events in the order they were logged — their delivery orde
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -53,16 +53,31 @@ GROUP BY student_id
 """
 
 
-def _row(envelope: dict[str, Any]) -> tuple[Any, ...]:
-    data = envelope["data"]
+class LoggedEvent(Protocol):
+    """A valid event as the intake accepted it (service/intake.py ``Accepted``)."""
+
+    @property
+    def student_id(self) -> str: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def data_json(self) -> str: ...  # ``data`` as compact JSON text, encoded once
+
+
+def _row(event: LoggedEvent) -> tuple[Any, ...]:
+    data = event.data
     return (
-        data["student_id"],
-        data["event_id"],
-        envelope["type"],
+        event.student_id,
+        event.event_id,
+        event.type,
         data["occurred_at"],
         data.get("topic_id"),
         data.get("exercise_id"),
-        json.dumps(data, separators=(",", ":")),
+        event.data_json,
     )
 
 
@@ -70,15 +85,15 @@ class EventLog:
     def __init__(self, engine: AsyncEngine, retention: timedelta) -> None:
         self._engine = engine
         self.retention = retention
-        self._writes: Coalescer[dict[str, Any]] = Coalescer(self._insert, EVENTS_PER_WRITE)
+        self._writes: Coalescer[LoggedEvent] = Coalescer(self._insert, EVENTS_PER_WRITE)
 
-    async def write(self, envelopes: list[dict[str, Any]]) -> None:
-        """Log these events (``{"type", "data"}`` as the actors get them), in one
+    async def write(self, events: Sequence[LoggedEvent]) -> None:
+        """Log these events (the data as the intake encoded it for the actors), in one
         statement with those of concurrent deliveries (service/coalescing.py)."""
-        await self._writes.submit(envelopes)
+        await self._writes.submit(list(events))
 
-    async def _insert(self, envelopes: list[dict[str, Any]]) -> None:
-        rows = [_row(e) for e in envelopes]
+    async def _insert(self, events: list[LoggedEvent]) -> None:
+        rows = [_row(e) for e in events]
         columns = [list(c) for c in zip(*rows, strict=True)]
         async with self._engine.begin() as conn:
             await (await driver(conn)).execute(_INSERT, *columns)
