@@ -58,6 +58,9 @@ chaos: venv  ## fault suite, long form: 3000 events per scenario, 30 s outages
 bench: venv  ## benchmark: throughput, latency percentiles, floor ratio, API latency
 	@.venv/bin/python -m bench.run
 
+bench-floor: venv  ## the floor by transport: no-op actor variants vs the service (VARIANTS, ROUNDS, STEP)
+	@.venv/bin/python -m bench.floor $(if $(VARIANTS),--variants $(VARIANTS)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(STEP),--step-seconds $(STEP))
+
 bench-console: venv  ## the console's page load times (p50/p95) over the demo school
 	@.venv/bin/python -m bench.console_pages
 
@@ -72,7 +75,7 @@ lint: venv  ## ruff and mypy
 	@.venv/bin/ruff format --check actors service tests migrations bench runtime verify.py
 	@.venv/bin/mypy
 
-.PHONY: help venv runtime-deps up down run test image image-run token openapi roster-import verify backup restore chaos bench bench-console demo bench-ab lint
+.PHONY: help venv runtime-deps up down run test image image-run token openapi roster-import verify backup restore chaos bench bench-floor bench-console demo bench-ab lint
 
 
 

@@ -1,0 +1,3 @@
+from bench.floor.driver import main
+
+main()
