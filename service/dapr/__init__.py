@@ -11,7 +11,7 @@ The service to daprd:
 daprd to the service:
 
 - ``actor_host``: the actor types this process hosts, registered with the SDK's actor
-  runtime;
+  runtime, and its serializer that hands ``ApplyEventBatch`` its body undecoded;
 - ``callbacks``: actor method calls and bulk deliveries, answered before the FastAPI
   stack (decision 007);
 - ``subscriptions``: the list daprd reads from /dapr/subscribe;
