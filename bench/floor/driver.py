@@ -705,8 +705,17 @@ def summarise(runs: list[dict[str, Any]], settings: DriverSettings) -> dict[str,
             entry[f"saturated_at_{rate:g}"] = [
                 bool(row is None or row.get("saturated")) for row in rows
             ]
+            entry[f"cpu_at_{rate:g}"] = spread(
+                [row.get("app_and_daprd_cpu_ms_per_event") if row else None for row in rows]
+            ).as_dict()
         entry["saturation"] = spread(
             [r["saturation"]["events_per_s"] if "saturation" in r else None for r in ok]
+        ).as_dict()
+        entry["saturation_cpu"] = spread(
+            [
+                r["saturation"].get("app_and_daprd_cpu_ms_per_event") if "saturation" in r else None
+                for r in ok
+            ]
         ).as_dict()
         out[name] = entry
     for reference in ("http", "service"):
@@ -763,6 +772,36 @@ def table(summary: dict[str, Any], settings: DriverSettings) -> str:
         cells += [_fmt(e["saturation"], 0), _ratios(e, "saturation")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def cpu_table(summary: dict[str, Any], settings: DriverSettings) -> str:
+    """App + daprd CPU ms per event at each rate and at saturation: medians (range)."""
+    rates = sorted({s.rate for s in settings.steps()})
+    head = ["variant", *(f"{r:g}/s" for r in rates), "saturation"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, e in summary.items():
+        if not e["cpu_app_and_daprd"]["values"]:
+            continue
+        cells = [name, *(_fmt(e[f"cpu_at_{r:g}"]) for r in rates), _fmt(e["saturation_cpu"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def resummarise(path: Path) -> tuple[dict[str, Any], DriverSettings]:
+    """The summary of a results file again (after a change to the summary), written
+    back into it."""
+    document: dict[str, Any] = json.loads(path.read_text())
+    kept = document["settings"]
+    settings = DriverSettings(
+        rates=tuple(kept["rates"]),
+        step_seconds=kept["step_seconds"],
+        cpu_rate=kept["cpu_rate"],
+        cpu_seconds=kept["cpu_seconds"],
+        variants=tuple(kept["variants"]),
+    )
+    document["summary"] = summarise(document["runs"], settings)
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    return document, settings
 
 
 def results_path(now: datetime) -> Path:
@@ -847,12 +886,20 @@ async def main_async(settings: DriverSettings, out: Path) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m bench.floor [options]`` runs the matrix; ``python -m bench.floor
+    --summarise FILE`` only summarises a results file again and prints its tables."""
     stop_on_sigterm()
-    settings = parse_args(sys.argv[1:] if argv is None else argv, list(VARIANTS), DEFAULT_VARIANTS)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = results_path(datetime.now())
-    document = asyncio.run(main_async(settings, out))
-    sys.stdout.write(table(document["summary"], settings) + "\n")
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--summarise"] and len(args) == 2:
+        out = Path(args[1])
+        document, settings = resummarise(out)
+    else:
+        settings = parse_args(args, list(VARIANTS), DEFAULT_VARIANTS)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = results_path(datetime.now())
+        document = asyncio.run(main_async(settings, out))
+    sys.stdout.write(table(document["summary"], settings) + "\n\n")
+    sys.stdout.write(cpu_table(document["summary"], settings) + "\n")
     for run in document["runs"]:
         if run.get("error"):
             sys.stdout.write(f"\n{run['variant']} (round {run['round']}) failed:\n{run['error']}\n")

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from bench.floor.driver import DEFAULT_VARIANTS, VARIANTS, error_summary, summarise, table
+from bench.floor.driver import (
+    DEFAULT_VARIANTS,
+    VARIANTS,
+    cpu_table,
+    error_summary,
+    resummarise,
+    summarise,
+    table,
+)
 from bench.floor.plan import DriverSettings
 
 SETTINGS = DriverSettings(
@@ -29,7 +39,7 @@ def run(variant: str, app: float, daprd: float, p95: float | None, sat: float) -
     return {
         "variant": variant,
         "steps": [step(50, False), step(100, True)],
-        "saturation": {"events_per_s": sat},
+        "saturation": {"events_per_s": sat, "app_and_daprd_cpu_ms_per_event": 2.0},
     }
 
 
@@ -52,6 +62,24 @@ def test_medians_ranges_and_ratios_over_rounds() -> None:
     text = table(summary, SETTINGS)
     assert "| http | 4.50 (4.00–5.00) | 4.50 (4.00–5.00) | 9.00 (8.00–10.00) | 1 / — |" in text
     assert "| grpc-clients |" in text and "| 0.56 / — |" in text and "| 1.5 / — |" in text
+    assert "| http | 9.00 (8.00–10.00) | 9.00 (8.00–10.00) | 2.00 |" in cpu_table(summary, SETTINGS)
+
+
+def test_a_results_file_is_summarised_again(tmp_path: Path) -> None:
+    path = tmp_path / "floor.json"
+    settings = {
+        "rates": [50, 100],
+        "step_seconds": 5,
+        "cpu_rate": 100,
+        "cpu_seconds": 10,
+        "variants": ["http"],
+    }
+    runs = [run("http", 1.0, 2.0, 30.0, 500.0)]
+    path.write_text(json.dumps({"settings": settings, "runs": runs, "summary": {}}))
+    document, again = resummarise(path)
+    assert again.variants == ("http",) and again.rates == (50, 100)
+    assert document["summary"]["http"]["cpu_app_and_daprd"]["median"] == 3.0
+    assert json.loads(path.read_text())["summary"] == document["summary"]
 
 
 def test_a_variant_that_failed_says_why() -> None:
