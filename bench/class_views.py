@@ -45,9 +45,12 @@ def _request(rnd: random.Random, view: str) -> tuple[str, str]:
     return f"/progress/ss-{c * CLASS_SIZE + rnd.randrange(CLASS_SIZE)}/history", f"st-{c}"
 
 
-async def _measure(ports: Ports, view: str, clients: int) -> dict[str, float]:
-    rnd = random.Random(view)
-    requests = [_request(rnd, view) for _ in range(REQUESTS + WARMUP * clients)]
+async def timed_gets(
+    ports: Ports, requests: list[tuple[str, str]], clients: int, warmup: int
+) -> dict[str, float]:
+    """GET each (path, teacher) with the teacher's token, ``clients`` at once (each
+    client's first ``warmup`` requests untimed); latency summary in ms. Any status but
+    200 stops the benchmark. Also used by bench/console_pages.py."""
     tokens: dict[str, str] = {}
     latencies: list[float] = []
 
@@ -57,13 +60,19 @@ async def _measure(ports: Ports, view: str, clients: int) -> dict[str, float]:
                 token = tokens.setdefault(teacher, mint("teacher", teacher))
                 start = time.perf_counter()
                 r = await api.get(path, headers={"Authorization": f"Bearer {token}"})
-                if n >= WARMUP:
+                if n >= warmup:
                     latencies.append((time.perf_counter() - start) * 1000)
                 if r.status_code != 200:
                     raise RuntimeError(f"{path}: HTTP {r.status_code} {r.text[:200]}")
 
     await asyncio.gather(*(client(requests[i::clients]) for i in range(clients)))
     return summary(latencies)
+
+
+async def _measure(ports: Ports, view: str, clients: int) -> dict[str, float]:
+    rnd = random.Random(view)
+    requests = [_request(rnd, view) for _ in range(REQUESTS + WARMUP * clients)]
+    return await timed_gets(ports, requests, clients, WARMUP)
 
 
 async def class_views(ports: Ports) -> dict[str, Any]:

@@ -20,11 +20,9 @@ import sys
 import time
 from typing import Any
 
-import httpx
-
+from bench.class_views import timed_gets
 from bench.demo_school import DemoClass, seed
-from bench.run import replica, replica_ports, summary
-from service.dev_token import mint
+from bench.run import replica, replica_ports
 from tests.integration.stack import Ports, phase, stop_on_sigterm
 
 REQUESTS = 200
@@ -50,22 +48,7 @@ async def _measure(
 ) -> dict[str, float]:
     rnd = random.Random(page)
     requests = [_request(rnd, page, classes) for _ in range(REQUESTS + WARMUP * clients)]
-    tokens: dict[str, str] = {}
-    latencies: list[float] = []
-
-    async def client(mine: list[tuple[str, str]]) -> None:
-        async with httpx.AsyncClient(base_url=ports.app_url, timeout=30) as http:
-            for n, (path, teacher) in enumerate(mine):
-                token = tokens.setdefault(teacher, mint("teacher", teacher))
-                start = time.perf_counter()
-                r = await http.get(path, headers={"Authorization": f"Bearer {token}"})
-                if n >= WARMUP:
-                    latencies.append((time.perf_counter() - start) * 1000)
-                if r.status_code != 200:
-                    raise RuntimeError(f"{path}: HTTP {r.status_code} {r.text[:200]}")
-
-    await asyncio.gather(*(client(requests[i::clients]) for i in range(clients)))
-    return summary(latencies)
+    return await timed_gets(ports, requests, clients, WARMUP)
 
 
 async def console_pages(ports: Ports) -> dict[str, Any]:

@@ -39,12 +39,16 @@ STATEMENTS = [
     f"from generate_series(0, {STUDENTS - 1}) i, generate_series(0, 1) t, "
     "generate_series(0, 4) d",
     # 1,000,000 alerts, ten per student; the first of every tenth student unresolved
-    "insert into struggle_alerts (id, student_id, kind, topic_id, severity, detected_at, status) "
+    # change_seq and updated_at are set here: populate() skips the triggers that set them
+    # (migration 0013); the numbers only need to be distinct and after every real one
+    "insert into struggle_alerts (id, student_id, kind, topic_id, severity, detected_at, "
+    "status, change_seq, updated_at) "
     f"select gen_random_uuid(), 'ss-' || (i % {STUDENTS}), "
     "(array['repeated_error','failed_executions','stuck','low_quiz','help_request',"
     f"'inactivity'])[1 + (i / {STUDENTS}) % 6], 'topic-' || (i % 3), "
     "(array['low','medium','high'])[1 + i % 3], now() - (i || ' seconds')::interval, "
-    f"case when i / {STUDENTS} = 0 and i % 10 = 0 then 'open' else 'resolved' end "
+    f"case when i / {STUDENTS} = 0 and i % 10 = 0 then 'open' else 'resolved' end, "
+    "1000000000 + i, now() - (i || ' seconds')::interval "
     f"from generate_series(0, {10 * STUDENTS - 1}) i",
 ]
 
