@@ -717,6 +717,9 @@ def summarise(runs: list[dict[str, Any]], settings: DriverSettings) -> dict[str,
                 for r in ok
             ]
         ).as_dict()
+        for label in ("app", "daprd"):
+            # the peak after the saturation burst: the largest heap the run needed
+            entry[f"peak_rss_mb_{label}"] = spread([_peak_rss(r, label) for r in ok]).as_dict()
         out[name] = entry
     for reference in ("http", "service"):
         ref = out.get(reference)
@@ -728,6 +731,14 @@ def summarise(runs: list[dict[str, Any]], settings: DriverSettings) -> dict[str,
                 for key in ("cpu_app_and_daprd", "cpu_app", "cpu_daprd", "saturation")
             }
     return out
+
+
+def _peak_rss(run: dict[str, Any], label: str) -> float | None:
+    """A process's peak resident memory (MB) at the end of a run's saturation burst;
+    None for runs recorded before the meter read it."""
+    cpu = run.get("saturation", {}).get("cpu", {})
+    peak = cpu.get(label, {}).get("peak_rss_mb")
+    return float(peak) if peak is not None else None
 
 
 def _fmt(s: dict[str, Any], digits: int = 2) -> str:
@@ -777,12 +788,14 @@ def table(summary: dict[str, Any], settings: DriverSettings) -> str:
 def cpu_table(summary: dict[str, Any], settings: DriverSettings) -> str:
     """App + daprd CPU ms per event at each rate and at saturation: medians (range)."""
     rates = sorted({s.rate for s in settings.steps()})
-    head = ["variant", *(f"{r:g}/s" for r in rates), "saturation"]
+    head = ["variant", *(f"{r:g}/s" for r in rates), "saturation", "peak MB app / daprd"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, e in summary.items():
         if not e["cpu_app_and_daprd"]["values"]:
             continue
+        peaks = [e.get(f"peak_rss_mb_{label}", {}) for label in ("app", "daprd")]
         cells = [name, *(_fmt(e[f"cpu_at_{r:g}"]) for r in rates), _fmt(e["saturation_cpu"])]
+        cells.append(" / ".join(_fmt(p, 0) if p else "—" for p in peaks))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
