@@ -150,6 +150,13 @@ VARIANTS = {
             "the service itself on today's HTTP path (bench instance, progress.updated)",
             service=True,
         ),
+        # not in the default list: a second commit of the service, to measure a change
+        # of the service against ``service`` in the same run
+        Variant(
+            "candidate",
+            "the service as committed at --candidate-commit (default HEAD), beside service",
+            service=True,
+        ),
         # not in the default list: the stream host with streaming delivery too
         Variant(
             "stream-all",
@@ -383,7 +390,9 @@ class ServiceTarget(Target):
             self.ports,
             name=SERVICE_NAME,
             fast_timers=False,
-            extra_env={"DAPR_NAMESPACE": f"{self.ports.app_id}-{tag}"},
+            # Go's default GC for daprd, as in the floor's variants (runtime/app.sh's
+            # default is 400 since issue 23; a commit before it ignores the setting)
+            extra_env={"DAPR_NAMESPACE": f"{self.ports.app_id}-{tag}", "DAPRD_GOGC": "100"},
         )
         self._api = httpx.AsyncClient(base_url=self.ports.app_url, timeout=10)
 
@@ -846,10 +855,14 @@ async def main_async(settings: DriverSettings, out: Path) -> dict[str, Any]:
     overlay.parent.mkdir(parents=True, exist_ok=True)
     overlay.write_text(TELEMETRY_OFF_CONFIG)
     order = run_order(settings.variants, settings.rounds)
-    commit: str | None = None
-    checkout = REPO
-    if "service" in settings.variants:
-        commit, checkout = service_checkout(settings.service_commit)
+    commits: dict[str, str] = {}
+    checkouts: dict[str, Path] = {}
+    for name, wanted in (
+        ("service", settings.service_commit),
+        ("candidate", settings.candidate_commit),
+    ):
+        if name in settings.variants:
+            commits[name], checkouts[name] = service_checkout(wanted)
     document: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(),
         "machine": machine(),
@@ -860,7 +873,8 @@ async def main_async(settings: DriverSettings, out: Path) -> dict[str, Any]:
         },
         "variants": {name: VARIANTS[name].what for name in settings.variants},
         "order": [f"{r}:{v}" for r, v in order],
-        "service_commit": commit,
+        "service_commit": commits.get("service"),
+        "candidate_commit": commits.get("candidate"),
         "runs": [],
     }
     estimate = len(order) * settings.seconds_per_run() / 60
@@ -874,7 +888,7 @@ async def main_async(settings: DriverSettings, out: Path) -> dict[str, Any]:
             variant = VARIANTS[name]
             tag = f"fl{int(time.time())}"
             target: Target = (
-                ServiceTarget(variant, tag, checkout)
+                ServiceTarget(variant, tag, checkouts[name])
                 if variant.service
                 else FloorTarget(variant, overlay)
             )
