@@ -31,7 +31,7 @@ from service.dapr.callbacks import DaprCallbacks
 from service.dapr.http_client import DaprHttp, PooledActorClient
 from service.dapr.sidecar import Sidecar
 from service.dapr.subscriptions import install_subscriptions
-from service.db import create_engine, create_read_pool
+from service.db import create_engine, create_read_pool, create_write_pool
 from service.eventlog.log import EventLog
 from service.intake import Intake
 from service.log_config import configure_logging
@@ -109,11 +109,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         config = domain_config(settings)  # reads the curriculum file once
         engine = create_engine(settings)
         read_pool = await create_read_pool(settings)
+        write_pool = await create_write_pool(settings)
         alerts = AlertRepository(engine)
-        projection = ProgressProjection(engine)
+        projection = ProgressProjection(write_pool)
         actors = ActorGateway(PooledActorClient(dapr_actor_calls))
         rosters = RosterRepository(engine)
-        event_log = EventLog(engine, timedelta(days=settings.event_retention_days))
+        event_log = EventLog(write_pool, timedelta(days=settings.event_retention_days))
         rule_sets = RuleSetRepository(engine)
         resources = Resources(
             dapr_http=dapr_http,
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sidecar=sidecar,
             engine=engine,
             read_pool=read_pool,
+            write_pool=write_pool,
             alerts=alerts,
             rosters=rosters,
             projection=projection,

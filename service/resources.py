@@ -30,6 +30,7 @@ class Resources:
     sidecar: Sidecar
     engine: AsyncEngine
     read_pool: asyncpg.Pool  # the class views' connections (service/db.py)
+    write_pool: asyncpg.Pool  # the event log's and the read model's (service/db.py)
     alerts: AlertRepository
     rosters: RosterRepository
     projection: ProgressProjection
@@ -50,3 +51,4 @@ class Resources:
         await self.dapr_actor_calls.aclose()
         await self.engine.dispose()
         await self.read_pool.close()
+        await self.write_pool.close()
