@@ -49,9 +49,9 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 async def create_read_pool(settings: Settings, size: int = 10) -> asyncpg.Pool:
     """The views' connections: plain asyncpg, no ORM layer, no pre-ping (a connection the
-    server closed fails once, and :func:`idempotent` reads again on another). Per request this costs one
-    round trip per statement, where the service's SQLAlchemy engine adds five (its
-    pre-ping inside BEGIN/ROLLBACK, and BEGIN/ROLLBACK around the use):
+    server closed fails once, and :func:`idempotent` reads again on another). Per request
+    this costs one round trip per statement, where the service's SQLAlchemy engine adds
+    five (its pre-ping inside BEGIN/ROLLBACK, and BEGIN/ROLLBACK around the use):
     docs/performance.md, "Teachers' views". No connection is made before the first view
     is asked for, so the app starts while the database is away, as with the engine."""
     return await asyncpg.create_pool(
