@@ -4,6 +4,7 @@ and for the writes every event makes (the event log and the read model)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -88,6 +89,15 @@ CONNECTION_LOST: tuple[type[BaseException], ...] = (
 )
 
 
+def _discard(conn: asyncpg.Connection) -> None:
+    """Close a lost connection so that the pool opens another instead of handing it out
+    again. When asyncpg saw the close itself (ConnectionDoesNotExistError) it has already
+    detached the connection from the pool's proxy, and the proxy refuses the call with
+    InterfaceError: nothing is left to close then."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
+
+
 async def idempotent(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     """``work`` on a pooled connection, and once more on another if that connection was
     lost: the pool has no pre-ping, so after a database restart each pooled connection
@@ -100,7 +110,7 @@ async def idempotent(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Aw
         try:
             return await work(conn)
         except CONNECTION_LOST as exc:
-            conn.terminate()
+            _discard(conn)
             if attempt == 2:
                 raise
             log.info("database_connection_lost_retrying", error=type(exc).__name__)
