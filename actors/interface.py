@@ -1,7 +1,10 @@
 """The StudentProgressActor interface: what callers (through ActorProxy) may invoke.
 
 Methods take at most one JSON-serialisable argument and return JSON data (the SDK
-cannot serialise custom objects), so arguments and results are plain dicts.
+cannot serialise custom objects), so arguments and results are plain dicts; an argument
+annotated ``bytes`` is the call's body undecoded (service/dapr/actor_host.py). The
+annotations must stay objects (no ``from __future__ import annotations`` here): the SDK
+reads them to decode each argument.
 """
 
 from abc import abstractmethod
@@ -13,15 +16,25 @@ ACTOR_TYPE = "StudentProgressActor"
 
 
 class StudentProgressActorInterface(ActorInterface):
+    @actormethod(name="ApplyEventBatch")  # type: ignore[untyped-decorator]
+    @abstractmethod
+    async def apply_event_batch(self, body: bytes) -> dict[str, Any]:
+        """Apply this student's validated events of one delivery batch, in order, in one
+        turn. ``body`` is the call's body as daprd delivered it, the JSON document of
+        actors/event_batch.py (``{"events": [{"type": ..., "data": {...}}, ...],
+        "trace_ids": [...]}``): a ``bytes`` argument is handed over undecoded
+        (service/dapr/actor_host.py), not through the SDK's JSON decoder, which scans in
+        pure Python and turns date-like strings into datetimes. Returns ``{"outcomes":
+        ["applied" | "duplicate", ...]}``, one per event; fails as a whole (nothing
+        saved) or not at all."""
+        ...
+
     @actormethod(name="ApplyEvents")  # type: ignore[untyped-decorator]
     @abstractmethod
     async def apply_events(self, batch_json: str) -> dict[str, Any]:
-        """Apply this student's validated events of one delivery batch, in order, in one
-        turn. The argument is JSON text (``{"events": [{"type": ..., "data": {...}},
-        ...], "trace_ids": [...]}``): the SDK's JSON decoder, which scans objects in pure
-        Python and turns date-like strings into datetimes, then sees a single string.
-        Returns ``{"outcomes": ["applied" | "duplicate", ...]}``, one per event; fails
-        as a whole (nothing saved) or not at all."""
+        """The previous release's ApplyEventBatch, kept for its intakes during a rolling
+        update or after a rollback (decision 019): the same document, sent as one JSON
+        string. Same answer."""
         ...
 
     @actormethod(name="ListReminders")  # type: ignore[untyped-decorator]

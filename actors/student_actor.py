@@ -50,7 +50,7 @@ from actors.effects import (
     SetReminder,
     SignalErrors,
 )
-from actors.events import LearningEvent, PoisonEvent, parse_event
+from actors.event_batch import decode_batch
 from actors.interface import StudentProgressActorInterface
 from actors.outbox import known_effects, unknown_effects
 from actors.progress_view import TopicKey, progress_snapshot, progress_view
@@ -305,16 +305,18 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
 
     # ---------------------------------------------------------------- methods
     @one_turn
+    async def apply_event_batch(self, body: bytes) -> dict[str, Any]:
+        return await self._apply(body)
+
+    @one_turn
     async def apply_events(self, batch_json: str) -> dict[str, Any]:
+        return await self._apply(batch_json)
+
+    async def _apply(self, body: str | bytes) -> dict[str, Any]:
+        """One delivery batch's events of this student (actors/event_batch.py), in the
+        turn the caller holds."""
         start = time.perf_counter()
-        batch = json.loads(batch_json)
-        envelopes: list[dict[str, Any]] = batch["events"]
-        events: list[LearningEvent] = []
-        for envelope in envelopes:
-            event = parse_event(envelope.get("type"), envelope.get("data"))
-            if event.student_id != self.id.id:
-                raise PoisonEvent(f"event {event.event_id} is for student {event.student_id}")
-            events.append(event)
+        events, trace_ids = decode_batch(body, self.id.id)
         state = await self._load()
         if state is None:
             # a new life (the first, or after the last one expired or was erased): the
@@ -337,7 +339,7 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
             applied=turn.applied,
             duplicates=len(events) - turn.applied,
             alerts=[a.kind for a in turn.alerts],
-            trace_ids=batch.get("trace_ids", []),
+            trace_ids=trace_ids,
             duration_ms=round((time.perf_counter() - start) * 1000, 2),
             **timing,
         )

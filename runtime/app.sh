@@ -38,7 +38,10 @@ start_daprd() {
   local res="$STACK_DIR/components-$name"
   "$runtime_dir/render-components.sh" "$res"
   require_free_port "$name-daprd" "$DAPR_HTTP_PORT"
+  # daprd's garbage collector: Go's defaults unless DAPRD_GOGC / DAPRD_GOMEMLIMIT say
+  # otherwise (GOGC=400 was no steady gain here and cost ~110 MB: docs/performance.md).
   # shellcheck disable=SC2086 # DAPRD_EXTRA_ARGS is a list of flags
+  GOGC="${DAPRD_GOGC:-100}" GOMEMLIMIT="${DAPRD_GOMEMLIMIT:-off}" \
   DAPR_HOST_IP=127.0.0.1 start_bg "$name-daprd" "$(dapr_bin daprd)" \
     --app-id "$DAPR_APP_ID" --app-port "$APP_PORT" --app-protocol http \
     --dapr-http-port "$DAPR_HTTP_PORT" --dapr-grpc-port "$DAPR_GRPC_PORT" \

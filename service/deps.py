@@ -8,9 +8,10 @@ import httpx
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.actor_gateway import ActorGateway
 from service.alerts.repository import AlertRepository
 from service.alerts.stream import AlertBroadcaster
+from service.dapr.actor_gateway import ActorGateway
+from service.dapr.sidecar import Sidecar
 from service.eventlog.log import EventLog
 from service.readmodel.projection import ProgressProjection
 from service.readmodel.views import ClassViews
@@ -20,7 +21,6 @@ from service.rulesets.jobs import DryRunJobs
 from service.rulesets.live import LiveRules
 from service.rulesets.repository import RuleSetRepository
 from service.settings import Settings
-from service.sidecar import Sidecar
 
 T = TypeVar("T")
 

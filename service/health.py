@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.dapr.sidecar import Sidecar
 from service.settings import Settings
-from service.sidecar import Sidecar
 
 Check = Callable[[], Awaitable[None]]
 

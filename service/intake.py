@@ -27,13 +27,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import structlog
 
+from actors.event_batch import encode_batch
 from actors.events import EVENT_TYPES, PoisonEvent, parse_event
+from service.dapr.sidecar import SidecarError
 from service.metrics import EVENT_DURATION, EVENTS
-from service.sidecar import SidecarError
 
 log = structlog.get_logger("intake")
 
@@ -42,11 +43,11 @@ RETRY = "RETRY"
 
 
 class ActorGateway(Protocol):
-    async def apply_events(self, student_id: str, batch_json: str) -> dict[str, Any]: ...
+    async def apply_event_batch(self, student_id: str, body: bytes) -> dict[str, Any]: ...
 
 
 class EventLogWriter(Protocol):
-    async def write(self, envelopes: list[dict[str, Any]]) -> None: ...
+    async def write(self, events: Sequence[Accepted]) -> None: ...
 
 
 class BulkPublisher(Protocol):
@@ -57,13 +58,16 @@ class BulkPublisher(Protocol):
 
 @dataclass(frozen=True)
 class Accepted:
-    """A valid entry: its event as the actor receives it, with what the answer needs."""
+    """A valid entry: its event as the actor and the event log receive it, with what
+    the answer needs."""
 
     entry_id: str
     event_id: str
+    student_id: str
     type: str
-    envelope: dict[str, Any]
-    size: int
+    data: dict[str, Any]  # the producer's object, as it arrived
+    data_json: str  # ``data`` encoded, once: the actor call's body and the log splice it
+    size: int  # bytes of the event's data as it arrived (the limit's measure)
     trace_id: str | None
 
 
@@ -112,8 +116,13 @@ def decode_entry(entry_id: str, cloud_event: Any, max_bytes: int) -> Accepted:
     if not isinstance(cloud_event, dict):
         raise PoisonEvent("body is not a CloudEvent object")
     data = cloud_event.get("data")
-    size = len(json.dumps(data, separators=(",", ":"))) if data is not None else 0
+    # encoded once: the limit's measure, and (but for data sent as text) the text the
+    # actor call's body and the event log take as it is
+    data_json = json.dumps(data, separators=(",", ":")) if data is not None else ""
+    size = len(data_json)
+    as_text = False
     if isinstance(data, str):
+        as_text = True
         # A producer that published JSON as text/plain: data arrives as a string.
         try:
             data = json.loads(data)
@@ -125,12 +134,16 @@ def decode_entry(entry_id: str, cloud_event: Any, max_bytes: int) -> Accepted:
             f"event data of {size} bytes exceeds the {max_bytes}-byte limit",
             student if isinstance(student, str) else None,
         )
-    event = parse_event(cloud_event.get("type"), data)
+    event = parse_event(cloud_event.get("type"), data)  # accepts only an object
+    if as_text:
+        data_json = json.dumps(data, separators=(",", ":"))
     return Accepted(
         entry_id=entry_id,
         event_id=event.event_id,
+        student_id=event.student_id,
         type=event.type,
-        envelope={"type": event.type, "data": data},
+        data=cast(dict[str, Any], data),
+        data_json=data_json,
         size=size,
         trace_id=_trace_id(cloud_event),
     )
@@ -140,7 +153,7 @@ def group_by_student(entries: Sequence[Accepted]) -> dict[str, list[Accepted]]:
     """Entries per student, each student's in the batch's (offset) order."""
     groups: dict[str, list[Accepted]] = {}
     for entry in entries:
-        groups.setdefault(entry.envelope["data"]["student_id"], []).append(entry)
+        groups.setdefault(entry.student_id, []).append(entry)
     return groups
 
 
@@ -258,7 +271,7 @@ class Intake:
         if self._event_log is None or not accepted:
             return True
         try:
-            await self._event_log.write([e.envelope for e in accepted])
+            await self._event_log.write(accepted)
         except Exception as exc:  # answered RETRY by each student's task
             log.warning("event_log_failed", events=len(accepted), error=repr(exc))
             return False
@@ -277,16 +290,13 @@ class Intake:
         so is every entry when the batch's events could not be logged."""
         chunks = split_calls(entries, self._actor_call_max_bytes)
         for i, chunk in enumerate(chunks):
-            batch_json = json.dumps(
-                {
-                    "events": [e.envelope for e in chunk],
-                    "trace_ids": sorted({e.trace_id for e in chunk if e.trace_id}),
-                },
-                separators=(",", ":"),
+            body = encode_batch(
+                [(e.type, e.data_json) for e in chunk],
+                sorted({e.trace_id for e in chunk if e.trace_id}),
             )
             try:
                 async with self._turns:
-                    answer = await self._actors.apply_events(student_id, batch_json)
+                    answer = await self._actors.apply_event_batch(student_id, body)
                 outcomes = answer["outcomes"]
                 if len(outcomes) != len(chunk):
                     raise ValueError(f"{len(outcomes)} outcomes for {len(chunk)} events")

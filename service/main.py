@@ -12,29 +12,30 @@ from typing import Any
 
 import httpx
 import structlog
-from dapr.actor.runtime.config import ActorRuntimeConfig
-from dapr.actor.runtime.runtime import ActorRuntime
 from dapr.ext.fastapi import DaprActor
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from actors.class_actor import ClassProgressActor, class_actor_factory
 from actors.config import DomainConfig
-from actors.student_actor import ActorDeps, StudentProgressActor, actor_factory
+from actors.student_actor import ActorDeps
 from service import settings_check
-from service.actor_gateway import ActorGateway
 from service.alerts.repository import AlertRepository
 from service.alerts.stream import AlertBroadcaster
 from service.auth import TokenVerifier
 from service.console.app import install_console
 from service.cors import ListedOriginsCORS
-from service.dapr_callbacks import BATCH_ROUTE, DaprCallbacks
-from service.dapr_http import DaprHttp, PooledActorClient
-from service.db import create_engine, create_read_pool
+from service.dapr.actor_gateway import ActorGateway
+from service.dapr.actor_host import host_actors
+from service.dapr.app_token import DAPR_PREFIXES, DaprTokenMiddleware
+from service.dapr.callbacks import DaprCallbacks
+from service.dapr.http_client import DaprHttp, PooledActorClient
+from service.dapr.sidecar import Sidecar
+from service.dapr.subscriptions import install_subscriptions
+from service.db import create_engine, create_read_pool, create_write_pool
 from service.eventlog.log import EventLog
 from service.intake import Intake
 from service.log_config import configure_logging
-from service.middleware import DAPR_PREFIXES, BodyLimitMiddleware, DaprTokenMiddleware
+from service.middleware import BodyLimitMiddleware
 from service.operation_ids import operation_id
 from service.outbound import Outbound
 from service.periodic import every
@@ -60,7 +61,6 @@ from service.rulesets.live import LiveRules
 from service.rulesets.repository import RuleSetRepository
 from service.schemas import API_ERRORS
 from service.settings import Settings, domain_config, get_settings
-from service.sidecar import Sidecar
 from service.stream_tickets import SessionReader, TicketSigner
 
 API_VERSION = "1.0.0"
@@ -72,36 +72,6 @@ RULES_REFRESH = timedelta(seconds=10)  # how soon another replica's apply holds 
 
 def _actor_deps(settings: Settings, config: DomainConfig, outbound: Outbound) -> ActorDeps:
     return ActorDeps(config=config, outbound=outbound, state_ttl_s=settings.actor_state_ttl_s)
-
-
-def subscriptions(settings: Settings) -> list[dict[str, Any]]:
-    """What daprd reads from /dapr/subscribe: every inbound topic on every intake lane,
-    delivered in bulk to one route (served by service/dapr_callbacks.py), with the
-    dead-letter topic. (DaprApp.subscribe has no bulk option, so the list is served
-    here.)"""
-    return [
-        {
-            "pubsubname": pubsub,
-            "topic": topic,
-            "route": BATCH_ROUTE,
-            "deadLetterTopic": settings.deadletter_topic,
-            "bulkSubscribe": {
-                "enabled": True,
-                "maxMessagesCount": settings.bulk_max_messages,
-                "maxAwaitDurationMs": settings.bulk_max_await_ms,
-            },
-        }
-        for pubsub in settings.intake_pubsubs
-        for topic in settings.inbound_topics
-    ]
-
-
-def _subscribe(app: FastAPI, settings: Settings) -> None:
-    subs = subscriptions(settings)
-
-    @app.get("/dapr/subscribe", include_in_schema=False)
-    async def dapr_subscribe() -> list[dict[str, Any]]:
-        return subs
 
 
 def _public_openapi(app: FastAPI) -> dict[str, Any]:
@@ -132,18 +102,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Two pools, or calls into actors starve the actors' own state writes (see
-        # service/dapr_http.py).
+        # service/dapr/http_client.py).
         dapr_http = DaprHttp(settings, pool_size=settings.dapr_connection_pool)
         dapr_actor_calls = DaprHttp(settings)
         sidecar = Sidecar(settings, dapr_http)
         config = domain_config(settings)  # reads the curriculum file once
         engine = create_engine(settings)
         read_pool = await create_read_pool(settings)
+        write_pool = await create_write_pool(settings)
         alerts = AlertRepository(engine)
-        projection = ProgressProjection(engine)
+        projection = ProgressProjection(write_pool)
         actors = ActorGateway(PooledActorClient(dapr_actor_calls))
         rosters = RosterRepository(engine)
-        event_log = EventLog(engine, timedelta(days=settings.event_retention_days))
+        event_log = EventLog(write_pool, timedelta(days=settings.event_retention_days))
         rule_sets = RuleSetRepository(engine)
         resources = Resources(
             dapr_http=dapr_http,
@@ -151,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sidecar=sidecar,
             engine=engine,
             read_pool=read_pool,
+            write_pool=write_pool,
             alerts=alerts,
             rosters=rosters,
             projection=projection,
@@ -178,16 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live_rules = LiveRules(rule_sets, config, deps)
         await live_rules.refresh_once()  # the applied rule set, before any actor runs
         app.state.live_rules = live_rules
-        ActorRuntime.set_actor_config(ActorRuntimeConfig())
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
-        await dapr_actor.register_actor(
-            StudentProgressActor, actor_client=actor_client, actor_factory=actor_factory(deps)
-        )
-        await dapr_actor.register_actor(
-            ClassProgressActor,
-            actor_client=actor_client,
-            actor_factory=class_actor_factory(deps),
-        )
+        await host_actors(dapr_actor, actor_client, deps)
         pruning = asyncio.create_task(every(EVENT_LOG_PRUNE_PERIOD, event_log.prune_once))
         pruning_dry_runs = asyncio.create_task(
             every(EVENT_LOG_PRUNE_PERIOD, resources.dry_runs.prune_once)
@@ -233,7 +197,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_console(app, settings)  # sets the session hook and the console's error pages
     dapr_actor = DaprActor(app)
-    _subscribe(app, settings)
+    install_subscriptions(app, settings)
     for module in (progress, struggles, classes, rules, students, ops):
         app.include_router(module.router, responses=API_ERRORS)
     app.include_router(health.router)

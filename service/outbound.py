@@ -12,15 +12,15 @@ from typing import Any
 import structlog
 
 from actors.effects import AlertCandidate, ErrorSignal
-from service.actor_gateway import ActorGateway
 from service.alerts.messages import struggle_payload
 from service.alerts.repository import AlertRepository
 from service.coalescing import Coalescer
+from service.dapr.actor_gateway import ActorGateway
+from service.dapr.sidecar import Sidecar
 from service.metrics import STRUGGLES_RAISED
 from service.readmodel.projection import ProgressProjection
 from service.rosters.repository import RosterRepository
 from service.settings import Settings
-from service.sidecar import Sidecar
 
 log = structlog.get_logger("outbound")
 # progress.updated messages per bulk publish when concurrent turns' messages are sent

@@ -9,10 +9,11 @@ import asyncpg
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.actor_gateway import ActorGateway
 from service.alerts.repository import AlertRepository
 from service.alerts.stream import AlertBroadcaster
-from service.dapr_http import DaprHttp
+from service.dapr.actor_gateway import ActorGateway
+from service.dapr.http_client import DaprHttp
+from service.dapr.sidecar import Sidecar
 from service.eventlog.log import EventLog
 from service.intake import Intake
 from service.readmodel.projection import ProgressProjection
@@ -20,16 +21,16 @@ from service.readmodel.views import ClassViews
 from service.rosters.repository import RosterRepository
 from service.rulesets.jobs import DryRunJobs
 from service.rulesets.repository import RuleSetRepository
-from service.sidecar import Sidecar
 
 
 @dataclass(frozen=True)
 class Resources:
     dapr_http: DaprHttp  # the actor runtime's state/reminder calls, publishes, health
-    dapr_actor_calls: DaprHttp  # calls into actors (its own pool: service/dapr_http.py)
+    dapr_actor_calls: DaprHttp  # calls into actors (its own pool: service/dapr/http_client.py)
     sidecar: Sidecar
     engine: AsyncEngine
     read_pool: asyncpg.Pool  # the class views' connections (service/db.py)
+    write_pool: asyncpg.Pool  # the event log's and the read model's (service/db.py)
     alerts: AlertRepository
     rosters: RosterRepository
     projection: ProgressProjection
@@ -50,3 +51,4 @@ class Resources:
         await self.dapr_actor_calls.aclose()
         await self.engine.dispose()
         await self.read_pool.close()
+        await self.write_pool.close()

@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     # event loop's queue, so health probes and API requests are answered during a backlog.
     intake_max_turns: int = Field(default=64, ge=1)
     # At most this many connections to daprd for the actor runtime's own calls, publishing
-    # and health (calls into actors have their own pool: service/dapr_http.py).
+    # and health (calls into actors have their own pool: service/dapr/http_client.py).
     dapr_connection_pool: int = Field(default=128, ge=4)
 
     # Actor state lives this long after its last write (contract: 30 days).

@@ -141,11 +141,20 @@ VARIANTS = {
             telemetry_off=True,
         ),
         Variant(
-            "gogc-400", "today's HTTP path, daprd with GOGC=400 (against 100)", env={"GOGC": "400"}
+            "gogc-400",
+            "today's HTTP path, daprd with GOGC=400 (against 100)",
+            env={"DAPRD_GOGC": "400"},
         ),
         Variant(
             "service",
             "the service itself on today's HTTP path (bench instance, progress.updated)",
+            service=True,
+        ),
+        # not in the default list: a second commit of the service, to measure a change
+        # of the service against ``service`` in the same run
+        Variant(
+            "candidate",
+            "the service as committed at --candidate-commit (default HEAD), beside service",
             service=True,
         ),
         # not in the default list: the stream host with streaming delivery too
@@ -337,6 +346,8 @@ class FloorTarget(Target):
                 "APP_MODULE": "bench.floor.app:app",
                 "WAIT_FOR_ACTORS": "0",
                 "DAPRD_EXTRA_ARGS": " ".join(args),
+                # Go's default, as the floor was first measured; runtime/app.sh's is 400
+                "DAPRD_GOGC": "100",
                 **variant.app_env,
                 **variant.env,
             },
@@ -379,7 +390,9 @@ class ServiceTarget(Target):
             self.ports,
             name=SERVICE_NAME,
             fast_timers=False,
-            extra_env={"DAPR_NAMESPACE": f"{self.ports.app_id}-{tag}"},
+            # Go's default GC for daprd, as in the floor's variants (runtime/app.sh's
+            # default is 400 since issue 23; a commit before it ignores the setting)
+            extra_env={"DAPR_NAMESPACE": f"{self.ports.app_id}-{tag}", "DAPRD_GOGC": "100"},
         )
         self._api = httpx.AsyncClient(base_url=self.ports.app_url, timeout=10)
 
@@ -717,6 +730,9 @@ def summarise(runs: list[dict[str, Any]], settings: DriverSettings) -> dict[str,
                 for r in ok
             ]
         ).as_dict()
+        for label in ("app", "daprd"):
+            # the peak after the saturation burst: the largest heap the run needed
+            entry[f"peak_rss_mb_{label}"] = spread([_peak_rss(r, label) for r in ok]).as_dict()
         out[name] = entry
     for reference in ("http", "service"):
         ref = out.get(reference)
@@ -728,6 +744,14 @@ def summarise(runs: list[dict[str, Any]], settings: DriverSettings) -> dict[str,
                 for key in ("cpu_app_and_daprd", "cpu_app", "cpu_daprd", "saturation")
             }
     return out
+
+
+def _peak_rss(run: dict[str, Any], label: str) -> float | None:
+    """A process's peak resident memory (MB) at the end of a run's saturation burst;
+    None for runs recorded before the meter read it."""
+    cpu = run.get("saturation", {}).get("cpu", {})
+    peak = cpu.get(label, {}).get("peak_rss_mb")
+    return float(peak) if peak is not None else None
 
 
 def _fmt(s: dict[str, Any], digits: int = 2) -> str:
@@ -777,12 +801,14 @@ def table(summary: dict[str, Any], settings: DriverSettings) -> str:
 def cpu_table(summary: dict[str, Any], settings: DriverSettings) -> str:
     """App + daprd CPU ms per event at each rate and at saturation: medians (range)."""
     rates = sorted({s.rate for s in settings.steps()})
-    head = ["variant", *(f"{r:g}/s" for r in rates), "saturation"]
+    head = ["variant", *(f"{r:g}/s" for r in rates), "saturation", "peak MB app / daprd"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, e in summary.items():
         if not e["cpu_app_and_daprd"]["values"]:
             continue
+        peaks = [e.get(f"peak_rss_mb_{label}", {}) for label in ("app", "daprd")]
         cells = [name, *(_fmt(e[f"cpu_at_{r:g}"]) for r in rates), _fmt(e["saturation_cpu"])]
+        cells.append(" / ".join(_fmt(p, 0) if p else "—" for p in peaks))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -829,10 +855,14 @@ async def main_async(settings: DriverSettings, out: Path) -> dict[str, Any]:
     overlay.parent.mkdir(parents=True, exist_ok=True)
     overlay.write_text(TELEMETRY_OFF_CONFIG)
     order = run_order(settings.variants, settings.rounds)
-    commit: str | None = None
-    checkout = REPO
-    if "service" in settings.variants:
-        commit, checkout = service_checkout(settings.service_commit)
+    commits: dict[str, str] = {}
+    checkouts: dict[str, Path] = {}
+    for name, wanted in (
+        ("service", settings.service_commit),
+        ("candidate", settings.candidate_commit),
+    ):
+        if name in settings.variants:
+            commits[name], checkouts[name] = service_checkout(wanted)
     document: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(),
         "machine": machine(),
@@ -843,7 +873,8 @@ async def main_async(settings: DriverSettings, out: Path) -> dict[str, Any]:
         },
         "variants": {name: VARIANTS[name].what for name in settings.variants},
         "order": [f"{r}:{v}" for r, v in order],
-        "service_commit": commit,
+        "service_commit": commits.get("service"),
+        "candidate_commit": commits.get("candidate"),
         "runs": [],
     }
     estimate = len(order) * settings.seconds_per_run() / 60
@@ -857,7 +888,7 @@ async def main_async(settings: DriverSettings, out: Path) -> dict[str, Any]:
             variant = VARIANTS[name]
             tag = f"fl{int(time.time())}"
             target: Target = (
-                ServiceTarget(variant, tag, checkout)
+                ServiceTarget(variant, tag, checkouts[name])
                 if variant.service
                 else FloorTarget(variant, overlay)
             )

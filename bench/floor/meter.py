@@ -1,6 +1,8 @@
 """CPU of the stack's processes from ``/proc/<pid>/stat`` (bench/run.py's ResourceMeter,
 for any instance name): the app, its daprd, Kafka, PostgreSQL (the postmaster and its
-backends alive at both readings) and the driver itself."""
+backends alive at both readings) and the driver itself; and each group's peak resident
+memory so far (``VmHWM``), which shows what a setting such as daprd's ``GOGC`` costs in
+memory."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import time
 from pathlib import Path
 
 from bench.floor.plan import cpu_ms_per_event, cpu_share, stat_cpu_ticks
+from bench.harness import process_memory_mb
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -63,6 +66,7 @@ class Meter:
             out[label] = {
                 "cpu_ms_per_event": round(cpu_ms_per_event(before, after, CLK_TCK, events), 3),
                 "cpu_percent": round(cpu_share(before, after, CLK_TCK, wall), 1),
+                "peak_rss_mb": round(sum(process_memory_mb(p, "VmHWM") for p in both), 1),
             }
         return out
 

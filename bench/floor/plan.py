@@ -47,6 +47,8 @@ class DriverSettings:
     variants: tuple[str, ...] = ()
     # the service variant runs the service as committed here (a git worktree)
     service_commit: str = "main"
+    # the candidate variant runs this commit (a change measured against service)
+    candidate_commit: str = "HEAD"
     # a step that leaves more than this share of its events unreceived after the drain
     # is saturated: the higher rates are not run for that variant
     saturated_share: float = 0.02
@@ -235,6 +237,11 @@ def parse_args(
         default=base.service_commit,
         help="the service variant runs this commit, from a git worktree (default main)",
     )
+    parser.add_argument(
+        "--candidate-commit",
+        default=base.candidate_commit,
+        help="the candidate variant runs this commit, from a git worktree (default HEAD)",
+    )
     args = parser.parse_args(list(argv))
     chosen = tuple(v for v in args.variants.replace(" ", "").split(",") if v)
     unknown = [v for v in chosen if v not in variants]
@@ -252,6 +259,7 @@ def parse_args(
         rounds=args.rounds,
         variants=chosen,
         service_commit=args.service_commit,
+        candidate_commit=args.candidate_commit,
     )
     settings.steps()  # refuses bad rates and durations here, before anything starts
     if settings.rounds < 1 or settings.students < 1 or settings.saturation_students < 1:

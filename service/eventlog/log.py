@@ -10,15 +10,15 @@ replays a student's events in the order they were logged — their delivery orde
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+import asyncpg
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.coalescing import Coalescer
-from service.db import driver
+from service.db import idempotent
 
 log = structlog.get_logger("event_log")
 EVENTS_PER_WRITE = 2000
@@ -53,35 +53,50 @@ GROUP BY student_id
 """
 
 
-def _row(envelope: dict[str, Any]) -> tuple[Any, ...]:
-    data = envelope["data"]
+class LoggedEvent(Protocol):
+    """A valid event as the intake accepted it (service/intake.py ``Accepted``)."""
+
+    @property
+    def student_id(self) -> str: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def data_json(self) -> str: ...  # ``data`` as compact JSON text, encoded once
+
+
+def _row(event: LoggedEvent) -> tuple[Any, ...]:
+    data = event.data
     return (
-        data["student_id"],
-        data["event_id"],
-        envelope["type"],
+        event.student_id,
+        event.event_id,
+        event.type,
         data["occurred_at"],
         data.get("topic_id"),
         data.get("exercise_id"),
-        json.dumps(data, separators=(",", ":")),
+        event.data_json,
     )
 
 
 class EventLog:
-    def __init__(self, engine: AsyncEngine, retention: timedelta) -> None:
-        self._engine = engine
+    def __init__(self, pool: asyncpg.Pool, retention: timedelta) -> None:
+        self._pool = pool  # plain asyncpg (service/db.py create_write_pool)
         self.retention = retention
-        self._writes: Coalescer[dict[str, Any]] = Coalescer(self._insert, EVENTS_PER_WRITE)
+        self._writes: Coalescer[LoggedEvent] = Coalescer(self._insert, EVENTS_PER_WRITE)
 
-    async def write(self, envelopes: list[dict[str, Any]]) -> None:
-        """Log these events (``{"type", "data"}`` as the actors get them), in one
+    async def write(self, events: Sequence[LoggedEvent]) -> None:
+        """Log these events (the data as the intake encoded it for the actors), in one
         statement with those of concurrent deliveries (service/coalescing.py)."""
-        await self._writes.submit(envelopes)
+        await self._writes.submit(list(events))
 
-    async def _insert(self, envelopes: list[dict[str, Any]]) -> None:
-        rows = [_row(e) for e in envelopes]
+    async def _insert(self, events: list[LoggedEvent]) -> None:
+        rows = [_row(e) for e in events]
         columns = [list(c) for c in zip(*rows, strict=True)]
-        async with self._engine.begin() as conn:
-            await (await driver(conn)).execute(_INSERT, *columns)
+        # one statement, in autocommit; written twice, the second adds nothing
+        await idempotent(self._pool, lambda pg: pg.execute(_INSERT, *columns))
 
     async def events_of(
         self, student_ids: list[str], since: datetime, until: datetime
@@ -89,8 +104,8 @@ class EventLog:
         """Each student's logged events between ``since`` and ``until`` (event time), in
         delivery order, as ``{"type", "data"}`` with ``data`` its JSON text: decoded by
         the replay (a worker thread or process), not on the event loop."""
-        async with self._engine.connect() as conn:
-            found = await (await driver(conn)).fetch(_STUDENT_EVENTS, student_ids, since, until)
+        async with self._pool.acquire() as pg:
+            found = await pg.fetch(_STUDENT_EVENTS, student_ids, since, until)
         out: dict[str, list[dict[str, Any]]] = {}
         for student_id, event_type, data in found:
             out.setdefault(student_id, []).append({"type": event_type, "data": data})
@@ -101,8 +116,7 @@ class EventLog:
     ) -> dict[str, int]:
         """Per student with events there, how many :meth:`events_of` would return (every
         student: None)."""
-        async with self._engine.connect() as conn:
-            pg = await driver(conn)
+        async with self._pool.acquire() as pg:
             if student_ids is None:
                 found = await pg.fetch(_COUNTS_BETWEEN, since, until)
             else:
@@ -110,15 +124,13 @@ class EventLog:
         return {r[0]: int(r[1]) for r in found}
 
     async def delete_student(self, student_id: str) -> None:
-        async with self._engine.begin() as conn:
-            await (await driver(conn)).execute(
-                "DELETE FROM learning_events WHERE student_id = $1", student_id
-            )
+        async with self._pool.acquire() as pg:
+            await pg.execute("DELETE FROM learning_events WHERE student_id = $1", student_id)
 
     async def prune(self) -> int:
         """Drop events older than the retention (by event time); how many went."""
-        async with self._engine.begin() as conn:
-            status = await (await driver(conn)).execute(
+        async with self._pool.acquire() as pg:
+            status = await pg.execute(
                 "DELETE FROM learning_events WHERE occurred_at < now() - $1::interval",
                 self.retention,
             )

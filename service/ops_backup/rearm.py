@@ -40,9 +40,9 @@ from actors.interface import ACTOR_TYPE
 from actors.rules import expected_reminders
 from actors.stored_state import decode_state
 from actors.student_actor import REMINDER_FAILURE_POLICY, STATE_KEY
-from service.dapr_http import DaprHttp, DaprUnreachable, PooledActorClient
+from service.dapr.http_client import DaprHttp, DaprUnreachable, PooledActorClient
+from service.dapr.sidecar import Sidecar, SidecarError
 from service.settings import Settings, domain_config
-from service.sidecar import Sidecar, SidecarError
 
 STATE_TABLE = "dapr_actor_state"  # the actorstate component's tableName (helm, components/)
 _SERIALIZER = DefaultJSONSerializer()

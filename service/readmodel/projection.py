@@ -34,12 +34,11 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import structlog
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.db import driver
-from service.readmodel.table import HISTORY, OVERALL, PROGRESS, SUMMARY
+from service.db import idempotent
+from service.readmodel.table import OVERALL
 
 log = structlog.get_logger("read_model")
 
@@ -159,6 +158,10 @@ ON CONFLICT (student_id, topic_id) DO UPDATE SET
     last_activity = excluded.last_activity, version = excluded.version,
     mastery_probability = excluded.mastery_probability, updated_at = now()
 """
+_DELETE_TOPICS = "DELETE FROM student_progress WHERE student_id = $1"
+_DELETE_HISTORY = "DELETE FROM progress_history WHERE student_id = $1"
+_DELETE_SUMMARY = "DELETE FROM student_summary WHERE student_id = $1"
+
 _HISTORY = """
 INSERT INTO progress_history AS h (student_id, topic_id, day, score, level, version)
 SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::float8[], $5::text[],
@@ -174,8 +177,8 @@ def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
 
 
 class ProgressProjection:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool  # plain asyncpg (service/db.py create_write_pool)
 
     async def write(self, snapshots: list[dict[str, Any]]) -> None:
         latest = latest_per_student(snapshots)
@@ -183,58 +186,13 @@ class ProgressProjection:
             return
         ordered = [latest[sid] for sid in sorted(latest)]  # one lock order for all
         when = {s["student_id"]: _when(s) for s in ordered}  # parsed once per student
-        summaries = [
-            (
-                s["student_id"],
-                s["overall_mastery"],
-                s["level"],
-                s["streak_days"],
-                when[s["student_id"]],
-                s["version"],
-                s.get("life"),
-                _saved_at(s),
-            )
-            for s in ordered
-        ]
-        async with self._engine.begin() as conn:
-            pg = await driver(conn)
-            replaced = await pg.fetch(_SUMMARIES, *_columns(summaries, 8))
-            newer = {r["student_id"] for r in replaced}
-            written = [s for s in ordered if s["student_id"] in newer]
-            if not written:
-                return
-            new_lives = [r["student_id"] for r in replaced if r["new_life"]]
-            if new_lives:
-                await pg.execute(_FORGET_LIFE, new_lives)
-            topics = [
-                (
-                    s["student_id"],
-                    t["topic_id"],
-                    t["score"],
-                    t["level"],
-                    json.dumps(t["components"]),
-                    t["passed_exercises"],
-                    t["exercise_target"],
-                    when[s["student_id"]],
-                    s["version"],
-                    t.get("mastery_probability"),
-                )
-                for s in written
-                for t in s["topics"]
-            ]
-            if topics:
-                await pg.execute(_TOPICS, *_columns(topics, 10))
-            history = []
-            for s in written:
-                day, version = _day_of(when[s["student_id"]]), s["version"]
-                history.append(
-                    (s["student_id"], OVERALL, day, s["overall_mastery"], s["level"], version)
-                )
-                history += [
-                    (s["student_id"], t["topic_id"], day, t["score"], t["level"], version)
-                    for t in s["topics"]
-                ]
-            await pg.execute(_HISTORY, *_columns(history, 6))
+
+        async def rows(pg: asyncpg.Connection) -> None:
+            async with pg.transaction():
+                await _write_rows(pg, ordered, when)
+
+        # written twice, the versions and lives make the second change nothing
+        await idempotent(self._pool, rows)
 
     async def drop_expired(self, state_ttl_s: float, batch: int = DROP_BATCH) -> int:
         """Drop the rows of every student whose actor state has expired (not saved for
@@ -242,8 +200,7 @@ class ProgressProjection:
         students. In batches of ``batch`` students, a transaction each."""
         dropped = 0
         while True:
-            async with self._engine.begin() as conn:
-                pg = await driver(conn)
+            async with self._pool.acquire() as pg:
                 count = int(await pg.fetchval(_DROP_EXPIRED, float(state_ttl_s), batch))
             dropped += count
             if count < batch:
@@ -261,8 +218,65 @@ class ProgressProjection:
 
     async def delete_student(self, student_id: str) -> int:
         """Erasure: the student's rows in all three tables; how many summary rows went."""
-        async with self._engine.begin() as conn:
-            await conn.execute(delete(PROGRESS).where(PROGRESS.c.student_id == student_id))
-            await conn.execute(delete(HISTORY).where(HISTORY.c.student_id == student_id))
-            result = await conn.execute(delete(SUMMARY).where(SUMMARY.c.student_id == student_id))
-        return int(result.rowcount or 0)
+        async with self._pool.acquire() as pg, pg.transaction():
+            await pg.execute(_DELETE_TOPICS, student_id)
+            await pg.execute(_DELETE_HISTORY, student_id)
+            status = await pg.execute(_DELETE_SUMMARY, student_id)
+        return int(status.split()[-1])
+
+
+async def _write_rows(
+    pg: asyncpg.Connection,
+    ordered: list[dict[str, Any]],
+    when: dict[str, datetime | None],
+) -> None:
+    """The summary rows (the guard), then the topic and history rows of the students
+    whose summary the snapshot replaced; in the caller's transaction."""
+    summaries = [
+        (
+            s["student_id"],
+            s["overall_mastery"],
+            s["level"],
+            s["streak_days"],
+            when[s["student_id"]],
+            s["version"],
+            s.get("life"),
+            _saved_at(s),
+        )
+        for s in ordered
+    ]
+    replaced = await pg.fetch(_SUMMARIES, *_columns(summaries, 8))
+    newer = {r["student_id"] for r in replaced}
+    written = [s for s in ordered if s["student_id"] in newer]
+    if not written:
+        return
+    new_lives = [r["student_id"] for r in replaced if r["new_life"]]
+    if new_lives:
+        await pg.execute(_FORGET_LIFE, new_lives)
+    topics = [
+        (
+            s["student_id"],
+            t["topic_id"],
+            t["score"],
+            t["level"],
+            json.dumps(t["components"]),
+            t["passed_exercises"],
+            t["exercise_target"],
+            when[s["student_id"]],
+            s["version"],
+            t.get("mastery_probability"),
+        )
+        for s in written
+        for t in s["topics"]
+    ]
+    if topics:
+        await pg.execute(_TOPICS, *_columns(topics, 10))
+    history = []
+    for s in written:
+        day, version = _day_of(when[s["student_id"]]), s["version"]
+        history.append((s["student_id"], OVERALL, day, s["overall_mastery"], s["level"], version))
+        history += [
+            (s["student_id"], t["topic_id"], day, t["score"], t["level"], version)
+            for t in s["topics"]
+        ]
+    await pg.execute(_HISTORY, *_columns(history, 6))

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import asyncpg
 
 from actors.config import DomainConfig
+from service.db import idempotent
 from service.readmodel.table import OVERALL
 from service.rosters.scope import ReachCheck, Scope, class_reach, student_reach
 
@@ -290,7 +291,10 @@ class ClassViews:
         now = datetime.now(UTC)
         day = today or now.date()
         week_ago = date.fromordinal(day.toordinal() - 7)
-        async with self._pool.acquire() as conn:
+
+        async def read(
+            conn: asyncpg.Connection,
+        ) -> tuple[list[dict[str, Any]], list[Any]] | None:
             if not await _reaches(conn, class_reach(scope, class_id)):
                 return None
             found = await conn.fetch(
@@ -302,16 +306,21 @@ class ClassViews:
                 *(after or ()),
             )
             rows = [dict(r) for r in found]
-            more = len(rows) > limit
-            rows = rows[:limit]
-            position = tuple(rows[-1][k.column] for k in SORT_KEYS[sort]) if more else None
-            scores: dict[str, dict[str, float]] = {}
-            probabilities: dict[str, dict[str, float | None]] = {}
-            ids = [r["student_id"] for r in rows]
-            if ids:
-                for sid, topic_id, score, p in await conn.fetch(TOPIC_SCORES_SQL, ids):
-                    scores.setdefault(sid, {})[topic_id] = score
-                    probabilities.setdefault(sid, {})[topic_id] = p
+            ids = [r["student_id"] for r in rows[:limit]]
+            return rows, (await conn.fetch(TOPIC_SCORES_SQL, ids) if ids else [])
+
+        got = await idempotent(self._pool, read)
+        if got is None:
+            return None
+        rows, topic_scores = got
+        more = len(rows) > limit
+        rows = rows[:limit]
+        position = tuple(rows[-1][k.column] for k in SORT_KEYS[sort]) if more else None
+        scores: dict[str, dict[str, float]] = {}
+        probabilities: dict[str, dict[str, float | None]] = {}
+        for sid, topic_id, score, p in topic_scores:
+            scores.setdefault(sid, {})[topic_id] = score
+            probabilities.setdefault(sid, {})[topic_id] = p
         page = []
         for r in rows:
             reasons = flag_reasons(r, now, self._inactive_after)
@@ -336,17 +345,25 @@ class ClassViews:
     async def topics(self, scope: Scope, class_id: str) -> list[dict[str, Any]] | None:
         """Per topic the class's students have progress in: students at each level, mean
         and median score, students with an unresolved alert in the topic."""
-        async with self._pool.acquire() as conn:
+
+        async def read(conn: asyncpg.Connection) -> list[dict[str, Any]] | None:
             if not await _reaches(conn, class_reach(scope, class_id)):
                 return None
             return [dict(r) for r in await conn.fetch(TOPICS_SQL, class_id)]
 
+        return await idempotent(self._pool, read)
+
     async def exercises(self, scope: Scope, class_id: str) -> list[dict[str, Any]] | None:
         """Per exercise the class's students have events of (retained events only)."""
-        async with self._pool.acquire() as conn:
+
+        async def read(conn: asyncpg.Connection) -> list[dict[str, Any]] | None:
             if not await _reaches(conn, class_reach(scope, class_id)):
                 return None
-            rows = [dict(r) for r in await conn.fetch(EXERCISES_SQL, class_id)]
+            return [dict(r) for r in await conn.fetch(EXERCISES_SQL, class_id)]
+
+        rows = await idempotent(self._pool, read)
+        if rows is None:
+            return None
         for row in rows:
             attempts = row["attempts"]
             row["pass_rate"] = round(row["passing_attempts"] / attempts, 3) if attempts else None
@@ -356,8 +373,11 @@ class ClassViews:
     async def history(
         self, scope: Scope, student_id: str, topic_id: str | None, since: date, until: date
     ) -> list[dict[str, Any]] | None:
-        async with self._pool.acquire() as conn:
+
+        async def read(conn: asyncpg.Connection) -> list[dict[str, Any]] | None:
             if not await _reaches(conn, student_reach(scope, student_id)):
                 return None
             found = await conn.fetch(HISTORY_SQL, student_id, since, until, topic_id)
             return [dict(r) for r in found]
+
+        return await idempotent(self._pool, read)

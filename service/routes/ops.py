@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from actors.interface import ACTOR_TYPE
 from service.auth import Admin
+from service.dapr.sidecar import Sidecar
 from service.deps import Actors, CurrentSettings, Placement, SidecarDep
 from service.errors import NotFound, Unavailable
 from service.kafka_reader import KafkaUnavailable, read_intake
@@ -15,7 +16,6 @@ from service.ops_intake import broker_list, dead_letter, event_counts, newest, t
 from service.routes.progress import StudentId
 from service.schemas import OpsActors, OpsIntake, Reminders, problem
 from service.settings import Settings
-from service.sidecar import Sidecar
 
 router = APIRouter(prefix="/ops", tags=["ops"])
 

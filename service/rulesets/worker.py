@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 
 from actors.config import DomainConfig
-from service.db import create_engine
+from service.db import create_engine, create_write_pool
 from service.eventlog.log import EventLog
 from service.log_config import configure_logging
 from service.rosters.repository import RosterRepository
@@ -50,11 +50,12 @@ async def _configs(
 
 async def replay(run_id: str, settings: Settings) -> None:
     engine = create_engine(settings)
+    log_pool = await create_write_pool(settings, size=1)  # the event log's reads
     store = DryRunStore(engine)
     started = time.monotonic()
     try:
         run = await store.get(run_id)
-        event_log = EventLog(engine, timedelta(days=settings.event_retention_days))
+        event_log = EventLog(log_pool, timedelta(days=settings.event_retention_days))
         rosters = RosterRepository(engine)
         current, candidate = await _configs(run, domain_config(settings), RuleSetRepository(engine))
         since, until, class_id = run["since"], run["until"], run["class_id"]
@@ -83,6 +84,7 @@ async def replay(run_id: str, settings: Settings) -> None:
         await store.fail(run_id, f"{type(exc).__name__}: {exc}")
         raise
     finally:
+        await log_pool.close()
         await engine.dispose()
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.dapr.sidecar import Sidecar
 from service.db import create_engine
 from service.health import check_health, check_readiness
 from service.settings import Settings
-from service.sidecar import Sidecar
 from tests.integration.stack import Ports, stack_secret
 
 Check = Callable[[Settings, Sidecar, AsyncEngine], Awaitable[dict[str, Any]]]

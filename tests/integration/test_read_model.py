@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from service.db import create_read_pool
+from service.db import create_read_pool, create_write_pool
 from service.readmodel.projection import ProgressProjection
 from service.readmodel.views import ClassViews
 from service.rosters.apply import Roster
@@ -35,7 +35,8 @@ def engine_for(ports: Ports) -> AsyncEngine:
 
 
 async def read_pool_for(ports: Ports) -> asyncpg.Pool:
-    """The views' pool as the app builds it (service.db.create_read_pool)."""
+    """The views' pool as the app builds it (service.db.create_read_pool); the
+    projection's writes take the same kind of pool (create_write_pool)."""
     url = ports.database_url.replace("postgresql://", "postgresql+asyncpg://")
     return await create_read_pool(Settings(database_url=url), size=2)
 
@@ -149,7 +150,7 @@ async def test_published_events_reach_the_class_views(
 async def test_an_older_snapshot_never_replaces_a_newer_one(ports: Ports) -> None:
     engine = engine_for(ports)
     pool = await read_pool_for(ports)
-    projection, views = ProgressProjection(engine), ClassViews(pool)
+    projection, views = ProgressProjection(pool), ClassViews(pool)
     sid = f"ooo-{uuid.uuid4().hex[:8]}"
     try:
         await projection.write([snapshot(sid, 5, {"a": 80.0})])
@@ -210,7 +211,7 @@ async def test_a_new_life_replaces_the_old_lifes_rows_and_a_late_old_one_does_no
     the new one has not reached included; a late snapshot of the old life changes
     nothing; the new life goes on by version."""
     engine, pool = engine_for(ports), await read_pool_for(ports)
-    projection = ProgressProjection(engine)
+    projection = ProgressProjection(pool)
     sid = f"life-{uuid.uuid4().hex[:8]}"
     now = datetime.now(UTC)
     old_saved = now - timedelta(days=31)
@@ -268,7 +269,7 @@ async def test_a_state_begun_before_lives_were_recorded(ports: Ports) -> None:
     wipes topics or history; the first snapshot with a life after such rows is a new
     life (a state gets a life only when it begins)."""
     engine, pool = engine_for(ports), await read_pool_for(ports)
-    projection = ProgressProjection(engine)
+    projection = ProgressProjection(pool)
     legacy, known = (f"legacy-{uuid.uuid4().hex[:8]}" for _ in range(2))
     now = datetime.now(UTC)
     yesterday = now - timedelta(days=1)
@@ -306,6 +307,49 @@ async def test_a_state_begun_before_lives_were_recorded(ports: Ports) -> None:
         await pool.close()
 
 
+async def test_a_write_outlives_its_pooled_connection_being_closed_by_the_server(
+    ports: Ports,
+) -> None:
+    """The write pool has no pre-ping (service/db.py): a connection the server closed
+    since it was pooled (a restart, a failover) fails on its next use, and the write is
+    made once more on a fresh connection instead of failing the actors' turns; a view
+    reads again likewise instead of answering 500."""
+    url = ports.database_url.replace("postgresql://", "postgresql+asyncpg://")
+    writes = await create_write_pool(Settings(database_url=url), size=1)
+    reader = await create_read_pool(Settings(database_url=url), size=1)
+    projection = ProgressProjection(writes)
+    sid = f"lost-{uuid.uuid4().hex[:8]}"
+    try:
+        await projection.write([snapshot(sid, 1, {"a": 40.0})])
+        # written at once, the server's goodbye is still unread on the connection
+        # (asyncpg: InternalClientError); written later, asyncpg has seen the close
+        # (ConnectionDoesNotExistError) or the pool replaces the connection itself
+        for version, pause in ((2, 0.0), (3, 0.5)):
+            async with writes.acquire() as conn:  # the pool's one connection
+                backend = conn.get_server_pid()
+            async with reader.acquire() as admin:
+                assert await admin.fetchval("select pg_terminate_backend($1)", backend)
+            await asyncio.sleep(pause)
+            await projection.write([snapshot(sid, version, {"a": 50.0 + version})])
+            summary, topics, _ = await stored(reader, sid)
+            assert summary is not None and summary["version"] == version
+            assert topics == {"a": 50.0 + version}
+            async with writes.acquire() as conn:
+                assert conn.get_server_pid() != backend
+        # the views' pool alike: its connection closed by the server, a view reads again
+        async with reader.acquire() as conn:
+            viewer = conn.get_server_pid()
+        async with writes.acquire() as admin:
+            assert await admin.fetchval("select pg_terminate_backend($1)", viewer)
+        day = datetime.now(UTC).date()
+        history = await ClassViews(reader).history(EVERYONE, sid, "a", day, day)
+        assert history is not None and [p["score"] for p in history] == [53.0]
+    finally:
+        await projection.delete_student(sid)
+        await writes.close()
+        await reader.close()
+
+
 async def test_the_rows_of_expired_states_are_dropped_and_fresh_ones_kept(
     ports: Ports,
 ) -> None:
@@ -313,7 +357,7 @@ async def test_the_rows_of_expired_states_are_dropped_and_fresh_ones_kept(
     goes with its topics and history; a row saved since stays, and a reminder's turn
     (same version, saved later) keeps a row from expiring. In batches."""
     engine, pool = engine_for(ports), await read_pool_for(ports)
-    projection = ProgressProjection(engine)
+    projection = ProgressProjection(pool)
     tag = uuid.uuid4().hex[:8]
     expired = [f"exp-{tag}-{i}" for i in range(3)]
     fresh, refreshed = f"fresh-{tag}", f"refreshed-{tag}"
@@ -369,7 +413,7 @@ async def _heatmap_matches_rows(ports: Ports, students: list[dict[str, float]]) 
     engine = engine_for(ports)
     pool = await read_pool_for(ports)
     projection, views, rosters = (
-        ProgressProjection(engine),
+        ProgressProjection(pool),
         ClassViews(pool),
         RosterRepository(engine),
     )
@@ -438,7 +482,7 @@ async def _pages_hold_under_changes(
 ) -> None:
     engine, pool = engine_for(ports), await read_pool_for(ports)
     projection, views, rosters = (
-        ProgressProjection(engine),
+        ProgressProjection(pool),
         ClassViews(pool),
         RosterRepository(engine),
     )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from dapr.actor.runtime.mock_actor import create_mock_actor
 
 from actors.config import DomainConfig
-from actors.events import LearningEvent, parse_event
+from actors.event_batch import encode_batch
+from actors.events import LearningEvent, parse_event, to_envelope
 from actors.student_actor import ActorDeps, Outbound, StudentProgressActor
 from actors.turns import TurnLocks
 
@@ -59,6 +61,14 @@ def reviewed(quality: float, **kw: Any) -> LearningEvent:
 def message(text: str, **kw: Any) -> LearningEvent:
     kw.setdefault("topic", None)
     return event("learning.message", text=text, **kw)
+
+
+def batch_body(*events: LearningEvent, trace_ids: tuple[str, ...] = ()) -> bytes:
+    """An ApplyEventBatch body of ``events``, as the intake writes it."""
+    return encode_batch(
+        [(e.type, json.dumps(to_envelope(e)["data"], separators=(",", ":"))) for e in events],
+        trace_ids,
+    )
 
 
 def mock_student_actor(

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from actors.effects import AlertCandidate, ErrorSignal
-from actors.events import LearningEvent, to_envelope
-from tests.unit.factories import T0, mock_student_actor, quiz, reviewed
+from actors.events import LearningEvent, PoisonEvent, to_envelope
+from tests.unit.factories import T0, batch_body, mock_student_actor, quiz, reviewed
 
 
 class Outbound:
@@ -40,7 +40,8 @@ class Outbound:
         self.progress += [p["trigger_event_id"] for p in payloads]
 
 
-def batch(*events: LearningEvent) -> str:
+def legacy_batch(*events: LearningEvent) -> str:
+    """The previous release's ApplyEvents argument: the same document, as one string."""
     return json.dumps({"events": [to_envelope(e) for e in events]})
 
 
@@ -69,7 +70,7 @@ EVENTS = [
 async def test_a_batch_is_one_turn_and_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
     outbound = Outbound()
     actor = actor_with(monkeypatch, outbound, "batch-s1")
-    result = await actor.apply_events(batch(*EVENTS, EVENTS[0]))
+    result = await actor.apply_event_batch(batch_body(*EVENTS, EVENTS[0]))
     assert result["outcomes"] == ["applied", "applied", "applied", "duplicate"]
     assert actor.writes == [3]
     assert outbound.progress == ["b1", "b2", "b3"] and list(outbound.alerts.values()) == [
@@ -78,22 +79,53 @@ async def test_a_batch_is_one_turn_and_one_write(monkeypatch: pytest.MonkeyPatch
     assert outbound.versions == {"batch-s1": 3}  # one read model snapshot per turn
 
 
+async def test_the_previous_releases_call_gets_the_same_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ApplyEvents, as an intake of the previous release calls it (decision 019)."""
+    outbound = Outbound()
+    actor = actor_with(monkeypatch, outbound, "batch-s1")
+    result = await actor.apply_events(legacy_batch(*EVENTS, EVENTS[0]))
+    assert result["outcomes"] == ["applied", "applied", "applied", "duplicate"]
+    assert actor.writes == [3] and outbound.progress == ["b1", "b2", "b3"]
+
+
+async def test_a_body_not_from_an_intake_is_checked_in_full_and_fails_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The actor builds every event with the models' validator: an invalid event or
+    another student's fails the whole call, and nothing is saved or sent."""
+    outbound = Outbound()
+    actor = actor_with(monkeypatch, outbound, "batch-s1")
+    good = json.loads(batch_body(EVENTS[0]))["events"][0]
+    for wrong in (
+        {**good, "data": {**good["data"], "score": 150}},
+        {**good, "data": {**good["data"], "student_id": "batch-s2"}},
+        {**good, "type": "exercise.graded"},
+    ):
+        with pytest.raises(PoisonEvent):
+            await actor.apply_event_batch(json.dumps({"events": [good, wrong]}).encode())
+    assert actor.writes == [] and outbound.progress == []
+
+
 async def test_a_crash_between_write_and_effects_performs_them_once_on_redelivery(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     outbound = Outbound(fail_publishes=1)
     actor = actor_with(monkeypatch, outbound, "batch-s1")
     with pytest.raises(ConnectionError):
-        await actor.apply_events(batch(*EVENTS))
+        await actor.apply_event_batch(batch_body(*EVENTS))
     assert actor.writes == [3] and outbound.progress == []  # saved, effects not done
 
-    again = await actor.apply_events(batch(*EVENTS))  # daprd re-sends the batch
+    again = await actor.apply_event_batch(batch_body(*EVENTS))  # daprd re-sends the batch
     assert again["outcomes"] == ["duplicate"] * 3
     assert actor.writes == [3]  # nothing applied twice, nothing written again
     assert outbound.progress == ["b1", "b2", "b3"] and list(outbound.alerts.values()) == [
         "low_quiz"
     ]
 
-    more = await actor.apply_events(batch(quiz(90, event_id="b4", student="batch-s1", at=T0)))
+    more = await actor.apply_event_batch(
+        batch_body(quiz(90, event_id="b4", student="batch-s1", at=T0))
+    )
     assert more["outcomes"] == ["applied"]
     assert outbound.progress == ["b1", "b2", "b3", "b4"]  # the old outbox not performed again

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 
 from actors.effects import AlertCandidate, ErrorSignal
-from actors.events import LearningEvent, to_envelope
+from actors.events import LearningEvent
 from actors.rules import WAKE_REMINDER
 from actors.state import StudentState
 from actors.student_actor import STATE_KEY, STATE_RECHECK, StudentProgressActor
 from actors.vocabulary import iso_z
-from tests.unit.factories import T0, mock_student_actor, quiz, reviewed
+from tests.unit.factories import T0, batch_body, mock_student_actor, quiz, reviewed
 
 TTL_S = 30 * 24 * 3600
 
@@ -78,8 +78,7 @@ def _actor(
 
 
 async def _apply(actor: StudentProgressActor, *events: LearningEvent) -> list[str]:
-    batch = {"events": [to_envelope(e) for e in events]}
-    outcomes: list[str] = (await actor.apply_events(json.dumps(batch)))["outcomes"]
+    outcomes: list[str] = (await actor.apply_event_batch(batch_body(*events)))["outcomes"]
     return outcomes
 
 

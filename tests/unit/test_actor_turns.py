@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 from typing import Any
 
 import pytest
 
 from actors.effects import AlertCandidate, ErrorSignal
-from actors.events import to_envelope
 from actors.state import StudentState
 from actors.student_actor import STATE_KEY, StudentProgressActor
 from actors.turns import TurnLocks
-from tests.unit.factories import mock_student_actor, run
+from tests.unit.factories import batch_body, mock_student_actor, run
 
 
 class FirstPublishBlocks:
@@ -62,9 +60,11 @@ def _install(
 
 
 async def _apply(actor: StudentProgressActor, event_id: str) -> str:
-    """ApplyEvents of one successful code run by the actor's own student; its outcome."""
-    event = to_envelope(run(False, student=actor.id.id, event_id=event_id))
-    result = await actor.apply_events(json.dumps({"events": [event]}))
+    """ApplyEventBatch of one successful code run by the actor's own student; its
+    outcome."""
+    result = await actor.apply_event_batch(
+        batch_body(run(False, student=actor.id.id, event_id=event_id))
+    )
     outcome: str = result["outcomes"][0]
     return outcome
 

@@ -113,5 +113,5 @@ def test_default_variants_are_known_and_the_issue_s_list() -> None:
     assert set(DEFAULT_VARIANTS) <= set(VARIANTS)
     assert DEFAULT_VARIANTS[0] == "http" and "service" in DEFAULT_VARIANTS
     assert VARIANTS["stream-host"].daprd_args[:2] == ("--app-protocol", "grpc")
-    assert VARIANTS["gogc-400"].env == {"GOGC": "400"}
+    assert VARIANTS["gogc-400"].env == {"DAPRD_GOGC": "400"}
     assert VARIANTS["telemetry-off"].telemetry_off

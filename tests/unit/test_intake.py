@@ -7,13 +7,15 @@ here; tests/integration/test_batches.py runs the same paths on the real stack.""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+from actors.event_batch import decode_batch
 from actors.events import PoisonEvent
+from service.dapr.sidecar import SidecarError
 from service.intake import Accepted, Intake, decode_entry, group_by_student, split_calls
-from service.sidecar import SidecarError
 
 GOOD = {
     "event_id": "e1",
@@ -33,11 +35,18 @@ def test_cloud_event_is_decoded_with_its_trace_id() -> None:
     trace = "0af7651916cd43dd8448eb211c80319c"
     entry = decode_entry("1", cloud(GOOD, traceparent=f"00-{trace}-b7ad6b7169203331-01"), 65536)
     assert (entry.event_id, entry.type, entry.trace_id) == ("e1", "exercise.quiz_graded", trace)
-    assert entry.envelope == {"type": "exercise.quiz_graded", "data": GOOD}
+    assert (entry.student_id, entry.data) == ("s1", GOOD)
+    # encoded once, here: the size, the actor call's body and the event log use this text
+    assert entry.data_json == json.dumps(GOOD, separators=(",", ":"))
+    assert entry.size == len(entry.data_json)
 
 
 def test_json_sent_as_text_is_accepted() -> None:
-    assert decode_entry("1", cloud(json.dumps(GOOD)), 65536).event_id == "e1"
+    text = json.dumps(GOOD)
+    entry = decode_entry("1", cloud(text), 65536)
+    assert (entry.event_id, entry.data) == ("e1", GOOD)
+    assert json.loads(entry.data_json) == GOOD  # the object's text, for the actor
+    assert entry.size == len(json.dumps(text, separators=(",", ":")))  # as it arrived
 
 
 @pytest.mark.parametrize(
@@ -60,8 +69,16 @@ def test_poison(event: Any, reason: str) -> None:
 
 def accepted(entry_id: str, student: str, size: int = 100) -> Accepted:
     data = {**GOOD, "event_id": f"ev-{entry_id}", "student_id": student}
-    envelope = {"type": "exercise.quiz_graded", "data": data}
-    return Accepted(entry_id, f"ev-{entry_id}", "exercise.quiz_graded", envelope, size, None)
+    return Accepted(
+        entry_id,
+        f"ev-{entry_id}",
+        student,
+        "exercise.quiz_graded",
+        data,
+        json.dumps(data, separators=(",", ":")),
+        size,
+        None,
+    )
 
 
 def test_grouping_keeps_each_students_order() -> None:
@@ -80,15 +97,19 @@ def test_calls_are_split_by_size_in_order() -> None:
 
 
 class Actors:
-    """Records each call; a student in ``fail_on`` fails its n-th call (1-based)."""
+    """Records each call, its body read as the student's actor reads it; a student in
+    ``fail_on`` fails its n-th call (1-based)."""
 
     def __init__(self, fail_on: dict[str, int]) -> None:
         self.fail_on = fail_on
         self.calls: list[tuple[str, list[str]]] = []
+        self.trace_ids: list[list[str]] = []
 
-    async def apply_events(self, student_id: str, batch_json: str) -> dict[str, Any]:
-        ids = [e["data"]["event_id"] for e in json.loads(batch_json)["events"]]
+    async def apply_event_batch(self, student_id: str, body: bytes) -> dict[str, Any]:
+        events, trace_ids = decode_batch(body, student_id)
+        ids = [e.event_id for e in events]
         self.calls.append((student_id, ids))
+        self.trace_ids.append(trace_ids)
         if sum(1 for s, _ in self.calls if s == student_id) == self.fail_on.get(student_id):
             raise ConnectionError("state store down")
         return {"outcomes": ["applied"] * len(ids)}
@@ -156,10 +177,10 @@ class EventLogFake:
         self.fail = fail
         self.logged: list[str] = []
 
-    async def write(self, envelopes: list[dict[str, Any]]) -> None:
+    async def write(self, events: Sequence[Accepted]) -> None:
         if self.fail:
             raise ConnectionError("database down")
-        self.logged += [e["data"]["event_id"] for e in envelopes]
+        self.logged += [e.event_id for e in events]
 
 
 async def test_valid_events_are_logged_and_a_failed_log_retries_the_batch() -> None:
@@ -178,3 +199,17 @@ async def test_valid_events_are_logged_and_a_failed_log_retries_the_batch() -> N
         else:
             assert events.logged == ["ev-1", "ev-3"]
             assert (statuses["1"], statuses["3"]) == ("SUCCESS", "SUCCESS")
+
+
+async def test_each_students_events_reach_its_actor_once_encoded_with_their_trace_ids() -> None:
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    traced = cloud(
+        {**GOOD, "event_id": "ev-2", "student_id": "a", "note": 'é "quoted"'},
+        traceparent=f"00-{trace}-b7ad6b7169203331-01",
+    )
+    entries = [entry("1", "a"), {"entryId": "2", "event": traced}, entry("3", "b")]
+    actors = Actors(fail_on={})
+    statuses = await handle(actors, DeadLetters(), entries)
+    assert statuses == {"1": "SUCCESS", "2": "SUCCESS", "3": "SUCCESS"}
+    assert sorted(actors.calls) == [("a", ["ev-1", "ev-2"]), ("b", ["ev-3"])]
+    assert sorted(actors.trace_ids) == [[], [trace]]

@@ -13,7 +13,6 @@ import pytest
 
 from actors.config import DomainConfig
 from actors.effects import AlertCandidate, ErrorSignal
-from actors.events import to_envelope
 from actors.misconceptions import ClassState, record_signals
 from actors.outbox import known_effects, unknown_effects
 from actors.rules import apply_events
@@ -26,7 +25,7 @@ from actors.stored_state import (
     encode_state,
 )
 from actors.student_actor import STATE_KEY
-from tests.unit.factories import T0, mock_student_actor, quiz, run, started
+from tests.unit.factories import T0, batch_body, mock_student_actor, quiz, run, started
 
 CONFIG = DomainConfig()
 NEXT = SCHEMA_VERSION + 1
@@ -140,8 +139,8 @@ def test_the_actor_writes_back_the_next_releases_fields_and_effects() -> None:
         doc = written_by_next_release()
         await actor._state_manager.set_state(STATE_KEY, json.dumps(doc))
         await actor._state_manager.save_state()
-        event = to_envelope(quiz(90, student="nx", event_id="nx-9", at=T0 + timedelta(hours=1)))
-        result = await actor.apply_events(json.dumps({"events": [event]}))
+        event = quiz(90, student="nx", event_id="nx-9", at=T0 + timedelta(hours=1))
+        result = await actor.apply_event_batch(batch_body(event))
         assert result == {"outcomes": ["applied"]}
         assert len(outbound.progress) == 1  # this code performed what it knows
         found, raw = await actor._state_manager.try_get_state(STATE_KEY)

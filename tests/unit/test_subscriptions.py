@@ -4,7 +4,7 @@ import warnings
 
 import pytest
 
-from service.dapr_callbacks import actor_method_target
+from service.dapr.callbacks import actor_method_target
 from service.main import create_app
 from service.settings import Settings
 

@@ -1,14 +1,19 @@
 """Calls into StudentProgressActor and ClassProgressActor through daprd, over the
-process's pooled connections (service/dapr_http.py)."""
+process's pooled connections (service/dapr/http_client.py)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import structlog
+from dapr.clients.exceptions import DaprInternalError
+
 from actors.interface import ACTOR_TYPE, CLASS_ACTOR_TYPE
-from service.dapr_http import PooledActorClient
+from service.dapr.http_client import PooledActorClient
 from service.errors import Unavailable
+
+log = structlog.get_logger("actor_gateway")
 
 
 class ActorCallFailed(Unavailable):
@@ -17,6 +22,19 @@ class ActorCallFailed(Unavailable):
 
     def __init__(self, method: str, cause: Exception) -> None:
         super().__init__(f"the student actor is unavailable ({method}): {cause}")
+
+
+def no_such_method(failed: ActorCallFailed, method: str) -> bool:
+    """Whether the actor's host answered that its actor type has no ``method``: the
+    SDK's dispatcher raises ActorMethodNotFoundError ("... has no method <name>"), the
+    host answers 500 with it, and daprd hands that answer back
+    (tests/integration/test_mixed_versions.py)."""
+    cause = failed.__cause__
+    if not isinstance(cause, DaprInternalError):
+        return False
+    answer = cause.as_dict()  # type: ignore[no-untyped-call]
+    text = f"{answer.get('message')} {answer.get('raw_response_bytes')!r}"
+    return f"has no method {method}" in text
 
 
 class ActorGateway:
@@ -37,9 +55,17 @@ class ActorGateway:
             raise ActorCallFailed(method, exc) from exc
         return result
 
-    async def apply_events(self, student_id: str, batch_json: str) -> dict[str, Any]:
-        """``batch_json`` is passed as one JSON string (see the actor interface)."""
-        return await self._call(student_id, "ApplyEvents", json.dumps(batch_json).encode())
+    async def apply_event_batch(self, student_id: str, body: bytes) -> dict[str, Any]:
+        """``body`` as actors/event_batch.py writes it. An actor hosted by the previous
+        release (a rolling update, a rollback) does not have ApplyEventBatch: it gets
+        the same document as its ApplyEvents takes it, one JSON string (decision 019)."""
+        try:
+            return await self._call(student_id, "ApplyEventBatch", body)
+        except ActorCallFailed as failed:
+            if not no_such_method(failed, "ApplyEventBatch"):
+                raise
+        log.info("actor_method_fallback", student_id=student_id, method="ApplyEvents")
+        return await self._call(student_id, "ApplyEvents", json.dumps(body.decode()).encode())
 
     async def get_progress(self, student_id: str) -> dict[str, Any]:
         return await self._call(student_id, "GetProgress")

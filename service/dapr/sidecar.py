@@ -1,13 +1,13 @@
 """Calls from the service to its daprd sidecar over Dapr's HTTP API: publish (one
 message or a bulk), health, metadata, reminder look-ups. Over the process's one
-connection pool (service/dapr_http.py)."""
+connection pool (service/dapr/http_client.py)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from service.dapr_http import DaprHttp, DaprUnreachable, error_text
+from service.dapr.http_client import DaprHttp, DaprUnreachable, error_text
 from service.errors import Unavailable
 from service.settings import Settings
 

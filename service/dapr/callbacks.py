@@ -24,7 +24,7 @@ from dapr.actor import ActorRuntime
 from dapr.clients.exceptions import ERROR_CODE_UNKNOWN, DaprInternalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.middleware import refuse_without_token
+from service.dapr.app_token import refuse_without_token
 
 BATCH_ROUTE = "/events/batch"
 _REENTRANCY_HEADER = b"dapr-reentrancy-id"
