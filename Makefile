@@ -40,6 +40,9 @@ openapi: venv  ## regenerate docs/openapi.yaml from the app
 roster-import: venv  ## upload a OneRoster 1.2 CSV bundle to `make run`: make roster-import BUNDLE=path.zip|folder
 	@.venv/bin/python -m service.rosters.cli "$(BUNDLE)" $(if $(API),--api $(API))
 
+fit-mastery: venv  ## fit knowledge tracing parameters from the event log of `make run`: make fit-mastery [DAYS=30] [CREATE=1] (CREATE stores a rule set, not applied)
+	@.venv/bin/python -m service.knowledge_fit $(if $(DAYS),--days $(DAYS)) $(if $(CREATE),--create)
+
 verify: venv  ## run verify.py against the local `make run` stack
 	@VERIFY_TOKEN=$$(.venv/bin/python -m service.dev_token --role admin --sub verify) \
 	 VERIFY_DAPR_TOKEN=$$(cat .stack/secrets/dapr_api_token) \
@@ -75,7 +78,7 @@ lint: venv  ## ruff and mypy
 	@.venv/bin/ruff format --check actors service tests migrations bench runtime verify.py
 	@.venv/bin/mypy
 
-.PHONY: help venv runtime-deps up down run test image image-run token openapi roster-import verify backup restore chaos bench bench-floor bench-console demo bench-ab lint
+.PHONY: help venv runtime-deps up down run test image image-run token openapi roster-import fit-mastery verify backup restore chaos bench bench-floor bench-console demo bench-ab lint
 
 
 
