@@ -31,6 +31,8 @@ from service.cors import ListedOriginsCORS
 from service.dapr_callbacks import BATCH_ROUTE, DaprCallbacks
 from service.dapr_http import DaprHttp, PooledActorClient
 from service.db import create_engine, create_read_pool
+from service.digests.scheduler import Digests
+from service.digests.store import DigestStore
 from service.eventlog.log import EventLog
 from service.intake import Intake
 from service.log_config import configure_logging
@@ -46,6 +48,7 @@ from service.resources import Resources
 from service.rosters.repository import RosterRepository
 from service.routes import (
     classes,
+    digests,
     health,
     ops,
     problem_types,
@@ -178,6 +181,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live_rules = LiveRules(rule_sets, config, deps)
         await live_rules.refresh_once()  # the applied rule set, before any actor runs
         app.state.live_rules = live_rules
+        webhooks = httpx.AsyncClient(timeout=settings.digest_send_timeout_s)
+        teacher_digests = Digests(DigestStore(engine), settings, config.inactivity_after, webhooks)
+        app.state.digests = teacher_digests
         ActorRuntime.set_actor_config(ActorRuntimeConfig())
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
         await dapr_actor.register_actor(
@@ -199,13 +205,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 lambda: projection.drop_expired_once(settings.actor_state_ttl_s),
             )
         )
+        sending_digests = asyncio.create_task(
+            every(timedelta(seconds=settings.digest_tick_s), teacher_digests.tick_once)
+        )
         try:
             yield
         finally:
+            sending_digests.cancel()
             pruning.cancel()
             pruning_dry_runs.cancel()
             refreshing.cancel()
             dropping_expired.cancel()
+            await webhooks.aclose()
             await resources.aclose()
 
     app = FastAPI(
@@ -234,10 +245,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_console(app, settings)  # sets the session hook and the console's error pages
     dapr_actor = DaprActor(app)
     _subscribe(app, settings)
-    for module in (progress, struggles, classes, rules, students, ops):
+    for module in (progress, struggles, classes, rules, students, ops, digests):
         app.include_router(module.router, responses=API_ERRORS)
     app.include_router(health.router)
     app.include_router(problem_types.router)
+    app.include_router(digests.public_router)
 
     app.openapi = lambda: _public_openapi(app)  # type: ignore[method-assign]
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None
