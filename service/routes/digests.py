@@ -14,6 +14,7 @@ import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN
 from service.auth import Admin, CurrentPrincipal, Principal
 from service.deps import CurrentSettings
 from service.digests.compose import render_html, render_slack, render_text, subject
@@ -62,6 +63,8 @@ def validated(body: NotificationsIn, settings: Settings) -> dict[str, Any]:
         zone(body.time_zone)
     except UnknownTimeZone as exc:
         raise InvalidInput(str(exc)) from exc
+    if any(ord(c) < 32 or ord(c) == 127 for c in body.address):
+        raise InvalidInput("address has control characters")
     if body.channel == "email" and not EMAIL.match(body.address):
         raise InvalidInput("address is not an email address")
     if body.channel == "webhook":
@@ -166,6 +169,7 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 UNSUBSCRIBE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/html": {}}, "description": "an HTML page"},
     400: {"content": {"text/html": {}}, "description": "the link is not valid (HTML page)"},
+    422: problem("no token, or one longer than a link's"),
 }
 
 
@@ -224,7 +228,9 @@ async def ops_digests(
             "sending and failed"
         ),
     ] = None,
-    teacher_id: Annotated[str | None, Query(max_length=256)] = None,
+    teacher_id: Annotated[
+        str | None, Query(min_length=1, max_length=STUDENT_ID_MAX, pattern=STUDENT_ID_PATTERN)
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
     """Digest deliveries: counts by status, and the newest rows of the statuses asked

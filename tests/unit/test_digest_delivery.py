@@ -182,3 +182,10 @@ async def test_a_webhook_gets_json_and_a_non_2xx_is_a_failure() -> None:
                 )
     finally:
         server.shutdown()
+
+
+def test_an_address_with_control_characters_is_refused() -> None:
+    for address in ("t\x00@school.test", "https://hooks.school.test/\x07"):
+        channel = "email" if "@" in address else "webhook"
+        with pytest.raises(InvalidInput, match="control characters"):
+            validated(body(channel=channel, address=address), Settings())
