@@ -32,6 +32,8 @@ from service.dapr.http_client import DaprHttp, PooledActorClient
 from service.dapr.sidecar import Sidecar
 from service.dapr.subscriptions import install_subscriptions
 from service.db import create_engine, create_read_pool, create_write_pool
+from service.digests.scheduler import Digests
+from service.digests.store import DigestStore
 from service.eventlog.log import EventLog
 from service.intake import Intake
 from service.log_config import configure_logging
@@ -47,6 +49,7 @@ from service.resources import Resources
 from service.rosters.repository import RosterRepository
 from service.routes import (
     classes,
+    digests,
     health,
     ops,
     problem_types,
@@ -150,6 +153,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live_rules = LiveRules(rule_sets, config, deps)
         await live_rules.refresh_once()  # the applied rule set, before any actor runs
         app.state.live_rules = live_rules
+        webhooks = httpx.AsyncClient(timeout=settings.digest_send_timeout_s)
+        teacher_digests = Digests(DigestStore(engine), settings, config.inactivity_after, webhooks)
+        app.state.digests = teacher_digests
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
         await host_actors(dapr_actor, actor_client, deps)
         pruning = asyncio.create_task(every(EVENT_LOG_PRUNE_PERIOD, event_log.prune_once))
@@ -163,13 +169,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 lambda: projection.drop_expired_once(settings.actor_state_ttl_s),
             )
         )
+        sending_digests = asyncio.create_task(
+            every(timedelta(seconds=settings.digest_tick_s), teacher_digests.tick_once)
+        )
         try:
             yield
         finally:
+            sending_digests.cancel()
             pruning.cancel()
             pruning_dry_runs.cancel()
             refreshing.cancel()
             dropping_expired.cancel()
+            await webhooks.aclose()
             await resources.aclose()
 
     app = FastAPI(
@@ -198,10 +209,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_console(app, settings)  # sets the session hook and the console's error pages
     dapr_actor = DaprActor(app)
     install_subscriptions(app, settings)
-    for module in (progress, struggles, classes, rules, students, ops):
+    for module in (progress, struggles, classes, rules, students, ops, digests):
         app.include_router(module.router, responses=API_ERRORS)
     app.include_router(health.router)
     app.include_router(problem_types.router)
+    app.include_router(digests.public_router)
 
     app.openapi = lambda: _public_openapi(app)  # type: ignore[method-assign]
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None

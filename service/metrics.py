@@ -13,6 +13,9 @@
   alert table at scrape time.
 - ``progress_http_request_duration_seconds{method, route, status}``: API requests, by
   route template (never the raw path, so ids do not create series).
+- ``progress_digest_deliveries_total{channel, outcome}``: teachers' digests by channel
+  (email, webhook) and outcome (sent, retried, failed, empty, skipped), counted by the
+  replica that tried (service/digests/scheduler.py).
 - ``progress_actor_activations_total``: StudentProgressActor activations in this process
   (defined in actors/telemetry.py, where the actor increments it).
 """
@@ -52,10 +55,16 @@ HTTP_DURATION = Histogram(
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+DIGEST_DELIVERIES = Counter(
+    "progress_digest_deliveries_total",
+    "Teachers' digest delivery attempts, by channel and outcome",
+    ["channel", "outcome"],
+)
 
 __all__ = [
     "ACTOR_ACTIVATIONS",
     "ALERTS_OPEN",
+    "DIGEST_DELIVERIES",
     "EVENTS",
     "EVENT_DURATION",
     "HTTP_DURATION",

@@ -125,6 +125,31 @@ class Settings(BaseSettings):
     # How long /ops/intake waits for the brokers, seconds (then it says they did not answer).
     kafka_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
+    # --- teachers' digests (docs/digests.md) --------------------------------------------
+    # Where teachers reach this service and its console: the base of a digest's links
+    # (console pages, API routes, the unsubscribe page). No trailing slash.
+    public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s]+[^/\s]$")
+    # The SMTP server digests are sent through; empty host = email digests are not sent
+    # (they fail and are retried, visible on GET /ops/digests).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # STARTTLS after connecting (port 587); false = plain SMTP (a relay on localhost)
+    smtp_starttls: bool = True
+    smtp_from: str = "progress-service@localhost"
+    # seconds one SMTP session or one webhook POST may take
+    digest_send_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    # how often each replica looks for digests that are due, seconds
+    digest_tick_s: float = Field(default=60.0, gt=0, le=3600)
+    # a failed delivery is tried again after base x 2^(attempts-1) seconds (at most 6 h),
+    # and given up after this many attempts
+    digest_retry_base_s: float = Field(default=60.0, gt=0)
+    digest_max_attempts: int = Field(default=6, ge=1, le=50)
+    # the key that signs unsubscribe links; unset, derived from APP_API_TOKEN as the
+    # stream tickets' is (service/keys.py)
+    digest_unsubscribe_secret: SecretStr | None = None
+
     # A delivery larger than this is a poison event (dead-lettered, not processed).
     max_event_bytes: int = 64 * 1024
 

@@ -76,6 +76,21 @@ CUSTOM: dict[str, Any] = {
     "dryRunMaxEvents": 500000,
     "cors": {"origins": ["https://console.school.example", "http://localhost:5173"]},
     "streamTickets": {"ttlSeconds": 90, "existingSecret": "progress-stream-tickets"},
+    "digests": {
+        "publicUrl": "https://progress.school.example",
+        "smtp": {
+            "host": "smtp.school.example",
+            "port": 2525,
+            "starttls": False,
+            "fromAddress": "digests@school.example",
+            "existingSecret": "progress-smtp",
+        },
+        "sendTimeoutSeconds": 12.5,
+        "tickSeconds": 30,
+        "retryBaseSeconds": 120,
+        "maxAttempts": 4,
+        "unsubscribeSecret": "progress-unsubscribe",
+    },
     "extraEnv": [
         {"name": "PROGRESS_DEDUPE_WINDOW", "value": "1024"},
         {"name": "PROGRESS_JWT_SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
@@ -128,6 +143,15 @@ ENV_OF_VALUE = {
     ("dryRunMaxEvents",): ("PROGRESS_DRY_RUN_MAX_EVENTS", "dry_run_max_events"),
     ("cors", "origins"): ("PROGRESS_CORS_ORIGINS", "cors_origins"),
     ("streamTickets", "ttlSeconds"): ("PROGRESS_STREAM_TICKET_TTL_S", "stream_ticket_ttl_s"),
+    ("digests", "publicUrl"): ("PROGRESS_PUBLIC_URL", "public_url"),
+    ("digests", "smtp", "host"): ("PROGRESS_SMTP_HOST", "smtp_host"),
+    ("digests", "smtp", "port"): ("PROGRESS_SMTP_PORT", "smtp_port"),
+    ("digests", "smtp", "starttls"): ("PROGRESS_SMTP_STARTTLS", "smtp_starttls"),
+    ("digests", "smtp", "fromAddress"): ("PROGRESS_SMTP_FROM", "smtp_from"),
+    ("digests", "sendTimeoutSeconds"): ("PROGRESS_DIGEST_SEND_TIMEOUT_S", "digest_send_timeout_s"),
+    ("digests", "tickSeconds"): ("PROGRESS_DIGEST_TICK_S", "digest_tick_s"),
+    ("digests", "retryBaseSeconds"): ("PROGRESS_DIGEST_RETRY_BASE_S", "digest_retry_base_s"),
+    ("digests", "maxAttempts"): ("PROGRESS_DIGEST_MAX_ATTEMPTS", "digest_max_attempts"),
 }
 
 
@@ -190,6 +214,17 @@ def test_every_value_reaches_the_app_as_its_setting(
         "secretKeyRef": {"name": "progress-stream-tickets", "key": "secret"}
     }
     assert settings.stream_ticket_secret is not None
+    # digests.smtp.existingSecret and digests.unsubscribeSecret: keys from those Secrets
+    assert env["PROGRESS_SMTP_PASSWORD"] == {
+        "secretKeyRef": {"name": "progress-smtp", "key": "password", "optional": True}
+    }
+    assert env["PROGRESS_SMTP_USERNAME"] == {
+        "secretKeyRef": {"name": "progress-smtp", "key": "username", "optional": True}
+    }
+    assert env["PROGRESS_DIGEST_UNSUBSCRIBE_SECRET"] == {
+        "secretKeyRef": {"name": "progress-unsubscribe", "key": "secret"}
+    }
+    assert settings.smtp_password is not None and settings.digest_unsubscribe_secret is not None
 
 
 def test_chart_defaults_are_the_apps_defaults(

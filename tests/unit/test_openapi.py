@@ -56,13 +56,27 @@ OPERATION_IDS = {
     "GET /ops/actors": "getOpsActors",
     "GET /ops/students/{student_id}/reminders": "getStudentReminders",
     "GET /ops/intake": "getOpsIntake",
+    "GET /ops/digests": "getOpsDigests",
+    "GET /teachers/{teacher_id}/notifications": "getTeacherNotifications",
+    "PUT /teachers/{teacher_id}/notifications": "putTeacherNotifications",
+    "GET /teachers/{teacher_id}/digest": "previewTeacherDigest",
+    "GET /notifications/unsubscribe": "getUnsubscribePage",
+    "POST /notifications/unsubscribe": "unsubscribeDigests",
     "GET /problems/{kind}": "getProblemType",
     "GET /health": "getHealth",
     "GET /ready": "getReadiness",
     "GET /metrics": "getMetrics",
 }
-# docs/api.md: every route but these needs a bearer token.
-NO_TOKEN = {"GET /health", "GET /ready", "GET /metrics", "GET /problems/{kind}"}
+# docs/api.md: every route but these needs a bearer token (the unsubscribe link's routes
+# take the signed token in the link instead: docs/digests.md).
+NO_TOKEN = {
+    "GET /health",
+    "GET /ready",
+    "GET /metrics",
+    "GET /problems/{kind}",
+    "GET /notifications/unsubscribe",
+    "POST /notifications/unsubscribe",
+}
 # ... and these take another credential instead, if they list it (an EventSource cannot
 # send a header: the stream takes a ticket)
 OR_ELSE: dict[str, list[dict[str, list[str]]]] = {"GET /struggles/stream": [{"streamTicket": []}]}

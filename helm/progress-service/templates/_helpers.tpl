@@ -112,6 +112,37 @@ print as 2e+06; a fraction is refused. Call with (list "value.name" $value). */}
   valueFrom:
     secretKeyRef: {name: {{ . | quote }}, key: secret}
 {{- end }}
+- name: PROGRESS_PUBLIC_URL
+  value: {{ .Values.digests.publicUrl | quote }}
+- name: PROGRESS_SMTP_HOST
+  value: {{ .Values.digests.smtp.host | quote }}
+- name: PROGRESS_SMTP_PORT
+  value: {{ include "progress.int" (list "digests.smtp.port" .Values.digests.smtp.port) }}
+- name: PROGRESS_SMTP_STARTTLS
+  value: {{ .Values.digests.smtp.starttls | quote }}
+- name: PROGRESS_SMTP_FROM
+  value: {{ .Values.digests.smtp.fromAddress | quote }}
+{{- with .Values.digests.smtp.existingSecret }}
+- name: PROGRESS_SMTP_USERNAME
+  valueFrom:
+    secretKeyRef: {name: {{ . | quote }}, key: username, optional: true}
+- name: PROGRESS_SMTP_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ . | quote }}, key: password, optional: true}
+{{- end }}
+- name: PROGRESS_DIGEST_SEND_TIMEOUT_S
+  value: {{ .Values.digests.sendTimeoutSeconds | quote }}
+- name: PROGRESS_DIGEST_TICK_S
+  value: {{ .Values.digests.tickSeconds | quote }}
+- name: PROGRESS_DIGEST_RETRY_BASE_S
+  value: {{ .Values.digests.retryBaseSeconds | quote }}
+- name: PROGRESS_DIGEST_MAX_ATTEMPTS
+  value: {{ include "progress.int" (list "digests.maxAttempts" .Values.digests.maxAttempts) }}
+{{- with .Values.digests.unsubscribeSecret }}
+- name: PROGRESS_DIGEST_UNSUBSCRIBE_SECRET
+  valueFrom:
+    secretKeyRef: {name: {{ . | quote }}, key: secret}
+{{- end }}
 {{- with .Values.cors.origins }}
 - name: PROGRESS_CORS_ORIGINS
   value: {{ join "," . | quote }}
