@@ -44,7 +44,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bench.floor.actor import FloorActor, actor_factory
 from bench.floor.clients import (
     ActorCalls,
-    HttpActorRuntimeClient,
     HttpPool,
     ResultPublisher,
     actor_calls,
@@ -52,6 +51,7 @@ from bench.floor.clients import (
 )
 from bench.floor.intake import DROP, RETRY, SUCCESS, Entry, Intake, decode
 from bench.floor.settings import BATCH_ROUTE, DEADLETTER_TOPIC, FloorSettings
+from service.dapr.http_client import PooledActorClient
 
 log = logging.getLogger("floor.app")
 
@@ -376,7 +376,7 @@ def fastapi_app(settings: FloorSettings) -> ASGIApp:
             runtime.closers.append(grpc_client.close)
             actor_client = grpc_client
         else:
-            actor_client = HttpActorRuntimeClient(pool)
+            actor_client = PooledActorClient(pool)
         ActorRuntime.set_actor_config(ActorRuntimeConfig())
         await dapr_actor.register_actor(
             FloorActor,

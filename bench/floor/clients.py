@@ -18,8 +18,6 @@ from typing import Protocol
 
 import aiohttp
 from dapr.aio.clients import DaprClient
-from dapr.clients.base import DaprActorClientBase
-from dapr.clients.exceptions import DaprHttpError
 from dapr.clients.grpc.dapr_actor_grpc_client import DaprActorGrpcClient
 from dapr.serializers import DefaultJSONSerializer
 
@@ -86,45 +84,6 @@ class HttpPool:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
-
-
-class HttpActorRuntimeClient(DaprActorClientBase):
-    """The SDK's actor client interface (``register_actor(actor_client=...)``) over a
-    pool: the actor runtime's own state reads and transactions."""
-
-    def __init__(self, pool: HttpPool) -> None:
-        self._pool = pool
-
-    async def _call(self, method: str, path: str, data: bytes | None = None) -> bytes:
-        status, body = await self._pool.request(method, f"/v1.0/actors/{path}", data)
-        if 200 <= status < 300:
-            return body
-        raise DaprHttpError(_SERIALIZER, raw_response_bytes=body, status_code=status)
-
-    async def invoke_method(
-        self, actor_type: str, actor_id: str, method: str, data: bytes | None = None
-    ) -> bytes:
-        return await self._call("POST", f"{actor_type}/{actor_id}/method/{method}", data)
-
-    async def save_state_transactionally(self, actor_type: str, actor_id: str, data: bytes) -> None:
-        await self._call("PUT", f"{actor_type}/{actor_id}/state", data)
-
-    async def get_state(self, actor_type: str, actor_id: str, name: str) -> bytes:
-        return await self._call("GET", f"{actor_type}/{actor_id}/state/{name}")
-
-    async def register_reminder(
-        self, actor_type: str, actor_id: str, name: str, data: bytes
-    ) -> None:
-        await self._call("PUT", f"{actor_type}/{actor_id}/reminders/{name}", data)
-
-    async def unregister_reminder(self, actor_type: str, actor_id: str, name: str) -> None:
-        await self._call("DELETE", f"{actor_type}/{actor_id}/reminders/{name}")
-
-    async def register_timer(self, actor_type: str, actor_id: str, name: str, data: bytes) -> None:
-        await self._call("PUT", f"{actor_type}/{actor_id}/timers/{name}", data)
-
-    async def unregister_timer(self, actor_type: str, actor_id: str, name: str) -> None:
-        await self._call("DELETE", f"{actor_type}/{actor_id}/timers/{name}")
 
 
 class HttpActorCalls:

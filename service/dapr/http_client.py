@@ -16,6 +16,7 @@ failures as it does with its own client.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 import aiohttp
 from dapr.clients.base import DaprActorClientBase
@@ -83,11 +84,20 @@ class DaprHttp:
             await self._session.close()
 
 
+class DaprRequests(Protocol):
+    """What :class:`PooledActorClient` needs of a pool: :class:`DaprHttp`, or the floor
+    benchmark's own (bench/floor/clients.py), so both make the same calls."""
+
+    async def request(
+        self, method: str, path: str, data: bytes | None = None
+    ) -> tuple[int, bytes]: ...
+
+
 class PooledActorClient(DaprActorClientBase):
     """The SDK's actor client interface (what ``register_actor(actor_client=...)``
     takes) over a pool."""
 
-    def __init__(self, http: DaprHttp) -> None:
+    def __init__(self, http: DaprRequests) -> None:
         self._http = http
 
     async def _call(self, method: str, path: str, data: bytes | None = None) -> bytes:
