@@ -110,7 +110,9 @@ def report(
     for topic in sorted(set(fitting) | set(holding)):
         seqs = fitting.get(topic, [])
         held = holding.get(topic, [])
-        predictable = any(len(s) > 0 for s in held)
+        # log-loss and AUC need answers of both kinds among the held-out students
+        answers = {a for s in held for a in s}
+        predictable = answers == {True, False}
         out.append(
             TopicReport(
                 topic_id=topic,

@@ -109,3 +109,14 @@ def test_the_candidate_keeps_the_rules_in_force_and_carries_the_fit() -> None:
     assert rules.knowledge_tracing.version == "fit-20261206T230000Z"
     assert rules.knowledge_tracing.topics["loops"].parameters() == fitted.topics["loops"]
     assert candidate_rules(None, fitted, "n").thresholds == RuleSetIn().thresholds
+
+
+def test_held_out_answers_all_of_one_kind_are_not_scored() -> None:
+    """AUC needs right and wrong answers: a topic whose held-out students only ever
+    answered right is reported without held-out figures instead of failing the job."""
+    students = {f"s{i:03d}": [True, True] for i in range(60)}
+    fitting, holding = split({"easy": students})
+    assert holding["easy"]
+    fitted = fit_topics(fitting, version="fit-test")
+    (topic,) = report(fitted, DEFAULT_PARAMETER_SET, fitting, holding)
+    assert topic.held_out_fitted is None and topic.held_out_in_force is None
