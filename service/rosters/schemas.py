@@ -18,7 +18,8 @@ PersonId = Annotated[
 class ClassIn(BaseModel):
     """A class as a whole: PUT replaces its title, teachers and students."""
 
-    title: str = Field(min_length=1, max_length=200)
+    # no NUL: PostgreSQL's text cannot hold it (a title with one was a 500)
+    title: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")
     teacher_ids: list[PersonId] = Field(
         default_factory=list,
         max_length=50,
