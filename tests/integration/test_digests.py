@@ -58,13 +58,15 @@ def free_port() -> int:
 
 
 def replica_ports(i: int) -> Ports:
+    """Below 32768, where Linux hands out no ephemeral ports: on 38000 a client's
+    outgoing connection once held the app's port (bind: address already in use)."""
     k = 1000 * (i - 1)
     return Ports(
-        app=38000 + k,
-        dapr_http=33500 + k,
-        dapr_grpc=35001 + k,
-        dapr_metrics=39191 + k,
-        dapr_internal=35011 + k,
+        app=18500 + k,
+        dapr_http=13900 + k,
+        dapr_grpc=16001 + k,
+        dapr_metrics=16901 + k,
+        dapr_internal=16011 + k,
         database="progress_digests",
         app_id="progress-digests",
     )
