@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -43,29 +42,21 @@ from bench.run import replica_ports
 from bench.workload import generate
 from service.db import create_engine, create_write_pool, driver
 from service.eventlog import log as event_log
+from service.eventlog.log import LogEntry
 from service.readmodel import projection
 from service.settings import Settings
 
 
-@dataclass(frozen=True)
-class Logged:
-    student_id: str
-    event_id: str
-    type: str
-    data: dict[str, Any]
-    data_json: str
-
-
-def _events(count: int, tag: str) -> list[Logged]:
+def _events(count: int, tag: str) -> list[LogEntry]:
     start = datetime.now(UTC) - timedelta(hours=1)
     out = []
     for e in generate(count, 200, seed=7, prefix=f"dbw-{tag}", start=start, zipf_s=0):
         data_json = json.dumps(e.data, separators=(",", ":"))
-        out.append(Logged(e.student_id, e.data["event_id"], e.type, e.data, data_json))
+        out.append(LogEntry(e.student_id, e.data["event_id"], e.type, e.data, data_json))
     return out
 
 
-def _snapshots(events: list[Logged]) -> list[dict[str, Any]]:
+def _snapshots(events: list[LogEntry]) -> list[dict[str, Any]]:
     """A snapshot after each event, as the actor's turn makes it (every topic sent)."""
     config = DomainConfig()
     states: dict[str, StudentState] = {}
@@ -78,7 +69,7 @@ def _snapshots(events: list[Logged]) -> list[dict[str, Any]]:
     return out
 
 
-async def _engine_insert(engine: AsyncEngine, events: list[Logged]) -> None:
+async def _engine_insert(engine: AsyncEngine, events: list[LogEntry]) -> None:
     columns = [list(c) for c in zip(*(event_log._row(e) for e in events), strict=True)]
     async with engine.begin() as conn:
         await (await driver(conn)).execute(event_log._INSERT, *columns)

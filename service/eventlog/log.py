@@ -11,6 +11,7 @@ replays a student's events in the order they were logged — their delivery orde
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -66,6 +67,18 @@ class LoggedEvent(Protocol):
     def data(self) -> dict[str, Any]: ...
     @property
     def data_json(self) -> str: ...  # ``data`` as compact JSON text, encoded once
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """A :class:`LoggedEvent` written by something other than the intake (the fit job's
+    tests, benchmarks)."""
+
+    student_id: str
+    event_id: str
+    type: str
+    data: dict[str, Any]
+    data_json: str
 
 
 def _row(event: LoggedEvent) -> tuple[Any, ...]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +16,7 @@ import httpx
 from actors.knowledge_tracing import BktParameters
 from actors.mastery_fit import synthetic_cohort
 from service.db import create_write_pool
-from service.eventlog.log import EventLog
+from service.eventlog.log import EventLog, LogEntry
 from service.knowledge_fit import run
 from service.settings import Settings
 from tests.integration.stack import Ports
@@ -26,16 +25,7 @@ from tests.integration.support import put_class
 TRUTH = BktParameters(prior=0.25, learn=0.2, guess=0.15, slip=0.08)
 
 
-@dataclass(frozen=True)
-class Logged:
-    student_id: str
-    event_id: str
-    type: str
-    data: dict[str, Any]
-    data_json: str
-
-
-def cohort_events(tag: str, topic: str) -> list[Logged]:
+def cohort_events(tag: str, topic: str) -> list[LogEntry]:
     """300 students' 12 submissions each, right or wrong as BKT with TRUTH draws them."""
     start = datetime.now(UTC) - timedelta(hours=6)
     events = []
@@ -53,7 +43,7 @@ def cohort_events(tag: str, topic: str) -> list[Logged]:
                 "score": 90 if right else 10,
             }
             text = json.dumps(data, separators=(",", ":"))
-            events.append(Logged(sid, event_id, "exercise.submitted", data, text))
+            events.append(LogEntry(sid, event_id, "exercise.submitted", data, text))
     return events
 
 
