@@ -33,6 +33,7 @@ import structlog
 
 from actors.event_batch import encode_batch
 from actors.events import EVENT_TYPES, PoisonEvent, parse_event
+from service.cloud_events import as_structured, binary_attributes
 from service.dapr.sidecar import SidecarError
 from service.metrics import EVENT_DURATION, EVENTS
 
@@ -91,11 +92,27 @@ class BatchResult:
         EVENTS.labels(type=event_type, outcome=outcome).inc()
 
 
-def _type_label(cloud_event: Any) -> str:
+def _type_label(cloud_event: Any, metadata: dict[str, Any] | None) -> str:
     """The CloudEvent type when it is a known event type, else "invalid" (bounded label
     values: a producer cannot create new time series by sending odd types)."""
     value = cloud_event.get("type") if isinstance(cloud_event, dict) else None
+    if value is None:
+        value = binary_attributes(metadata).get("type")
     return value if isinstance(value, str) and value in EVENT_TYPES else "invalid"
+
+
+def _original(cloud_event: Any, metadata: dict[str, Any] | None) -> Any:
+    """What the dead-letter record keeps of a message: the value as delivered, and for a
+    binary-mode message also its CloudEvent headers (without them the value alone does
+    not say what the event was)."""
+    headers = {
+        k: v
+        for k, v in (metadata or {}).items()
+        if isinstance(k, str) and (k.lower().startswith("ce_") or k.lower() == "content-type")
+    }
+    if not headers:
+        return cloud_event
+    return {"headers": headers, "value": cloud_event}
 
 
 def _trace_id(cloud_event: dict[str, Any]) -> str | None:
@@ -105,14 +122,18 @@ def _trace_id(cloud_event: dict[str, Any]) -> str | None:
     return None
 
 
-def decode_entry(entry_id: str, cloud_event: Any, max_bytes: int) -> Accepted:
-    """One bulk entry's CloudEvent, validated. Raises PoisonEvent with a reason a
-    producer can act on."""
+def decode_entry(
+    entry_id: str, cloud_event: Any, max_bytes: int, metadata: dict[str, Any] | None = None
+) -> Accepted:
+    """One bulk entry's CloudEvent (structured, or binary mode with its attributes in
+    the Kafka headers daprd passes as ``metadata``), validated. Raises PoisonEvent with a
+    reason a producer can act on."""
     if isinstance(cloud_event, str | bytes):
         try:
             cloud_event = json.loads(cloud_event)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise PoisonEvent(f"body is not valid JSON: {exc}") from exc
+    cloud_event = as_structured(cloud_event, metadata)
     if not isinstance(cloud_event, dict):
         raise PoisonEvent("body is not a CloudEvent object")
     data = cloud_event.get("data")
@@ -208,16 +229,20 @@ class Intake:
         for raw in request.get("entries") or []:
             entry_id = str(raw.get("entryId"))
             cloud_event = raw.get("event")
+            metadata = raw.get("metadata")
+            metadata = metadata if isinstance(metadata, dict) else None
             try:
-                accepted.append(decode_entry(entry_id, cloud_event, self._max_event_bytes))
+                accepted.append(
+                    decode_entry(entry_id, cloud_event, self._max_event_bytes, metadata)
+                )
             except PoisonEvent as poison:
                 poisoned.append(
                     Poison(
                         entry_id,
-                        _type_label(cloud_event),
+                        _type_label(cloud_event, metadata),
                         poison.reason,
                         poison.student_id,
-                        cloud_event,
+                        _original(cloud_event, metadata),
                     )
                 )
         result = BatchResult()

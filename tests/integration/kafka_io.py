@@ -164,8 +164,12 @@ class Publisher:
             key=event.student_id.encode(),
         )
 
-    async def send_raw(self, topic: str, body: bytes, key: str) -> None:
-        await self._producer.send(topic, body, key=key.encode())
+    async def send_raw(
+        self, topic: str, body: bytes, key: str, headers: dict[str, bytes] | None = None
+    ) -> None:
+        await self._producer.send(
+            topic, body, key=key.encode(), headers=list((headers or {}).items()) or None
+        )
 
     async def flush(self) -> None:
         await self._producer.flush()

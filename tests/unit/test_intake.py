@@ -213,3 +213,23 @@ async def test_each_students_events_reach_its_actor_once_encoded_with_their_trac
     assert statuses == {"1": "SUCCESS", "2": "SUCCESS", "3": "SUCCESS"}
     assert sorted(actors.calls) == [("a", ["ev-1", "ev-2"]), ("b", ["ev-3"])]
     assert sorted(actors.trace_ids) == [[], [trace]]
+
+
+async def test_binary_mode_poison_keeps_its_headers_in_the_dead_letter_record() -> None:
+    headers = {"ce_specversion": "1.0", "ce_id": "x", "ce_type": "exercise.quiz_graded"}
+    body = {**GOOD, "event_id": "ev-1", "student_id": "a"}
+    good = {
+        "entryId": "2",
+        "event": {**body, "event_id": "ev-2"},
+        "metadata": {**headers, "ce_source": "quiz-runner", "__key": "a"},
+    }
+    dead = DeadLetters()
+    actors = Actors(fail_on={})
+    statuses = await handle(
+        actors, dead, [{"entryId": "1", "event": body, "metadata": headers}, good]
+    )
+    assert statuses == {"1": "SUCCESS", "2": "SUCCESS"}
+    assert actors.calls == [("a", ["ev-2"])]
+    [record] = dead.published
+    assert "ce_source" in record["reason"]
+    assert record["original"] == {"headers": headers, "value": body}
