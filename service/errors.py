@@ -38,6 +38,11 @@ class InvalidInput(ServiceError):
     """A parameter or body the caller can fix."""
 
 
+class Malformed(ServiceError):
+    """A body that cannot be read as the route takes it (not JSON, a statement that is
+    not valid xAPI): 400, where the route's protocol asks for it rather than 422."""
+
+
 class UnknownReference(ServiceError):
     """A cursor or stream position this service did not issue."""
 

@@ -65,6 +65,11 @@ from service.rulesets.repository import RuleSetRepository
 from service.schemas import API_ERRORS
 from service.settings import Settings, domain_config, get_settings
 from service.stream_tickets import SessionReader, TicketSigner
+from service.xapi import routes as xapi_routes
+from service.xapi.http_headers import XapiHeaders
+from service.xapi.mapping import load_mapping
+from service.xapi.producers import Producers
+from service.xapi.statements import StatementIntake
 
 API_VERSION = "1.0.0"
 EVENT_LOG_PRUNE_PERIOD = timedelta(hours=1)
@@ -101,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
     settings_check.report(os.environ, structlog.get_logger("settings"))
+    xapi_mapping = load_mapping(settings.xapi_mapping_file)  # a wrong file stops the start
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -156,6 +162,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks = httpx.AsyncClient(timeout=settings.digest_send_timeout_s)
         teacher_digests = Digests(DigestStore(engine), settings, config.inactivity_after, webhooks)
         app.state.digests = teacher_digests
+        app.state.xapi_producers = Producers(write_pool)
+        app.state.xapi_intake = StatementIntake(
+            write_pool,
+            sidecar,
+            xapi_mapping,
+            {
+                "learning": settings.learning_topic,
+                "exercise": settings.exercise_topic,
+                "code": settings.code_topic,
+            },
+        )
         # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
         await host_actors(dapr_actor, actor_client, deps)
         pruning = asyncio.create_task(every(EVENT_LOG_PRUNE_PERIOD, event_log.prune_once))
@@ -211,6 +228,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_subscriptions(app, settings)
     for module in (progress, struggles, classes, rules, students, ops, digests):
         app.include_router(module.router, responses=API_ERRORS)
+    app.include_router(xapi_routes.router, responses=API_ERRORS)
+    app.include_router(xapi_routes.public_router)
     app.include_router(health.router)
     app.include_router(problem_types.router)
     app.include_router(digests.public_router)
@@ -220,8 +239,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_request_bytes,
-        larger={"/rosters/oneroster": settings.max_roster_bundle_bytes},
+        larger={
+            "/rosters/oneroster": settings.max_roster_bundle_bytes,
+            "/xapi/statements": settings.xapi_max_body_bytes,
+        },
     )
+    app.add_middleware(XapiHeaders)  # outside the body limit: its 413 gets them too
     app.add_middleware(DaprTokenMiddleware, token=token)
     app.add_middleware(RequestContextMiddleware)  # sees every response but the two below
     app.add_middleware(DaprCallbacks, token=token)  # actor method calls, bulk deliveries

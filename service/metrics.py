@@ -25,6 +25,12 @@ from prometheus_client import Counter, Gauge, Histogram
 from actors.telemetry import ACTOR_ACTIVATIONS
 
 EVENTS = Counter("progress_events_total", "Inbound events by type and outcome", ["type", "outcome"])
+XAPI_STATEMENTS = Counter(
+    "progress_xapi_statements_total",
+    "xAPI statements received (docs/xapi.md): mapped to an event, ignored (no rule covers "
+    "them), duplicate (the id was received before with the same content), conflict, refused",
+    ["outcome"],
+)
 EVENT_DURATION = Histogram(
     "progress_event_duration_seconds",
     "Event processing time, delivery to actor done",

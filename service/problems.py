@@ -26,6 +26,7 @@ from service.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    Malformed,
     NotFound,
     ServiceError,
     Unauthenticated,
@@ -130,6 +131,7 @@ ERROR_KINDS: dict[type[ServiceError], str] = {
     NotFound: "not-found",
     Conflict: "conflict",
     InvalidInput: "invalid-input",
+    Malformed: "bad-request",
     Unavailable: "unavailable",
 }
 """The problem type of each kind of service error (an unlisted one is internal-error)."""

@@ -201,6 +201,11 @@ class Settings(BaseSettings):
     # JSON list in the environment, e.g. PROGRESS_HELP_PHRASES='["i am stuck"]'
     help_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_HELP_PHRASES))
     curriculum_file: Path = REPO_DIR / "config" / "curriculum.toml"
+    # xAPI statements (docs/xapi.md): the mapping onto events, and the limits of one
+    # request (a body over the bytes is a 413, more statements than this a 400)
+    xapi_mapping_file: Path = REPO_DIR / "config" / "xapi-mapping.toml"
+    xapi_max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    xapi_max_statements: int = Field(default=1000, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -65,17 +65,24 @@ class Sidecar:
         if status != 204:
             raise SidecarError(f"publish to {topic} failed: HTTP {status} {error_text(body)}")
 
-    async def publish_bulk(self, topic: str, messages: list[tuple[str, dict[str, Any]]]) -> None:
+    async def publish_bulk(
+        self,
+        topic: str,
+        messages: list[tuple[str, dict[str, Any]]],
+        content_type: str = "application/json",
+    ) -> None:
         """Publish ``(key, payload)`` pairs on ``topic`` in one call (one Kafka produce
         request); each key becomes its message's Kafka key. All or an error: the caller
-        retries the whole list (every message carries an id consumers dedupe on)."""
+        retries the whole list (every message carries an id consumers dedupe on).
+        ``application/cloudevents+json`` payloads are whole CloudEvents daprd keeps as
+        they are (their type and id); anything else daprd wraps in one of its own."""
         if not messages:
             return
         entries = [
             {
                 "entryId": str(i),
                 "event": payload,
-                "contentType": "application/json",
+                "contentType": content_type,
                 # per entry: a request-level partitionKey would override every entry's
                 "metadata": {"partitionKey": key},
             }

@@ -62,6 +62,13 @@ OPERATION_IDS = {
     "GET /teachers/{teacher_id}/digest": "previewTeacherDigest",
     "GET /notifications/unsubscribe": "getUnsubscribePage",
     "POST /notifications/unsubscribe": "unsubscribeDigests",
+    "POST /xapi/statements": "postXapiStatements",
+    "PUT /xapi/statements": "putXapiStatement",
+    "GET /xapi/about": "getXapiAbout",
+    "GET /statement-producers": "listStatementProducers",
+    "POST /statement-producers": "createStatementProducer",
+    "POST /statement-producers/{producer_id}/rotate": "rotateStatementProducer",
+    "DELETE /statement-producers/{producer_id}": "revokeStatementProducer",
     "GET /problems/{kind}": "getProblemType",
     "GET /health": "getHealth",
     "GET /ready": "getReadiness",
@@ -76,10 +83,16 @@ NO_TOKEN = {
     "GET /problems/{kind}",
     "GET /notifications/unsubscribe",
     "POST /notifications/unsubscribe",
+    "GET /xapi/about",
 }
 # ... and these take another credential instead, if they list it (an EventSource cannot
 # send a header: the stream takes a ticket)
-OR_ELSE: dict[str, list[dict[str, list[str]]]] = {"GET /struggles/stream": [{"streamTicket": []}]}
+OR_ELSE: dict[str, list[dict[str, list[str]]]] = {
+    "GET /struggles/stream": [{"streamTicket": []}],
+    # learning tools send LRS credentials (docs/xapi.md); an admin's bearer token also does
+    "POST /xapi/statements": [{"statementProducer": []}],
+    "PUT /xapi/statements": [{"statementProducer": []}],
+}
 
 
 def operations() -> dict[str, dict[str, Any]]:
