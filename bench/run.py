@@ -414,6 +414,9 @@ async def _service_figures(ports: Ports) -> dict[str, Any]:
         from bench.dry_runs import dry_runs
 
         results["dry_runs"] = await dry_runs(ports)
+        from bench.xapi_statements import xapi_statements
+
+        results["xapi_statements"] = await xapi_statements(ports)
         if os.environ.get("BENCH_SCALING", "1") == "1":
             with phase("replicas 1, 2 and 3"):
                 results["scaling"] = await scaling(api, tag)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from ralph.backends.data.async_lrs import AsyncLRSDataBackend
@@ -133,8 +134,8 @@ async def test_a_real_clients_statements_become_mastery_and_an_alert_in_the_clas
         await lrs.write([changed])
 
 
-async def test_put_takes_one_statement_under_its_id(
-    api: httpx.AsyncClient, xapi: httpx.AsyncClient
+async def test_put_takes_one_statement_under_its_id_and_erasure_holds(
+    api: httpx.AsyncClient, xapi: httpx.AsyncClient, pg: asyncpg.Connection
 ) -> None:
     student = f"it-x-{uuid.uuid4().hex[:8]}"
     s = statement(student, "answered", "question", "https://lms/q", result={"success": True})
@@ -148,6 +149,21 @@ async def test_put_takes_one_statement_under_its_id(
         "/xapi/statements", params={"statementId": other}, json={**s, "id": sid}, headers=V
     )
     assert r.status_code == 400 and "is not statementId" in r.json()["detail"]
+    assert (await applied(api, student, 1))["events_applied"] == 1
+
+    # erased with the student; the statement sent again stays a duplicate: still erased
+    assert (await api.delete(f"/students/{student}")).status_code == 200
+    r = await xapi.put("/xapi/statements", params={"statementId": sid}, json=s, headers=V)
+    assert r.status_code == 204 and r.headers["X-Progress-Statements"].endswith("duplicate=1")
+    marker = statement(student, "attempted", "question", "https://lms/q2")
+    assert (await xapi.post("/xapi/statements", json=[marker], headers=V)).status_code == 200
+    logged = "select event_id from learning_events where student_id = $1"
+
+    async def marker_logged() -> bool:
+        return marker["id"] in [r[0] for r in await pg.fetch(logged, student)]
+
+    await eventually(marker_logged)  # one partition: had the copy gone out, it came first
+    assert [r[0] for r in await pg.fetch(logged, student)] == [marker["id"]]
     assert (await applied(api, student, 1))["events_applied"] == 1
 
 
