@@ -159,10 +159,10 @@ async def _kill_and_restart(ctx: Context, part: str) -> dict[str, object]:
     """kill -9 the app process or its daprd (``part``: "app" or "daprd"), restart it."""
 
     async def fault() -> None:
-        os.kill(_pid(f"test-{part}"), signal.SIGKILL)
+        os.kill(_pid(f"{ctx.stack.actor_host_name}-{part}"), signal.SIGKILL)
         await asyncio.sleep(1)
-        ctx.stack.app(f"start-{part}")
-        ctx.stack.app("wait")
+        ctx.stack.actor_host(f"start-{part}")
+        ctx.stack.actor_host("wait")
 
     return await _run(ctx, f"kill -9 {part}", _stream(ctx, part), fault)
 
@@ -338,7 +338,7 @@ async def overload(ctx: Context) -> dict[str, object]:
     prefix = f"chaos-overload-{uuid.uuid4().hex[:6]}"
     events = generate(count, 500, seed=hash(prefix) & 0xFFFF, prefix=prefix)
     expected = expected_state(events, domain_config(Settings()))
-    app_pid = _pid("test-app")
+    app_pid = _pid(f"{ctx.stack.actor_host_name}-app")
     rss: list[float] = [process_memory_mb(app_pid)]
     done = asyncio.Event()
 

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     pubsub_name: str = "kafka-pubsub"
     statestore_name: str = "actorstate"
 
+    # which part of the service this process is (docs/operations.md, "Roles"): "all"
+    # (one process, the default), "api" (the front end) or "actors" (the actor host)
+    role: Literal["all", "api", "actors"] = "all"
     # topics
     learning_topic: str = "learning.events"
     exercise_topic: str = "exercise.events"

@@ -64,8 +64,8 @@ def _json(value: Any) -> bytes:
 
 class DaprCallbacks:
     """ASGI middleware: actor method calls go to the SDK's ``ActorRuntime.dispatch``, bulk
-    deliveries to the intake (``app.state.resources.intake``); the rest goes on to ``app``.
-    With a token configured, both require daprd's ``dapr-api-token``."""
+    deliveries to the intake (``app.state.intake``, set by the actor host); the rest goes
+    on to ``app``. With a token configured, both require daprd's ``dapr-api-token``."""
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self.app = app
@@ -110,6 +110,6 @@ class DaprCallbacks:
     async def _batch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A bulk delivery: always a 2xx with per-entry statuses, or a 500 (daprd retries
         the whole batch). Never a 404: daprd would commit the batch unprocessed."""
-        handle: BatchHandler = scope["app"].state.resources.intake.handle_batch
+        handle: BatchHandler = scope["app"].state.intake.handle_batch
         request = json.loads(await _body(receive))
         await _answer(send, 200, _json(await handle(request)))

@@ -1,21 +1,38 @@
-"""The rule set the actors of this process use: the newest applied version, read at
-start and again every RULES_REFRESH (service/main.py), so an apply on another replica
-reaches this one within it, and at once in the process that applied it."""
+"""The rule set in force in this process: the newest applied version, read at start and
+again every RULES_REFRESH (the roles' composition roots), so an apply on another replica
+reaches this one within it, and at once in the process that applied it. In the actor
+host the actors read it from their ActorDeps; a front end alone keeps it in a
+RulesInForce (its dry runs and rule set pages compare against it)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 
 from actors.config import DomainConfig
-from actors.student_actor import ActorDeps
 from service.rulesets.model import to_config
 from service.rulesets.repository import RuleSetRepository
 
 log = structlog.get_logger("rules")
 
 
+class HoldsConfig(Protocol):
+    config: DomainConfig
+
+
+@dataclass
+class RulesInForce:
+    """Where a process that hosts no actors keeps the configuration in force."""
+
+    config: DomainConfig
+
+
 class LiveRules:
-    def __init__(self, repository: RuleSetRepository, base: DomainConfig, deps: ActorDeps) -> None:
+    def __init__(
+        self, repository: RuleSetRepository, base: DomainConfig, deps: HoldsConfig
+    ) -> None:
         self._repository = repository
         self.base = base  # the settings' configuration: version 0
         self._deps = deps

@@ -161,30 +161,78 @@ async def start_group_at_end(bootstrap: str, group: str) -> None:
         await consumer.stop()
 
 
+ACTOR_HOST_PORT_OFFSET = 50  # a split stack's actor host: the front end's ports + this
+
+
+def actor_host_ports(ports: Ports) -> Ports:
+    """The ports of a split stack's actor host (the front end keeps ``ports``)."""
+    k = ACTOR_HOST_PORT_OFFSET
+    return Ports(
+        app=ports.app + k,
+        dapr_http=ports.dapr_http + k,
+        dapr_grpc=ports.dapr_grpc + k,
+        dapr_metrics=ports.dapr_metrics + k,
+        dapr_internal=ports.dapr_internal + k,
+        kafka=ports.kafka,
+        postgres=ports.postgres,
+        database=ports.database,
+        app_id=ports.app_id,
+    )
+
+
 class Stack:
+    """An instance of the service on ``ports``: one process (role ``all``), or with
+    ``split`` the two roles (docs/operations.md, "Roles"): the front end (role ``api``)
+    on ``ports`` as NAME, app id ``<app_id>-api``, and the actor host (role ``actors``)
+    on ``actor_host_ports(ports)`` as NAME-actors with the app id ``app_id`` (so the
+    actors' state keys and the consumer group stay the instance's). Both share the
+    namespace ``app_id``: placement finds the actor host's actors for the front end's
+    sidecar there."""
+
     def __init__(
         self,
         ports: Ports,
         name: str = "test",
         fast_timers: bool = True,
         extra_env: dict[str, str] | None = None,
+        split: bool = False,
     ) -> None:
         self.ports = ports
         self.name = name
         self.fast_timers = fast_timers
         self.extra_env = extra_env or {}
+        self.split = split
         self._started = Path(tempfile.mkstemp(prefix="progress-started-")[1])
 
+    @property
+    def actor_host_name(self) -> str:
+        """The app + daprd pair that hosts the actors and the intake."""
+        return f"{self.name}-actors" if self.split else self.name
+
+    def _pairs(self) -> list[tuple[str, dict[str, str]]]:
+        """(name, environment) of each app + daprd pair, the actor host first."""
+        if not self.split:
+            return [(self.name, self.app_env())]
+        host = self._env(actor_host_ports(self.ports), "actors", self.ports.app_id)
+        front = self._env(self.ports, "api", f"{self.ports.app_id}-api")
+        return [(self.actor_host_name, host), (self.name, {**front, "WAIT_FOR_ACTORS": "0"})]
+
     def app_env(self) -> dict[str, str]:
+        """The environment of the front end (or the one process)."""
+        return self._env(self.ports, "api" if self.split else "all", self.ports.app_id)
+
+    def _env(self, ports: Ports, role: str, app_id: str) -> dict[str, str]:
         return {
-            "APP_PORT": str(self.ports.app),
-            "DAPR_HTTP_PORT": str(self.ports.dapr_http),
-            "DAPR_GRPC_PORT": str(self.ports.dapr_grpc),
-            "DAPR_METRICS_PORT": str(self.ports.dapr_metrics),
-            "DAPR_INTERNAL_GRPC_PORT": str(self.ports.dapr_internal),
+            "APP_PORT": str(ports.app),
+            "DAPR_HTTP_PORT": str(ports.dapr_http),
+            "DAPR_GRPC_PORT": str(ports.dapr_grpc),
+            "DAPR_METRICS_PORT": str(ports.dapr_metrics),
+            "DAPR_INTERNAL_GRPC_PORT": str(ports.dapr_internal),
             "PROGRESS_LOG_FORMAT": "json",
-            "PG_DATABASE": self.ports.database,
-            "DAPR_APP_ID": self.ports.app_id,
+            "PROGRESS_ROLE": role,
+            "PG_DATABASE": ports.database,
+            "DAPR_APP_ID": app_id,
+            "DAPR_NAMESPACE": ports.app_id,
             **(
                 {  # short time-based rules so tests can watch reminders fire
                     "PROGRESS_STUCK_MINUTES": str(STUCK_SECONDS / 60),
@@ -212,8 +260,18 @@ class Stack:
         self.app("start")
 
     def app(self, command: str) -> None:
-        """runtime/app.sh COMMAND test (start, stop, restart, stop-app, ...)."""
-        _run([str(RUNTIME / "app.sh"), command, self.name], self.app_env(), timeout=300)
+        """runtime/app.sh COMMAND NAME (start, stop, restart, stop-app, ...) for every
+        pair: the actor host first, except when stopping."""
+        pairs = self._pairs()
+        if command.startswith("stop"):
+            pairs.reverse()
+        for name, env in pairs:
+            _run([str(RUNTIME / "app.sh"), command, name], env, timeout=300)
+
+    def actor_host(self, command: str) -> None:
+        """runtime/app.sh COMMAND for the pair that hosts the actors and the intake."""
+        name, env = self._pairs()[0]
+        _run([str(RUNTIME / "app.sh"), command, name], env, timeout=300)
 
     def down(self) -> None:
         try:

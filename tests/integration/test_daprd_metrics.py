@@ -53,7 +53,7 @@ def sample_names(exposition: str) -> set[str]:
 
 
 async def test_the_daprd_metrics_read_by_dashboard_and_alerts_are_exported(
-    ports: Ports, api: httpx.AsyncClient, pg: asyncpg.Connection, student: Student
+    host_ports: Ports, api: httpx.AsyncClient, pg: asyncpg.Connection, student: Student
 ) -> None:
     # an actor call per event, then the stuck reminder fires (20 s in the test instance)
     await student.send("exercise.started", "python.loops", exercise_id="metrics-never-passed")
@@ -64,7 +64,8 @@ async def test_the_daprd_metrics_read_by_dashboard_and_alerts_are_exported(
 
     await eventually(stuck, timeout=90, interval=1)
     async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.get(f"http://127.0.0.1:{ports.dapr_metrics}/metrics")
+        # the actor host's daprd: the actor calls and reminders are its own
+        response = await client.get(f"http://127.0.0.1:{host_ports.dapr_metrics}/metrics")
     assert response.status_code == 200
     exported = sample_names(response.text)
     if os.environ.get("CAPTURE_DAPRD_METRIC_NAMES"):

@@ -16,12 +16,20 @@ from service.dev_token import mint
 from tests.integration.stack import REPO
 from tests.integration.support import Student, applied, cloud_event, eventually
 
-LOG = Path(os.environ.get("STACK_DIR", REPO / ".stack")) / "logs" / "test-app.log"
+LOGS = Path(os.environ.get("STACK_DIR", REPO / ".stack")) / "logs"
+# the front end's requests and, split, the actor host's turns (tests/integration/stack.py)
+APP_LOGS = ("test-app.log", "test-actors-app.log")
+
+
+def log_text() -> str:
+    return "".join(
+        (LOGS / name).read_text(errors="replace") for name in APP_LOGS if (LOGS / name).exists()
+    )
 
 
 def log_lines() -> list[dict[str, Any]]:
     lines = []
-    for raw in LOG.read_text(errors="replace").splitlines():
+    for raw in log_text().splitlines():
         if raw.startswith("{"):
             try:
                 lines.append(json.loads(raw))
@@ -124,14 +132,15 @@ async def test_request_log_line_has_trace_id_and_no_token(
 
     line = await eventually(logged)
     assert (line["route"], line["status"]) == ("/progress/{student_id}", 404)
-    text = LOG.read_text(errors="replace")
+    text = log_text()
     assert token not in text and token.split(".")[1] not in text
 
 
 async def test_metrics_move(
-    api: httpx.AsyncClient, dapr: httpx.AsyncClient, student_id: str
+    api: httpx.AsyncClient, host_api: httpx.AsyncClient, dapr: httpx.AsyncClient, student_id: str
 ) -> None:
-    before = (await api.get("/metrics")).text
+    before = (await host_api.get("/metrics")).text  # the intake's and the actors'
+    front_before = (await api.get("/metrics")).text  # the requests' (the same when not split)
     student = Student(dapr, student_id)
     await student.send(
         "exercise.quiz_graded", "python.loops", event_id=f"{student_id}-m1", quiz_id="q", score=10
@@ -145,7 +154,7 @@ async def test_metrics_move(
     await api.get(f"/progress/{student_id}")
 
     async def after() -> str | None:
-        text = (await api.get("/metrics")).text
+        text = (await host_api.get("/metrics")).text
         moved = metric(text, "progress_events_total", outcome="duplicate") > metric(
             before, "progress_events_total", outcome="duplicate"
         )
@@ -159,9 +168,13 @@ async def test_metrics_move(
         ("progress_events_total", {"type": "exercise.quiz_graded", "outcome": "applied"}),
         ("progress_event_duration_seconds_count", {"type": "code.reviewed"}),
         ("progress_struggles_raised_total", {"kind": "low_quiz"}),
-        ("progress_http_request_duration_seconds_count", {"route": "/progress/{student_id}"}),
         ("progress_actor_activations_total", {}),
     ]:
         assert metric(text, name, **labels) > metric(before, name, **labels), (name, labels)
+    requests = ("progress_http_request_duration_seconds_count", {"route": "/progress/{student_id}"})
+    front_text = (await api.get("/metrics")).text
+    assert metric(front_text, requests[0], **requests[1]) > metric(
+        front_before, requests[0], **requests[1]
+    )
     assert metric(text, "progress_alerts_open", kind="low_quiz") >= 1
     assert student_id not in text  # no per-student series

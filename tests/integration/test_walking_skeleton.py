@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 
 from tests.integration.kafka_io import TopicReader
-from tests.integration.stack import Ports
+from tests.integration.stack import Ports, Stack
 from tests.integration.support import applied, publish, student_event
 
 
@@ -32,8 +32,10 @@ async def test_health_reports_every_dependency_up(api: httpx.AsyncClient) -> Non
     assert checks == {"dapr": "up", "kafka": "up", "postgres": "up"}
 
 
-async def test_sidecar_metadata_lists_actor_and_components(dapr: httpx.AsyncClient) -> None:
-    meta = (await dapr.get("/v1.0/metadata")).json()
+async def test_sidecar_metadata_lists_actor_and_components(
+    dapr: httpx.AsyncClient, host_dapr: httpx.AsyncClient, stack: Stack
+) -> None:
+    meta = (await host_dapr.get("/v1.0/metadata")).json()
     assert {"type": "StudentProgressActor"} in [{"type": a["type"]} for a in meta["actors"]]
     components = {(c["name"], c["type"]) for c in meta["components"]}
     assert ("kafka-pubsub", "pubsub.kafka") in components
@@ -41,6 +43,12 @@ async def test_sidecar_metadata_lists_actor_and_components(dapr: httpx.AsyncClie
     topics = {(s["topic"], s.get("deadLetterTopic")) for s in meta["subscriptions"]}
     for topic in ("learning.events", "exercise.events", "code.events"):
         assert (topic, "progress.deadletter") in topics
+    if stack.split:  # the front end's sidecar: the components, no actor, no subscription
+        front = (await dapr.get("/v1.0/metadata")).json()
+        assert not front.get("actors") and not front.get("subscriptions"), front
+        assert ("kafka-pubsub", "pubsub.kafka") in {
+            (c["name"], c["type"]) for c in front["components"]
+        }
 
 
 async def test_submitted_event_reaches_actor_and_is_saved(
@@ -80,11 +88,15 @@ async def test_second_delivery_of_an_event_id_changes_nothing(
 
 
 async def test_poison_event_is_dead_lettered_and_next_event_processed(
-    api: httpx.AsyncClient, dapr: httpx.AsyncClient, ports: Ports, student_id: str
+    api: httpx.AsyncClient,
+    host_api: httpx.AsyncClient,
+    dapr: httpx.AsyncClient,
+    ports: Ports,
+    student_id: str,
 ) -> None:
     reader = TopicReader(f"127.0.0.1:{ports.kafka}", "progress.deadletter")
     await reader.start()
-    poison_before = await poison_count(api)
+    poison_before = await poison_count(host_api)
     try:
         marker = uuid.uuid4().hex
         bad = submitted(student_id, f"bad-{marker}", "ex1")
@@ -105,7 +117,7 @@ async def test_poison_event_is_dead_lettered_and_next_event_processed(
         await reader.stop()
     body = await progress_when(api, student_id, 1)
     assert body["events_applied"] == 1
-    assert await poison_count(api) >= poison_before + 1
+    assert await poison_count(host_api) >= poison_before + 1
 
 
 async def poison_count(api: httpx.AsyncClient) -> float:
