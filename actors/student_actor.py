@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import structlog
 from dapr.actor import Actor, ActorId, ActorReminderFailurePolicy, Remindable
@@ -88,6 +88,15 @@ class Outbound(Protocol):
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@runtime_checkable
+class ReminderReader(Protocol):
+    """The actor client's reminder lookup (service/dapr/http_client.py)."""
+
+    async def get_reminder(
+        self, actor_type: str, actor_id: str, name: str
+    ) -> dict[str, Any] | None: ...
 
 
 @dataclass
@@ -356,10 +365,20 @@ class StudentProgressActor(Actor, StudentProgressActorInterface, Remindable):
 
     @one_turn
     async def list_reminders(self) -> dict[str, Any]:
+        """The reminders the state expects, each with what the scheduler holds of it
+        (``scheduler``, None when absent): asked here, through the sidecar of the process
+        that hosts the actor, the only one daprd lets read an actor type's reminders."""
         state = await self._load()
         if state is None:
             return {"found": False, "reminders": []}
-        return {"found": True, "reminders": expected_reminders(state, self._deps.config)}
+        reminders = expected_reminders(state, self._deps.config)
+        client = self._runtime_ctx.dapr_client
+        if isinstance(client, ReminderReader):
+            for reminder in reminders:
+                reminder["scheduler"] = await client.get_reminder(
+                    self._runtime_ctx.actor_type_info.type_name, self.id.id, reminder["name"]
+                )
+        return {"found": True, "reminders": reminders}
 
     @one_turn
     async def erase(self) -> dict[str, Any]:

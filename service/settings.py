@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # which part of the service this process is (docs/operations.md, "Roles"): "all"
     # (one process, the default), "api" (the front end) or "actors" (the actor host)
     role: Literal["all", "api", "actors"] = "all"
+    # a front end's actor host, by Dapr app id (same namespace): the operators' views ask
+    # it for its actors and event counts (service/host_report.py); empty: not asked
+    actor_host_app_id: str = ""
     # topics
     learning_topic: str = "learning.events"
     exercise_topic: str = "exercise.events"

@@ -15,11 +15,13 @@ from actors.student_actor import ActorDeps
 from service.dapr.actor_host import host_actors
 from service.dapr.http_client import PooledActorClient
 from service.dapr.subscriptions import install_subscriptions
+from service.host_report import install_host_report
 from service.intake import Intake
 from service.outbound import Outbound
 from service.periodic import every
 from service.resources import Resources
 from service.rulesets.live import LiveRules
+from service.rulesets.notify import AppliedRulesListener
 from service.settings import Settings
 
 EVENT_LOG_PRUNE_PERIOD = timedelta(hours=1)
@@ -33,6 +35,7 @@ def install(app: FastAPI, settings: Settings) -> DaprActor:
     and GET /dapr/subscribe."""
     dapr_actor = DaprActor(app)
     install_subscriptions(app, settings)
+    install_host_report(app)
     return dapr_actor
 
 
@@ -67,7 +70,9 @@ async def start(
     # Blocks until daprd's outbound health endpoint answers (SDK behaviour).
     await host_actors(dapr_actor, PooledActorClient(resources.dapr_http), deps)
     projection = resources.projection
+    listener = AppliedRulesListener(settings.database_url, live_rules.refresh_once)
     for job in (
+        listener.run(),
         every(EVENT_LOG_PRUNE_PERIOD, resources.event_log.prune_once),
         every(RULES_REFRESH, live_rules.refresh_once),
         every(

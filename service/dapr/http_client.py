@@ -15,8 +15,9 @@ failures as it does with its own client.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 from dapr.clients.base import DaprActorClientBase
@@ -124,6 +125,21 @@ class PooledActorClient(DaprActorClientBase):
 
     async def unregister_reminder(self, actor_type: str, actor_id: str, name: str) -> None:
         await self._call("DELETE", f"{actor_type}/{actor_id}/reminders/{name}")
+
+    async def get_reminder(
+        self, actor_type: str, actor_id: str, name: str
+    ) -> dict[str, Any] | None:
+        """The reminder as this daprd (and the scheduler behind it) holds it; None if
+        absent. Only the sidecar of the process that hosts the actor type may ask
+        (daprd: ERR_ACTOR_REMINDER_NON_HOSTED otherwise)."""
+        path = f"/v1.0/actors/{actor_type}/{actor_id}/reminders/{name}"
+        status, body = await self._http.request("GET", path)
+        if status in (404, 204) or (status == 500 and b"not found" in body.lower()):
+            return None
+        if status != 200:
+            raise DaprHttpError(_ERROR_SERIALIZER, raw_response_bytes=body, status_code=status)
+        found: dict[str, Any] = json.loads(body)
+        return found
 
     async def register_timer(self, actor_type: str, actor_id: str, name: str, data: bytes) -> None:
         await self._call("PUT", f"{actor_type}/{actor_id}/timers/{name}", data)

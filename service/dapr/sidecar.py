@@ -122,6 +122,16 @@ class Sidecar:
         data: dict[str, Any] = json.loads(body)
         return data
 
+    async def invoke_json(self, app_id: str, method: str, timeout: float = 5.0) -> Any:
+        """GET ``method`` of the app ``app_id`` by Dapr service invocation (same
+        namespace); its JSON answer."""
+        status, body = await self._request(
+            "GET", f"/v1.0/invoke/{app_id}/method/{method}", f"invoke {app_id}", timeout=timeout
+        )
+        if status != 200:
+            raise SidecarError(f"invoke {app_id}/{method} failed: HTTP {status} {error_text(body)}")
+        return json.loads(body)
+
     async def metadata(self, timeout: float = 5.0) -> dict[str, Any]:
         status, body = await self._request(
             "GET", "/v1.0/metadata", "daprd metadata", timeout=timeout

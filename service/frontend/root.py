@@ -19,6 +19,7 @@ from service.periodic import every
 from service.resources import Resources
 from service.routes import classes, digests, ops, progress, rules, struggles, students
 from service.rulesets.live import LiveRules, RulesInForce
+from service.rulesets.notify import AppliedRulesListener
 from service.schemas import API_ERRORS
 from service.settings import Settings
 from service.xapi import routes as xapi_routes
@@ -66,6 +67,10 @@ async def start(
         await live_rules.refresh_once()
         app.state.live_rules = live_rules
         refreshing = asyncio.create_task(every(RULES_REFRESH, live_rules.refresh_once))
+        listening = asyncio.create_task(
+            AppliedRulesListener(settings.database_url, live_rules.refresh_once).run()
+        )
+        stack.callback(listening.cancel)
         stack.callback(refreshing.cancel)
     webhooks = httpx.AsyncClient(timeout=settings.digest_send_timeout_s)
     stack.push_async_callback(webhooks.aclose)

@@ -11,8 +11,9 @@ from service.auth import Admin
 from service.dapr.sidecar import Sidecar
 from service.deps import Actors, CurrentSettings, Placement, SidecarDep
 from service.errors import NotFound, Unavailable
+from service.host_report import host_events, host_metadata
 from service.kafka_reader import KafkaUnavailable, read_intake
-from service.ops_intake import broker_list, dead_letter, event_counts, newest, topic_row
+from service.ops_intake import broker_list, dead_letter, newest, topic_row
 from service.routes.progress import StudentId
 from service.schemas import OpsActors, OpsIntake, Reminders, problem
 from service.settings import Settings
@@ -26,7 +27,7 @@ async def actors(
 ) -> Any:
     """Actor types and active counts (daprd metadata) and the placement table (hosts and
     the actor types each serves, from the placement service)."""
-    meta = await sidecar.metadata()
+    meta = await host_metadata(settings, sidecar)
     placement = await leader_table(placement_api, placement_urls(settings.placement_metadata_url))
     hosts = [
         {
@@ -84,7 +85,10 @@ async def reminders(student_id: StudentId, _: Admin, actors: Actors, sidecar: Si
         raise NotFound(f"no events have been received for student {student_id!r}")
     out = []
     for reminder in expected["reminders"]:
-        held = await sidecar.get_reminder(ACTOR_TYPE, student_id, reminder["name"])
+        if "scheduler" in reminder:  # looked up by the actor host (service/actorhost)
+            held = reminder["scheduler"]
+        else:  # an actor host of an older version, in a rolling upgrade: as before
+            held = await sidecar.get_reminder(ACTOR_TYPE, student_id, reminder["name"])
         out.append(
             {
                 "name": reminder["name"],
@@ -124,8 +128,9 @@ async def intake(
         "error": None,
         "topics": [],
         "dead_letters": None,
-        "replica": event_counts(),
+        "replica": None,
     }
+    report["replica"] = await host_events(settings, sidecar, settings.kafka_timeout_s)
     if not report["configured"]:
         report["error"] = "PROGRESS_KAFKA_BROKERS is not set"
         return report
@@ -135,11 +140,11 @@ async def intake(
 
 
 async def consumer_group(settings: Settings, sidecar: Sidecar) -> str:
-    """PROGRESS_KAFKA_CONSUMER_GROUP, else the app id daprd reports: the Kafka
-    components' consumerGroup."""
+    """PROGRESS_KAFKA_CONSUMER_GROUP, else the actor host's app id (daprd's metadata):
+    the Kafka components' consumerGroup."""
     if settings.kafka_consumer_group:
         return settings.kafka_consumer_group
-    app_id = str((await sidecar.metadata(timeout=settings.kafka_timeout_s)).get("id") or "")
+    app_id = str((await host_metadata(settings, sidecar, settings.kafka_timeout_s)).get("id") or "")
     if not app_id:
         raise Unavailable("daprd did not name the app id; set PROGRESS_KAFKA_CONSUMER_GROUP")
     return app_id

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.errors import NotFound
 from service.rulesets.model import RuleSetIn
 
+APPLIED_CHANNEL = "rule_sets_applied"  # service/rulesets/notify.py listens
+
 # pg_advisory_xact_lock key for "a rule set version is being numbered"
 _VERSION_LOCK = 0x52554C4553
 
@@ -83,6 +85,11 @@ class RuleSetRepository:
                     {"v": version, "who": who},
                 )
             ).first()
+            if row is not None:  # delivered at commit to every listening process
+                await conn.execute(
+                    text("SELECT pg_notify(:channel, :v)"),
+                    {"channel": APPLIED_CHANNEL, "v": str(version)},
+                )
         if row is None:
             raise RuleSetNotFound(version)
         return _out(row)

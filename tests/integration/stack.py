@@ -214,7 +214,11 @@ class Stack:
         if not self.split:
             return [(self.name, self.app_env())]
         host = self._env(actor_host_ports(self.ports), "actors", self.ports.app_id)
-        front = self._env(self.ports, "api", f"{self.ports.app_id}-api")
+        front = {
+            **self._env(self.ports, "api", f"{self.ports.app_id}-api"),
+            # the operators' views ask the actor host (service/host_report.py)
+            "PROGRESS_ACTOR_HOST_APP_ID": self.ports.app_id,
+        }
         return [(self.actor_host_name, host), (self.name, {**front, "WAIT_FOR_ACTORS": "0"})]
 
     def app_env(self) -> dict[str, str]:

@@ -162,7 +162,12 @@ async def test_restore_keeps_scores_and_the_reminders_fire(
 
 
 async def test_rearm_gives_a_state_back_the_reminder_the_scheduler_lost(
-    api: httpx.AsyncClient, dapr: httpx.AsyncClient, stack: Stack, ports: Ports
+    api: httpx.AsyncClient,
+    dapr: httpx.AsyncClient,
+    host_dapr: httpx.AsyncClient,
+    stack: Stack,
+    ports: Ports,
+    host_ports: Ports,
 ) -> None:
     """State says "armed", the scheduler holds nothing (its backup was older than the
     database's, or its volume was lost): without rearm nothing fires; with it, it does."""
@@ -170,7 +175,8 @@ async def test_rearm_gives_a_state_back_the_reminder_the_scheduler_lost(
     await student.send("exercise.started", "python.lists", exercise_id="lost-reminder")
     armed_at = time.monotonic()
     await applied(api, student.id, student.published)
-    r = await dapr.delete(f"/v1.0/actors/{ACTOR}/{student.id}/reminders/wake")
+    # only the sidecar of the process hosting the actors may touch their reminders
+    r = await host_dapr.delete(f"/v1.0/actors/{ACTOR}/{student.id}/reminders/wake")
     assert r.status_code in (200, 204), r.text
     [wake] = (await api.get(f"/ops/students/{student.id}/reminders")).json()["reminders"]
     assert not wake["pending_in_scheduler"]
@@ -183,7 +189,7 @@ async def test_rearm_gives_a_state_back_the_reminder_the_scheduler_lost(
         "PROGRESS_DATABASE_URL": ports.database_url.replace(
             "postgresql://", "postgresql+asyncpg://", 1
         ),
-        "DAPR_HTTP_PORT": str(ports.dapr_http),
+        "DAPR_HTTP_PORT": str(host_ports.dapr_http),  # rearm runs beside the actor host
         "DAPR_API_TOKEN": (STACK_DIR / "secrets" / "dapr_api_token").read_text().strip(),
     }
     rearm = [str(REPO / ".venv/bin/python"), "-m", "service.ops_backup.rearm"]

@@ -20,11 +20,13 @@ def blocks() -> list[tuple[str, list[str]]]:
     return out
 
 
-def test_quickstart_commands_produce_what_the_document_says(ports: Ports) -> None:
+def test_quickstart_commands_produce_what_the_document_says(
+    ports: Ports, host_ports: Ports
+) -> None:
     parsed = blocks()
     assert len(parsed) >= 7 and all(expects for _, expects in parsed)
     script = "set -u\n" + "".join(f"{body}\necho {MARK}\n" for body, _ in parsed)
-    env = {**os.environ, "API": ports.app_url, "DAPR": ports.dapr_url}
+    env = {**os.environ, "API": ports.app_url, "DAPR": ports.dapr_url, "HOST": host_ports.app_url}
     result = subprocess.run(
         ["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
     )
