@@ -2,7 +2,7 @@
 signals into class-wide misconceptions (the pure rule: actors/misconceptions.py).
 
 Students' actors reach it through Dapr actor calls made when they perform their outbox
-(service/outbound.py): a signal is retried until a class actor took it, and counting
+(service/actorhost/outbound.py): a signal is retried until a class actor took it, and counting
 each student once per topic and error type makes a repeated one harmless — the reason
 for calls rather than events in decision 009. A call loads the class's state, performs an
 outbox an interrupted call left, applies the signals, saves the state with the alerts

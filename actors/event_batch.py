@@ -1,5 +1,5 @@
 """The body of a StudentProgressActor ``ApplyEventBatch`` call: one student's events of
-one delivery batch, written by the intake (service/intake.py) and read by the actor
+one delivery batch, written by the intake (service/actorhost/intake.py) and read by the actor
 (decision 019).
 
     {"events": [{"type": "...", "data": {...}}, ...], "trace_ids": ["...", ...]}

@@ -10,7 +10,7 @@ with 10 events (a backlog), through
   then that text again as one JSON string; the SDK's decoder (pure Python) reads the
   string back; the actor decodes the document and validates each event again; the event
   log encodes each event's data again;
-- ``after``: the code as it is (service/intake.py ``decode_entry``, actors/event_batch.py,
+- ``after``: the code as it is (service/actorhost/intake.py ``decode_entry``, actors/event_batch.py,
   service/dapr/actor_host.py ``BodyAsBytes``): one encode per event, spliced into the
   body; the body handed over undecoded and decoded once; the log stores the same text;
 - ``after, models built unvalidated``: as ``after``, the actor building each model with
@@ -36,8 +36,8 @@ from dapr.serializers import DefaultJSONSerializer
 from actors.event_batch import decode_batch, encode_batch
 from actors.events import LearningEvent, PoisonEvent, parse_event
 from bench.workload import generate
+from service.actorhost.intake import decode_entry
 from service.dapr.actor_host import BodyAsBytes
-from service.intake import decode_entry
 
 MAX_BYTES = 65536
 SDK = DefaultJSONSerializer()

@@ -36,16 +36,16 @@ CLASSES = 4
 PER_CLASS = 100
 SECONDS = 20
 EVENT_PATH = (
-    "service/intake.py",
+    "service/actorhost/intake.py",
     "/actors/",
     "dapr/actor/",
-    "service/outbound.py",
+    "service/actorhost/outbound.py",
     "service/dapr/callbacks.py",
 )
 READ_PATH = (
-    "service/routes/",
+    "service/frontend/routes/",
     "service/readmodel/views.py",
-    "service/console/",
+    "service/frontend/console/",
     "service/alerts/repository.py",
 )
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Vendor the console's chart library into service/console/static/vendor/ (issue 22).
+# Vendor the console's chart library into service/frontend/console/static/vendor/ (issue 22).
 #
 # The console serves its JavaScript from the repository: a clone needs nothing at run
 # time and no page loads anything from another host. This script is how the vendored
@@ -15,7 +15,7 @@ source "$(dirname "$0")/lib.sh"
 
 UPLOT_VERSION="${UPLOT_VERSION:-1.6.32}"
 UPLOT_SHA256="${UPLOT_SHA256-4b8a8191e425658e3ea8c8c1314b0fc679c861ee3a1af2b20c7b16ba50b5133d}"
-vendor_dir="$repo_dir/service/console/static/vendor"
+vendor_dir="$repo_dir/service/frontend/console/static/vendor"
 
 command -v npm >/dev/null || die "npm is needed to fetch the package (apt-get install npm)"
 work="$(mktemp -d)"

@@ -16,21 +16,20 @@ import structlog
 from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
 
-from service import settings_check
+from service import probe_routes, problem_routes, settings_check
 from service.actorhost import root as actor_host
 from service.auth import TokenVerifier
-from service.cors import ListedOriginsCORS
 from service.dapr.app_token import DAPR_PREFIXES, DaprTokenMiddleware
 from service.dapr.callbacks import DaprCallbacks
 from service.frontend import root as front_end
+from service.frontend.cors import ListedOriginsCORS
+from service.frontend.stream_tickets import SessionReader, TicketSigner
 from service.log_config import configure_logging
 from service.operation_ids import operation_id
 from service.problems import install_problem_handlers
 from service.request_context import RequestContextMiddleware
 from service.resources import open_resources
-from service.routes import health, problem_types
 from service.settings import Settings, get_settings
-from service.stream_tickets import SessionReader, TicketSigner
 
 API_VERSION = "1.0.0"
 
@@ -94,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.stream_tickets = TicketSigner.from_settings(settings)
     # The hook for a session cookie (the console's sign-in): an async function of the
     # request giving the signed-in Principal or None; GET /struggles/stream asks it when
-    # the request has neither a bearer token nor a ticket (service/stream_tickets.py).
+    # the request has neither a bearer token nor a ticket (service/frontend/stream_tickets.py).
     session_reader: SessionReader | None = None
     app.state.session_reader = session_reader
     install_problem_handlers(app)
@@ -107,8 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             """daprd's app health check (the actor host's is the SDK's route)."""
             return Response(status_code=200)
 
-    app.include_router(health.router)
-    app.include_router(problem_types.router)
+    app.include_router(probe_routes.router)
+    app.include_router(problem_routes.router)
 
     app.openapi = lambda: _public_openapi(app)  # type: ignore[method-assign]
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None

@@ -15,7 +15,7 @@
   route template (never the raw path, so ids do not create series).
 - ``progress_digest_deliveries_total{channel, outcome}``: teachers' digests by channel
   (email, webhook) and outcome (sent, retried, failed, empty, skipped), counted by the
-  replica that tried (service/digests/scheduler.py).
+  replica that tried (service/frontend/digests/scheduler.py).
 - ``progress_actor_activations_total``: StudentProgressActor activations in this process
   (defined in actors/telemetry.py, where the actor increments it).
 """

@@ -1,7 +1,7 @@
 """The figures of ``GET /ops/intake``, from what was read: consumer lag per partition,
 the dead-letter topic's newest records as docs/events.md describes them, and the events
-this replica handled since it started. Pure functions; service/kafka_reader.py reads
-Kafka, service/routes/ops.py puts them together."""
+this replica handled since it started. Pure functions; service/frontend/kafka_reader.py reads
+Kafka, service/frontend/routes/ops.py puts them together."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from service.metrics import EVENTS
 
-# outcomes of progress_events_total (service/intake.py) a reader counts as handled
+# outcomes of progress_events_total (service/actorhost/intake.py) a reader counts as handled
 PROCESSED = ("applied", "duplicate")
 DEAD_LETTERED = "poison"
 RETRIED = "retried"

@@ -5,7 +5,7 @@ validation error) and the middleware's refusals get the type of their status.
 
 A problem's ``type`` is the kind's name under a base URI, ``PROGRESS_PROBLEM_TYPE_BASE``
 (default ``/problems/``, a reference relative to the API, which serves a page per type
-at ``GET /problems/{kind}``: service/routes/problem_types.py). docs/api.md, 'Errors',
+at ``GET /problems/{kind}``: service/problem_routes.py). docs/api.md, 'Errors',
 lists the types; tests/unit/test_problems.py keeps the two the same."""
 
 from __future__ import annotations

@@ -94,10 +94,10 @@ class Settings(BaseSettings):
     # send a header): how long one opens the stream, and the key that signs them. Unset,
     # the key is derived from APP_API_TOKEN (required outside development, the same on
     # every replica), or in development without it from the JWT secret
-    # (service/stream_tickets.py).
+    # (service/frontend/stream_tickets.py).
     stream_ticket_ttl_s: int = Field(default=60, ge=5, le=600)
     stream_ticket_secret: SecretStr | None = None
-    # The console's session cookie (service/console/session.py): how long a sign-in
+    # The console's session cookie (service/frontend/console/session.py): how long a sign-in
     # lasts (never longer than the token it was exchanged for) and the key that signs it;
     # unset, the key is derived from APP_API_TOKEN as the stream tickets' is.
     console_session_ttl_s: int = Field(default=8 * 3600, ge=300, le=7 * 24 * 3600)

@@ -12,12 +12,12 @@ from dapr.ext.fastapi import DaprActor
 from fastapi import FastAPI
 
 from actors.student_actor import ActorDeps
+from service.actorhost.intake import Intake
+from service.actorhost.outbound import Outbound
 from service.dapr.actor_host import host_actors
 from service.dapr.http_client import PooledActorClient
 from service.dapr.subscriptions import install_subscriptions
 from service.host_report import install_host_report
-from service.intake import Intake
-from service.outbound import Outbound
 from service.periodic import every
 from service.resources import Resources
 from service.rulesets.live import LiveRules

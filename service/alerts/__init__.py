@@ -8,5 +8,5 @@
 - ``messages.py``: the ``struggle.detected`` message.
 
 The words they share (kinds, statuses, timestamps) are in actors/vocabulary.py; the rules
-that raise alerts in actors/rules.py; the HTTP routes in service/routes/struggles.py.
+that raise alerts in actors/rules.py; the HTTP routes in service/frontend/routes/struggles.py.
 """

@@ -109,7 +109,7 @@ def _feedback(kind: str, row: Any) -> dict[str, Any]:
 
 class AlertRepository:
     """Every read and write of the struggle alert table: the actors' inserts (through
-    service/outbound.py), the teachers' pages and lifecycle changes, the stream's reads,
+    service/actorhost/outbound.py), the teachers' pages and lifecycle changes, the stream's reads,
     erasure and the metrics."""
 
     def __init__(self, engine: AsyncEngine) -> None:

@@ -55,7 +55,7 @@ GROUP BY student_id
 
 
 class LoggedEvent(Protocol):
-    """A valid event as the intake accepted it (service/intake.py ``Accepted``)."""
+    """A valid event as the intake accepted it (service/actorhost/intake.py ``Accepted``)."""
 
     @property
     def student_id(self) -> str: ...

@@ -11,22 +11,22 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
-from service.console.app import install_console
-from service.digests.scheduler import Digests
-from service.digests.store import DigestStore
+from service.frontend.console.app import install_console
+from service.frontend.digests.scheduler import Digests
+from service.frontend.digests.store import DigestStore
+from service.frontend.routes import classes, digests, ops, progress, rules, struggles, students
+from service.frontend.xapi import routes as xapi_routes
+from service.frontend.xapi.http_headers import XapiHeaders
+from service.frontend.xapi.mapping import Mapping, load_mapping
+from service.frontend.xapi.producers import Producers
+from service.frontend.xapi.statements import StatementIntake
 from service.middleware import BodyLimitMiddleware
 from service.periodic import every
 from service.resources import Resources
-from service.routes import classes, digests, ops, progress, rules, struggles, students
 from service.rulesets.live import LiveRules, RulesInForce
 from service.rulesets.notify import AppliedRulesListener
 from service.schemas import API_ERRORS
 from service.settings import Settings
-from service.xapi import routes as xapi_routes
-from service.xapi.http_headers import XapiHeaders
-from service.xapi.mapping import Mapping, load_mapping
-from service.xapi.producers import Producers
-from service.xapi.statements import StatementIntake
 
 DRY_RUN_PRUNE_PERIOD = timedelta(hours=1)
 RULES_REFRESH = timedelta(seconds=10)  # how soon an apply on another replica shows here

@@ -20,8 +20,8 @@ import pytest
 
 from service.auth import Principal
 from service.dev_token import dev_claims, mint
+from service.frontend.stream_tickets import TicketSigner, ticket_key
 from service.settings import DEV_JWT_SECRET, Settings
-from service.stream_tickets import TicketSigner, ticket_key
 from tests.integration.stack import Ports, stack_secret
 from tests.integration.support import (
     Student,

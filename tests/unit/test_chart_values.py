@@ -352,7 +352,7 @@ def test_placement_default_lists_each_pod_of_the_dapr_charts_placement(
     default: list[dict[str, Any]],
 ) -> None:
     """Only placement's raft leader answers /placement/state: the default names each pod
-    of Dapr's HA placement (the app asks them in turn, service/routes/ops.py)."""
+    of Dapr's HA placement (the app asks them in turn, service/frontend/routes/ops.py)."""
     urls = app_env(default)["PROGRESS_PLACEMENT_METADATA_URL"].split(",")
     assert urls == [
         f"http://dapr-placement-server-{i}.dapr-placement-server.dapr-system.svc.cluster.local"

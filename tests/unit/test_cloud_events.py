@@ -1,4 +1,4 @@
-"""CloudEvents in both content modes of the Kafka binding (service/cloud_events.py,
+"""CloudEvents in both content modes of the Kafka binding (service/actorhost/cloud_events.py,
 through the intake's decode_entry): the same event gives the same accepted entry."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from actors.events import PoisonEvent
-from service.cloud_events import as_structured, binary_attributes
-from service.intake import decode_entry
+from service.actorhost.cloud_events import as_structured, binary_attributes
+from service.actorhost.intake import decode_entry
 
 DATA = {
     "event_id": "e1",

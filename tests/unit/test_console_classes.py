@@ -1,11 +1,11 @@
-"""The class pages' summaries (service/console/pages_classes.py): the biggest 7-day
+"""The class pages' summaries (service/frontend/console/pages_classes.py): the biggest 7-day
 mover, signed changes, a class's alerts by severity."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from service.console.pages_classes import (
+from service.frontend.console.pages_classes import (
     Mover,
     alert_totals,
     biggest_change,

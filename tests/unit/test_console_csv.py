@@ -1,4 +1,4 @@
-"""The console's CSV export of a class table (service/console/roster_csv.py): formula
+"""The console's CSV export of a class table (service/frontend/console/roster_csv.py): formula
 injection is guarded on text cells, numbers stay numbers."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from service.console.roster_csv import FIXED_COLUMNS, cell, roster_csv, spreadsheet_safe
+from service.frontend.console.roster_csv import FIXED_COLUMNS, cell, roster_csv, spreadsheet_safe
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\r=1"])

@@ -1,4 +1,4 @@
-"""service/console/session.py: the console's session cookie and its forms' CSRF token."""
+"""service/frontend/console/session.py: the console's session cookie and its forms' CSRF token."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from pydantic import SecretStr
 
 from service.auth import Principal
-from service.console.rendering import safe_next
-from service.console.session import SessionSigner
+from service.frontend.console.rendering import safe_next
+from service.frontend.console.session import SessionSigner
 from service.settings import Settings
 
 NOW = 1_800_000_000.0

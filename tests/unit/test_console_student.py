@@ -1,4 +1,4 @@
-"""service/console/pages_student.py: how the student page writes the API's data (the
+"""service/frontend/console/pages_student.py: how the student page writes the API's data (the
 history table, an alert's evidence, rule and status), where an action returns to, and
 the template's contract (data-testids, escaping, the JSON island)."""
 
@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from service.alerts.schemas import Alert
-from service.console.pages_student import (
+from service.frontend.console.pages_student import (
     COMPONENTS,
     AlertView,
     _back,
@@ -21,7 +21,7 @@ from service.console.pages_student import (
     show,
     who_changed,
 )
-from service.console.rendering import TEMPLATES
+from service.frontend.console.rendering import TEMPLATES
 from service.readmodel.schemas import History, HistoryPoint
 from service.schemas import Progress
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from service.dev_token import mint
-from service.digests.compose import (
+from service.frontend.digests.compose import (
     AlertFact,
     ClassFacts,
     DigestInput,
@@ -22,7 +22,7 @@ from service.digests.compose import (
     render_text,
     subject,
 )
-from service.digests.periods import (
+from service.frontend.digests.periods import (
     Schedule,
     UnknownTimeZone,
     days_period,
@@ -31,7 +31,7 @@ from service.digests.periods import (
     preview_period,
     zone,
 )
-from service.digests.tokens import BadUnsubscribeToken, UnsubscribeTokens
+from service.frontend.digests.tokens import BadUnsubscribeToken, UnsubscribeTokens
 from service.settings import Settings
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -18,13 +18,18 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from service.digests.compose import DigestInput, compose
-from service.digests.delivery import DeliveryFailed, email_message, post_webhook, send_email
-from service.digests.periods import days_period
-from service.digests.scheduler import backoff
-from service.digests.schemas import NotificationsIn
 from service.errors import InvalidInput
-from service.routes.digests import validated
+from service.frontend.digests.compose import DigestInput, compose
+from service.frontend.digests.delivery import (
+    DeliveryFailed,
+    email_message,
+    post_webhook,
+    send_email,
+)
+from service.frontend.digests.periods import days_period
+from service.frontend.digests.scheduler import backoff
+from service.frontend.digests.schemas import NotificationsIn
+from service.frontend.routes.digests import validated
 from service.settings import Settings
 
 FRI, SAT, SUN = 4, 5, 6

@@ -14,8 +14,8 @@ import pytest
 
 from actors.event_batch import decode_batch
 from actors.events import PoisonEvent
+from service.actorhost.intake import Accepted, Intake, decode_entry, group_by_student, split_calls
 from service.dapr.sidecar import SidecarError
-from service.intake import Accepted, Intake, decode_entry, group_by_student, split_calls
 
 GOOD = {
     "event_id": "e1",

@@ -22,9 +22,10 @@ from cryptography.x509.oid import NameOID
 from prometheus_client import CollectorRegistry, Gauge
 
 from service.auth import Principal
-from service.console import pages_ops
-from service.console.rendering import TEMPLATES
-from service.kafka_reader import KafkaUnavailable, client_options, read_intake, ssl_context
+from service.frontend.console import pages_ops
+from service.frontend.console.rendering import TEMPLATES
+from service.frontend.kafka_reader import KafkaUnavailable, client_options, read_intake, ssl_context
+from service.frontend.routes import ops
 from service.metrics import EVENTS
 from service.ops_intake import (
     PartitionOffsets,
@@ -37,7 +38,6 @@ from service.ops_intake import (
     sum_known,
     topic_row,
 )
-from service.routes import ops
 from service.settings import Settings
 
 ADMIN = Principal(subject="ops-admin", role="admin")

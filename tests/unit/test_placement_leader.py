@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from service.errors import Unavailable
-from service.routes.ops import leader_table, placement_urls
+from service.frontend.routes.ops import leader_table, placement_urls
 
 TABLE = {"tables": {"progress-service": {"hosts": [{"name": "10.0.0.1:50002"}]}}}
 

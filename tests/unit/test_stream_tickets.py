@@ -19,16 +19,16 @@ from fastapi import FastAPI, Request
 from service.auth import Principal, TokenVerifier, Unauthorized
 from service.dev_token import mint as mint_token
 from service.errors import Unauthenticated
-from service.log_config import MASK, ScrubAccessLog
-from service.problems import install_problem_handlers
-from service.settings import DEV_JWT_SECRET, Settings
-from service.stream_tickets import (
+from service.frontend.stream_tickets import (
     AUDIENCE,
     SessionReader,
     StreamCallerDep,
     TicketSigner,
     ticket_key,
 )
+from service.log_config import MASK, ScrubAccessLog
+from service.problems import install_problem_handlers
+from service.settings import DEV_JWT_SECRET, Settings
 
 with warnings.catch_warnings():  # starlette's TestClient warns about its httpx use
     warnings.simplefilter("ignore")

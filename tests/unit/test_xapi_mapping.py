@@ -1,4 +1,4 @@
-"""The xAPI mapping (service/xapi/mapping.py) with the repository's own mapping file."""
+"""The xAPI mapping (service/frontend/xapi/mapping.py) with the repository's own mapping file."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from actors.events import parse_event
-from service.settings import REPO_DIR
-from service.xapi.mapping import (
+from service.frontend.xapi.mapping import (
     Ignored,
     Mapped,
     MappingError,
@@ -21,6 +20,7 @@ from service.xapi.mapping import (
     parse_mapping,
     ref,
 )
+from service.settings import REPO_DIR
 
 MAPPING = load_mapping(REPO_DIR / "config" / "xapi-mapping.toml")
 STORED = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

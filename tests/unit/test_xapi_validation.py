@@ -1,4 +1,4 @@
-"""Checking statements (service/xapi/validation.py): Ralph's models, the checks they
+"""Checking statements (service/frontend/xapi/validation.py): Ralph's models, the checks they
 leave to us, ids, and what counts as "the same statement" for a re-sent id."""
 
 from __future__ import annotations
@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from service.xapi.validation import BadStatement, check, check_batch, fingerprint, version_ok
+from service.frontend.xapi.validation import (
+    BadStatement,
+    check,
+    check_batch,
+    fingerprint,
+    version_ok,
+)
 
 GOOD: dict[str, Any] = {
     "id": "8F1A2B3C-0000-4000-8000-000000000001",

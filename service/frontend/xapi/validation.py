@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from ralph.models.xapi.base.statements import BaseXapiStatement
 
-from service.xapi.mapping import StatementRefused, score_of
+from service.frontend.xapi.mapping import StatementRefused, score_of
 
 # X-Experience-API-Version: 1.0, 1.0.0 ... 1.0.x (the spec: "1.0" is "1.0.0"; before
 # 1.0.0 and from 1.1.0 on are refused)

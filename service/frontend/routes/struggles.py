@@ -26,11 +26,11 @@ from service.alerts.stream import FRAME_FORMAT
 from service.auth import Staff
 from service.deps import Alerts, Broadcaster, CurrentSettings, Rosters
 from service.errors import Forbidden, InvalidInput, NotFound, UnknownReference
+from service.frontend.routes.params import parse_since
+from service.frontend.stream_tickets import StreamCallerDep, TicketSigner
 from service.rosters.repository import RosterRepository
 from service.rosters.scope import Scope
-from service.routes.params import parse_since
 from service.schemas import problem
-from service.stream_tickets import StreamCallerDep, TicketSigner
 
 router = APIRouter(tags=["struggles"])
 STUDENT_ID = re.compile(STUDENT_ID_PATTERN)

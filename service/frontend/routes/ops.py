@@ -11,10 +11,10 @@ from service.auth import Admin
 from service.dapr.sidecar import Sidecar
 from service.deps import Actors, CurrentSettings, Placement, SidecarDep
 from service.errors import NotFound, Unavailable
+from service.frontend.kafka_reader import KafkaUnavailable, read_intake
+from service.frontend.routes.progress import StudentId
 from service.host_report import host_events, host_metadata
-from service.kafka_reader import KafkaUnavailable, read_intake
 from service.ops_intake import broker_list, dead_letter, newest, topic_row
-from service.routes.progress import StudentId
 from service.schemas import OpsActors, OpsIntake, Reminders, problem
 from service.settings import Settings
 

@@ -12,8 +12,8 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
 from service.auth import BEARER, Principal, TokenVerifier
-from service.console.session import COOKIE, SessionSigner
 from service.errors import Forbidden, Unauthenticated
+from service.frontend.console.session import COOKIE, SessionSigner
 
 STAFF = frozenset({"teacher", "admin"})
 

@@ -15,12 +15,12 @@ from pydantic import BaseModel, Field
 
 from service.auth import BEARER, Admin, TokenVerifier
 from service.errors import Forbidden, Malformed, Unauthenticated
+from service.frontend.xapi.producers import Producers
+from service.frontend.xapi.statements import Answer, StatementIntake
+from service.frontend.xapi.validation import VERSION_SERVED, BadStatement, check_batch, version_ok
 from service.metrics import XAPI_STATEMENTS
 from service.schemas import problem
 from service.settings import Settings
-from service.xapi.producers import Producers
-from service.xapi.statements import Answer, StatementIntake
-from service.xapi.validation import VERSION_SERVED, BadStatement, check_batch, version_ok
 
 router = APIRouter(tags=["xapi"])
 public_router = APIRouter(tags=["xapi"])  # the About resource: no credentials (xAPI)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment
 
-from service.digests.periods import Period
+from service.frontend.digests.periods import Period
 
 UNRESOLVED = ("open", "acknowledged")
 MIN_CHANGE = 1.0  # points of overall mastery (0-100) a change must reach to be listed

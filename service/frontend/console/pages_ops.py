@@ -17,11 +17,11 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN
-from service.console.identity import ConsoleUserDep, require_admin
-from service.console.rendering import PREFIX, render
 from service.deps import Actors, Alerts, CurrentSettings, Placement, SidecarDep
 from service.errors import ServiceError
-from service.routes import ops
+from service.frontend.console.identity import ConsoleUserDep, require_admin
+from service.frontend.console.rendering import PREFIX, render
+from service.frontend.routes import ops
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 

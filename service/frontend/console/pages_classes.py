@@ -23,15 +23,15 @@ from actors.mastery import level_for
 from actors.vocabulary import AlertStatus
 from service.alerts.repository import AlertRepository
 from service.auth import Principal
-from service.console.identity import ConsoleUserDep
-from service.console.rendering import PREFIX, render
-from service.console.roster_csv import roster_csv
 from service.deps import Alerts, Rosters, Views
 from service.errors import NotFound
+from service.frontend.console.identity import ConsoleUserDep
+from service.frontend.console.rendering import PREFIX, render
+from service.frontend.console.roster_csv import roster_csv
+from service.frontend.routes.classes import ClassId, class_students, class_topics, list_classes
+from service.frontend.routes.struggles import list_struggles
 from service.readmodel.views import ClassViews, Sort
 from service.rosters.repository import RosterRepository
-from service.routes.classes import ClassId, class_students, class_topics, list_classes
-from service.routes.struggles import list_struggles
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 

@@ -26,9 +26,9 @@ import structlog
 
 from actors.events import PoisonEvent, parse_event
 from service.errors import Conflict, Unavailable
+from service.frontend.xapi.mapping import Ignored, Mapped, Mapping, StatementRefused, map_statement
+from service.frontend.xapi.validation import BadStatement, Checked
 from service.metrics import XAPI_STATEMENTS
-from service.xapi.mapping import Ignored, Mapped, Mapping, StatementRefused, map_statement
-from service.xapi.validation import BadStatement, Checked
 
 log = structlog.get_logger("xapi")
 CLOUDEVENTS_JSON = "application/cloudevents+json"

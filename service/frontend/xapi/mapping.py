@@ -1,7 +1,7 @@
 """xAPI statements -> this service's learning events, by a mapping kept as data
 (config/xapi-mapping.toml; docs/xapi.md). Pure: no I/O once the mapping is loaded.
 
-A statement (already validated as xAPI, ``service/xapi/validation.py``) becomes one
+A statement (already validated as xAPI, ``service/frontend/xapi/validation.py``) becomes one
 event, is ignored (no rule covers it: counted, never an error), or is refused with the
 field at fault (an actor with no id the mapping can use, a score outside its range).
 The statement id becomes the event's ``event_id``: a statement that arrives twice is

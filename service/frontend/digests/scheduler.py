@@ -4,7 +4,7 @@
 Every replica runs :meth:`Digests.tick` every ``PROGRESS_DIGEST_TICK_S``:
 
 1. For each teacher whose digests are on, the newest period due now
-   (service/digests/periods.py) gets a ``digest_deliveries`` row, inserted with
+   (service/frontend/digests/periods.py) gets a ``digest_deliveries`` row, inserted with
    ``ON CONFLICT DO NOTHING`` on (teacher, period start): however many replicas see it
    due, one row exists, and a restart finds it there.
 2. Due rows are taken with ``FOR UPDATE SKIP LOCKED`` and leased (status ``sending``,
@@ -27,11 +27,11 @@ from typing import Any
 import httpx
 import structlog
 
-from service.digests.compose import DigestInput, compose
-from service.digests.delivery import DeliveryFailed, post_webhook, send_email
-from service.digests.periods import Period, Schedule, latest_due, zone
-from service.digests.store import DigestStore
-from service.digests.tokens import UnsubscribeTokens
+from service.frontend.digests.compose import DigestInput, compose
+from service.frontend.digests.delivery import DeliveryFailed, post_webhook, send_email
+from service.frontend.digests.periods import Period, Schedule, latest_due, zone
+from service.frontend.digests.store import DigestStore
+from service.frontend.digests.tokens import UnsubscribeTokens
 from service.metrics import DIGEST_DELIVERIES
 from service.settings import Settings
 

@@ -16,7 +16,7 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-from service.digests.compose import render_html, render_slack, render_text, subject
+from service.frontend.digests.compose import render_html, render_slack, render_text, subject
 from service.settings import Settings
 
 

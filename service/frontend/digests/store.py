@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.db import driver
-from service.digests.compose import AlertFact, ClassFacts, StudentFact
-from service.digests.periods import Period
+from service.frontend.digests.compose import AlertFact, ClassFacts, StudentFact
+from service.frontend.digests.periods import Period
 from service.readmodel.table import OVERALL
 
 SETTINGS_COLUMNS = (

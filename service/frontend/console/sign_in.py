@@ -17,10 +17,10 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from service.auth import TokenVerifier
-from service.console.identity import ConsoleUserDep, check_csrf, signer_of
-from service.console.rendering import PREFIX, render, safe_next
-from service.console.session import COOKIE
 from service.errors import Forbidden, Unauthenticated
+from service.frontend.console.identity import ConsoleUserDep, check_csrf, signer_of
+from service.frontend.console.rendering import PREFIX, render, safe_next
+from service.frontend.console.session import COOKIE
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 SIGN_IN_CSRF = "progress_console_signin"

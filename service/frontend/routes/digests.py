@@ -17,12 +17,17 @@ from fastapi.responses import HTMLResponse
 from actors.vocabulary import STUDENT_ID_MAX, STUDENT_ID_PATTERN
 from service.auth import Admin, CurrentPrincipal, Principal
 from service.deps import CurrentSettings
-from service.digests.compose import render_html, render_slack, render_text, subject
-from service.digests.periods import WEEKDAYS, UnknownTimeZone, preview_period, zone
-from service.digests.scheduler import Digests
-from service.digests.schemas import DigestPreview, NotificationsIn, NotificationsOut, OpsDigests
-from service.digests.tokens import BadUnsubscribeToken
 from service.errors import Forbidden, InvalidInput, NotFound
+from service.frontend.digests.compose import render_html, render_slack, render_text, subject
+from service.frontend.digests.periods import WEEKDAYS, UnknownTimeZone, preview_period, zone
+from service.frontend.digests.scheduler import Digests
+from service.frontend.digests.schemas import (
+    DigestPreview,
+    NotificationsIn,
+    NotificationsOut,
+    OpsDigests,
+)
+from service.frontend.digests.tokens import BadUnsubscribeToken
 from service.schemas import PathId, problem
 from service.settings import Settings
 

@@ -12,9 +12,9 @@ from service.alerts.schemas import RuleStats
 from service.auth import Admin, Staff
 from service.deps import Alerts, DryRuns, EventLogDep, Live, Rosters, RuleSets
 from service.errors import InvalidInput, NotFound
+from service.frontend.routes.params import parse_since
 from service.rosters.repository import RosterRepository
 from service.rosters.scope import Scope
-from service.routes.params import parse_since
 from service.rulesets.dry_run import MAX_EVENTS, dry_run, of_class
 from service.rulesets.jobs import DryRunRequest
 from service.rulesets.live import LiveRules

@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service.console import pages_classes, pages_ops, pages_student, sign_in
-from service.console.identity import SignInRequired, read_session
-from service.console.rendering import PREFIX, STATIC_DIR, error_page, sign_in_redirect
-from service.console.session import SessionSigner
+from service.frontend.console import pages_classes, pages_ops, pages_student, sign_in
+from service.frontend.console.identity import SignInRequired, read_session
+from service.frontend.console.rendering import PREFIX, STATIC_DIR, error_page, sign_in_redirect
+from service.frontend.console.session import SessionSigner
 from service.settings import Settings
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from service.digests.periods import WEEKDAYS
+from service.frontend.digests.periods import WEEKDAYS
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 assert tuple(Weekday.__args__) == WEEKDAYS  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from service.console.identity import ConsoleUser, SignInRequired
+from service.frontend.console.identity import ConsoleUser, SignInRequired
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from service.auth import Admin
 from service.deps import Actors, Alerts, EventLogDep, Projection, Rosters
 from service.errors import NotFound
-from service.routes.progress import StudentId
+from service.frontend.routes.progress import StudentId
 from service.schemas import Erasure, problem
 
 router = APIRouter(tags=["students"])

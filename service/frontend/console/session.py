@@ -29,7 +29,7 @@ from service.keys import derived_key
 from service.settings import Settings
 
 COOKIE = "progress_console"
-AUDIENCE = "progress-service/console"
+AUDIENCE = "progress-service/frontend/console"
 SESSION_TYPE = "console-session"
 KEY_LABEL = b"progress-service console session v1"
 CSRF_LABEL = b"csrf"

@@ -25,13 +25,13 @@ from starlette.responses import Response
 
 from service.alerts.schemas import Alert, ResolveRequest
 from service.auth import Principal
-from service.console.identity import ConsoleUserDep, check_csrf
-from service.console.rendering import PREFIX, render, safe_next
 from service.deps import Actors, Alerts, Rosters, Views
 from service.errors import NotFound
+from service.frontend.console.identity import ConsoleUserDep, check_csrf
+from service.frontend.console.rendering import PREFIX, render, safe_next
+from service.frontend.routes import progress as progress_routes
+from service.frontend.routes import struggles as struggle_routes
 from service.readmodel.schemas import History, HistoryPoint
-from service.routes import progress as progress_routes
-from service.routes import struggles as struggle_routes
 from service.schemas import PathId, Progress
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)

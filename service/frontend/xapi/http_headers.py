@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.xapi.producers import BASIC_REALM
-from service.xapi.validation import VERSION_SERVED
+from service.frontend.xapi.producers import BASIC_REALM
+from service.frontend.xapi.validation import VERSION_SERVED
 
 PREFIX = "/xapi/"
 

@@ -33,7 +33,7 @@ import structlog
 
 from actors.event_batch import encode_batch
 from actors.events import EVENT_TYPES, PoisonEvent, parse_event
-from service.cloud_events import as_structured, binary_attributes
+from service.actorhost.cloud_events import as_structured, binary_attributes
 from service.dapr.sidecar import SidecarError
 from service.metrics import EVENT_DURATION, EVENTS
 
