@@ -73,6 +73,9 @@ demo: venv  ## seed a demo school into `make run` (5 classes, teachers demo-t-1.
 bench-xapi: venv  ## xAPI statements/s and CPU per statement in batches of 1, 50, 500, beside the Kafka intake
 	@.venv/bin/python -m bench.xapi_statements
 
+bench-mixed: venv  ## teachers' reads (vegeta) while events flow: one process vs the two roles (ROUNDS)
+	@.venv/bin/python -m bench.mixed $(if $(ROUNDS),--rounds $(ROUNDS))
+
 bench-ab: venv  ## A/B: alternating runs of BASELINE (default the per-event commit) and this checkout; RATE adds a paced step
 	@.venv/bin/python -m bench.ab $(if $(BASELINE),--baseline $(BASELINE)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(RATE),--rate $(RATE))
 
@@ -81,7 +84,7 @@ lint: venv  ## ruff and mypy
 	@.venv/bin/ruff format --check actors service tests migrations bench runtime verify.py
 	@.venv/bin/mypy
 
-.PHONY: help venv runtime-deps up down run test image image-run token openapi roster-import fit-mastery verify backup restore chaos bench bench-floor bench-console demo bench-xapi bench-ab lint
+.PHONY: help venv runtime-deps up down run test image image-run token openapi roster-import fit-mastery verify backup restore chaos bench bench-floor bench-console demo bench-xapi bench-mixed bench-ab lint
 
 
 

@@ -65,6 +65,9 @@ def _pids() -> dict[str, list[int]]:
     for label, name in [
         ("app", "bench-app"),
         ("daprd", "bench-daprd"),
+        # a split instance's actor host (bench/mixed.py); absent for one process
+        ("host_app", "bench-actors-app"),
+        ("host_daprd", "bench-actors-daprd"),
         ("kafka", "kafka"),
         ("postgres", "postgres"),
     ]:
