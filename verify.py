@@ -5,9 +5,12 @@
         --token "$ADMIN_JWT" --dapr-token "$DAPR_API_TOKEN" --database-url "$DB_URL"
 
 Every option can come from the environment instead: VERIFY_URL, VERIFY_DAPR_URL,
-VERIFY_TOKEN (an admin JWT), VERIFY_DAPR_TOKEN, VERIFY_DATABASE_URL. Checks, one line each:
+VERIFY_TOKEN (an admin JWT), VERIFY_DAPR_TOKEN, VERIFY_DATABASE_URL, VERIFY_HOST_URL.
+Checks, one line each:
 
-1. GET /health answers 200 and every dependency (dapr, kafka, postgres) is up;
+1. GET /health answers 200 and every dependency (dapr, kafka, postgres) is up — on the
+   front end (--url), and with --host-url also on the actor host, when the roles run
+   apart (the end-to-end event below crosses both);
 2. PostgreSQL is reachable and migrated to the newest Alembic revision in migrations/
    (a revision newer than this code knows, as after a rollback, is a WARN, not a FAIL);
 3. a uniquely identified synthetic event published through Dapr shows up in
@@ -137,8 +140,11 @@ async def run(args: argparse.Namespace) -> int:
     async with (
         httpx.AsyncClient(base_url=args.url, headers=headers, timeout=10) as api,
         httpx.AsyncClient(base_url=args.dapr_url, headers=dapr_headers, timeout=10) as dapr,
+        httpx.AsyncClient(base_url=args.host_url or args.url, timeout=10) as host,
     ):
         checks.append(("health", lambda: check_health(api)))
+        if args.host_url:  # split: the actor host's own health (its /health, no token)
+            checks.append(("actor host health", lambda: check_health(host)))
         if args.database_url:
             checks.append(("postgres migrated", lambda: check_migrations(args.database_url)))
         else:
@@ -171,6 +177,11 @@ def main() -> None:
     parser.add_argument("--token", default=env("VERIFY_TOKEN"), help="an admin JWT")
     parser.add_argument("--dapr-token", default=env("VERIFY_DAPR_TOKEN"))
     parser.add_argument("--database-url", default=env("VERIFY_DATABASE_URL"))
+    parser.add_argument(
+        "--host-url",
+        default=env("VERIFY_HOST_URL"),
+        help="the actor host's address when the roles run apart (docs/operations.md, Roles)",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds for the event")
     sys.exit(asyncio.run(run(parser.parse_args())))
 
