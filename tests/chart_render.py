@@ -82,17 +82,32 @@ def find(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     raise KeyError(f"no {kind}/{name} in the rendered chart; it has {present}")
 
 
-def app_container(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The Deployment's app container."""
-    deployment = next(d for d in docs if d["kind"] == "Deployment")
-    containers: list[dict[str, Any]] = deployment["spec"]["template"]["spec"]["containers"]
+# The chart's two Deployments of the one image (templates/deployment.yaml): the role's
+# component label -> its values key and PROGRESS_ROLE.
+ROLES = {"front-end": ("frontEnd", "api"), "actor-host": ("actorHost", "actors")}
+
+
+def deployment(docs: list[dict[str, Any]], role: str, release: str = "progress") -> dict[str, Any]:
+    """The Deployment of one role ("front-end" or "actor-host")."""
+    return find(docs, "Deployment", f"{release}-{role}")
+
+
+def pod_template(docs: list[dict[str, Any]], role: str) -> dict[str, Any]:
+    """A role's pod template (metadata and spec)."""
+    template: dict[str, Any] = deployment(docs, role)["spec"]["template"]
+    return template
+
+
+def app_container(docs: list[dict[str, Any]], role: str) -> dict[str, Any]:
+    """The app container of a role's Deployment."""
+    containers: list[dict[str, Any]] = pod_template(docs, role)["spec"]["containers"]
     return next(c for c in containers if c["name"] == "app")
 
 
-def app_env(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The app container's env: name -> value (a string) or valueFrom (a dict)."""
+def app_env(docs: list[dict[str, Any]], role: str) -> dict[str, Any]:
+    """A role's app container's env: name -> value (a string) or valueFrom (a dict)."""
     env: dict[str, Any] = {}
-    for item in app_container(docs)["env"]:
+    for item in app_container(docs, role)["env"]:
         if item["name"] in env:
             raise AssertionError(f"{item['name']} is set twice in the app's env")
         env[item["name"]] = item["value"] if "value" in item else item["valueFrom"]
@@ -105,3 +120,24 @@ def component_metadata(component: dict[str, Any]) -> dict[str, Any]:
         item["name"]: item["value"] if "value" in item else {"secretKeyRef": item["secretKeyRef"]}
         for item in component["spec"]["metadata"]
     }
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a Kubernetes label selector (matchLabels and matchExpressions, or a
+    Service's plain map) selects an object with these labels."""
+    plain = "matchLabels" not in selector and "matchExpressions" not in selector
+    match_labels: dict[str, str] = selector if plain else selector.get("matchLabels", {})
+    if any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    for expression in [] if plain else selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values", [])
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and labels.get(key) in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True

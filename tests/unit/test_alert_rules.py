@@ -1,7 +1,8 @@
 """The chart's PrometheusRule: the alerts an on-call engineer needs, each with its
 runbook section in docs/operations.md, each reading only metrics that exist (the app's,
-daprd's as captured from a real daprd, or a named external exporter's); thresholds come
-from values; PodMonitor and NetworkPolicy let daprd's metrics be scraped."""
+daprd's as captured from a real daprd, or a named external exporter's) from the role that
+exports them; thresholds come from values; PodMonitor and each role's NetworkPolicy let
+daprd's metrics be scraped, and the NetworkPolicies let the sidecars reach each other."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.chart_render import find, render
+from tests.chart_render import ROLES, find, pod_template, render, selects
 from tests.unit.metric_names import EXTERNAL, metric_names, unknown
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,9 +108,21 @@ def test_thresholds_and_names_come_from_values() -> None:
     assert "[9m]" in alerts["ProgressNoEventsProcessed"]["expr"]
     restarts = alerts["ProgressPodRestarting"]
     assert "[1h]" in restarts["expr"] and restarts["expr"].endswith(">= 5")
+    # the intake's metrics are the actor host's (its headless Service's `service` label)
+    for alert in ("ProgressDeadLettersHigh", "ProgressEventP95Slow", "ProgressNoEventsProcessed"):
+        assert 'service="progress-actor-host"' in alerts[alert]["expr"], alert
     assert (
         lag["annotations"]["runbook_url"] == "https://git.example/ops.md#progressconsumerlaggrowing"
     )
+
+
+def test_pod_restarts_are_watched_in_both_roles() -> None:
+    expr = rules(render({"serviceMonitor": {"enabled": True}}))["ProgressPodRestarting"]["expr"]
+    [pattern] = re.findall(r'pod=~"([^"]+)"', expr)
+    for pod in ("progress-front-end-7d9f8c6b54-x2v9q", "progress-actor-host-5c7b9d8f6-abcde"):
+        assert re.fullmatch(pattern, pod), pod
+    assert not re.fullmatch(pattern, "progress-migrate-3-abcde")
+    assert not re.fullmatch(pattern, "progress-other-7d9f8c6b54-x2v9q")
 
 
 def test_monitoring_objects_follow_the_service_monitor_switch() -> None:
@@ -142,33 +155,65 @@ def test_daprd_metrics_are_scraped_and_admitted() -> None:
     assert monitor["metadata"]["labels"]["release"] == "kps"
     [endpoint] = monitor["spec"]["podMetricsEndpoints"]
     assert endpoint["port"] == "dapr-metrics"  # the port name Dapr's injector gives daprd
-    deployment = next(d for d in docs if d["kind"] == "Deployment")
-    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-    assert annotations["dapr.io/metrics-port"] == "9191"
-    assert annotations["dapr.io/enable-metrics"] == "true"
+    for role in ROLES:
+        assert selects(monitor["spec"]["selector"], pod_template(docs, role)["metadata"]["labels"])
+        annotations = pod_template(docs, role)["metadata"]["annotations"]
+        assert annotations["dapr.io/metrics-port"] == "9191"
+        assert annotations["dapr.io/enable-metrics"] == "true"
+        ingress = find(docs, "NetworkPolicy", f"progress-{role}")["spec"]["ingress"]
+        assert ports_from_namespace(ingress, "observability") == {8000, 9191}
 
-    ingress = find(docs, "NetworkPolicy", "progress")["spec"]["ingress"]
 
-    def ports_from_namespace(namespace: str) -> set[int]:
-        return {
-            p["port"]
+def ports_from_namespace(ingress: list[dict[str, Any]], namespace: str) -> set[int]:
+    return {
+        p["port"]
+        for rule in ingress
+        for peer in rule["from"]
+        if peer.get("namespaceSelector", {})
+        .get("matchLabels", {})
+        .get("kubernetes.io/metadata.name")
+        == namespace
+        for p in rule.get("ports", [])
+    }
+
+
+def test_each_role_admits_what_it_serves() -> None:
+    """The front end: the gateway's HTTP API, Prometheus, the control plane, the sidecars.
+    The actor host: no API; Prometheus, the control plane, and the sidecars of both roles
+    on daprd's internal gRPC port (the front end's calls its actors; actor host replicas
+    call each other's actors). Not the migrations Job's pod."""
+    docs = render({"networkPolicy": {"ingressNamespaces": ["gw-a", "gw-b"]}})
+    job = next(d for d in docs if d["kind"] == "Job")
+    job_labels = job["spec"]["template"]["metadata"]["labels"]
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    assert {p["metadata"]["name"] for p in policies} == {f"progress-{r}" for r in ROLES}
+    for role in ROLES:
+        policy = find(docs, "NetworkPolicy", f"progress-{role}")["spec"]
+        for other in ROLES:
+            labels = pod_template(docs, other)["metadata"]["labels"]
+            assert selects(policy["podSelector"], labels) == (other == role)
+        ingress = policy["ingress"]
+        api = {8000} if role == "front-end" else set()
+        assert ports_from_namespace(ingress, "gw-a") == ports_from_namespace(ingress, "gw-b") == api
+        assert ports_from_namespace(ingress, "monitoring") == {8000, 9090}
+        assert any(
+            peer.get("namespaceSelector", {}).get("matchLabels")
+            == {"kubernetes.io/metadata.name": "dapr-system"}
             for rule in ingress
             for peer in rule["from"]
-            if peer.get("namespaceSelector", {})
-            .get("matchLabels", {})
-            .get("kubernetes.io/metadata.name")
-            == namespace
-            for p in rule.get("ports", [])
-        }
-
-    assert ports_from_namespace("observability") == {8000, 9191}
-    assert ports_from_namespace("gateway") == {8000}
-    replicas = [r for r in ingress if any("podSelector" in peer for peer in r["from"])]
-    assert [p["port"] for r in replicas for p in r["ports"]] == [50002]
+        )
+        sidecars = [r for r in ingress if any("podSelector" in peer for peer in r["from"])]
+        assert [p["port"] for r in sidecars for p in r["ports"]] == [50002]
+        [peer] = [peer for r in sidecars for peer in r["from"]]
+        for other in ROLES:
+            labels = pod_template(docs, other)["metadata"]["labels"]
+            assert selects(peer["podSelector"], labels), (role, other)
+        assert not selects(peer["podSelector"], job_labels)
 
 
 def test_the_readiness_probe_is_ready_and_liveness_healthz() -> None:
-    deployment = next(d for d in render() if d["kind"] == "Deployment")
-    [app] = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "app"]
-    assert app["readinessProbe"]["httpGet"]["path"] == "/ready"
-    assert app["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    docs = render()
+    for role in ROLES:
+        [app] = [c for c in pod_template(docs, role)["spec"]["containers"] if c["name"] == "app"]
+        assert app["readinessProbe"]["httpGet"]["path"] == "/ready"
+        assert app["livenessProbe"]["httpGet"]["path"] == "/healthz"

@@ -1,7 +1,9 @@
 """The Helm chart's values reach the app: rendered with non-default values, the app's
-environment, the Dapr Components and Subscriptions and the curriculum ConfigMap carry
-them, the app reads them back as its settings, and every value in values.yaml changes
-what is rendered (a value that does nothing fails)."""
+environment (in both Deployments: the front end and the actor host), the Dapr Components
+and Subscriptions and the curriculum ConfigMap carry them, the app reads them back as its
+settings, and every value in values.yaml changes what is rendered (a value that does
+nothing fails). The two roles: each Deployment with its role, app id, replicas,
+resources, HPA and PDB; the Service in front of the front end only."""
 
 from __future__ import annotations
 
@@ -24,13 +26,17 @@ from service.settings import Settings
 from tests.chart_render import (
     CHART,
     REPO,
+    ROLES,
     RenderError,
     app_container,
     app_env,
     component_metadata,
+    deployment,
     find,
+    pod_template,
     render,
     render_text,
+    selects,
 )
 
 VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
@@ -198,10 +204,11 @@ def settings_from(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Setti
     return Settings()
 
 
+@pytest.mark.parametrize("role", ROLES)
 def test_every_value_reaches_the_app_as_its_setting(
-    custom: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    custom: list[dict[str, Any]], role: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = app_env(custom)
+    env = app_env(custom, role)
     settings = settings_from(env, monkeypatch)
     for path, (variable, field) in ENV_OF_VALUE.items():
         value = dig(CUSTOM, path)
@@ -231,7 +238,7 @@ def test_chart_defaults_are_the_apps_defaults(
     default: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """values.yaml repeats the app's defaults (so operators see them): they must agree."""
-    settings = settings_from(app_env(default), monkeypatch)
+    settings = settings_from(app_env(default, "actor-host"), monkeypatch)
     built_in = Settings.model_construct()
     for path, (_, field) in ENV_OF_VALUE.items():
         if path in {("environment",), ("dapr", "placementMetadataUrl"), ("kafka", "brokers")}:
@@ -253,8 +260,8 @@ def test_every_progress_variable_the_chart_sets_is_a_setting(
         str(f.validation_alias) for f in Settings.model_fields.values() if f.validation_alias
     }
     extra = {item["name"] for item in CUSTOM["extraEnv"]}
-    for docs in (default, custom):
-        for name in set(app_env(docs)) - extra:
+    for docs, role in ((d, r) for d in (default, custom) for r in ROLES):
+        for name in set(app_env(docs, role)) - extra:
             if name.startswith("PROGRESS_"):
                 assert name.removeprefix("PROGRESS_").lower() in fields, f"{name} is no setting"
             else:
@@ -264,7 +271,7 @@ def test_every_progress_variable_the_chart_sets_is_a_setting(
 def test_the_app_is_told_the_component_names_the_chart_gives(
     custom: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = settings_from(app_env(custom), monkeypatch)
+    settings = settings_from(app_env(custom, "actor-host"), monkeypatch)
     components = {d["metadata"]["name"] for d in custom if d["kind"] == "Component"}
     assert settings.pubsub_name in components
     assert settings.statestore_name in components
@@ -305,18 +312,19 @@ def test_the_curriculum_is_a_mounted_configmap(
     configmap = find(custom, "ConfigMap", "progress-curriculum")
     assert configmap["data"]["curriculum.toml"] == CURRICULUM
     assert tomllib.loads(configmap["data"]["curriculum.toml"])["default_exercise_target"] == 7
-    container = app_container(custom)
-    curriculum_file = Path(app_env(custom)["PROGRESS_CURRICULUM_FILE"])
-    mount = next(m for m in container["volumeMounts"] if m["name"] == "curriculum")
-    assert mount["readOnly"] is True
-    assert Path(mount["mountPath"]) == curriculum_file.parent
-    pod = next(d for d in custom if d["kind"] == "Deployment")["spec"]["template"]
-    volume = next(v for v in pod["spec"]["volumes"] if v["name"] == "curriculum")
-    assert volume["configMap"]["name"] == "progress-curriculum"
-    # a new curriculum rolls the pods
-    default_pod = next(d for d in default if d["kind"] == "Deployment")["spec"]["template"]
-    key = "checksum/curriculum"
-    assert pod["metadata"]["annotations"][key] != default_pod["metadata"]["annotations"][key]
+    for role in ROLES:  # both roles read it (the actor host's rules, the front end's views)
+        container = app_container(custom, role)
+        curriculum_file = Path(app_env(custom, role)["PROGRESS_CURRICULUM_FILE"])
+        mount = next(m for m in container["volumeMounts"] if m["name"] == "curriculum")
+        assert mount["readOnly"] is True
+        assert Path(mount["mountPath"]) == curriculum_file.parent
+        pod = pod_template(custom, role)
+        volume = next(v for v in pod["spec"]["volumes"] if v["name"] == "curriculum")
+        assert volume["configMap"]["name"] == "progress-curriculum"
+        # a new curriculum rolls the pods
+        default_pod = pod_template(default, role)
+        key = "checksum/curriculum"
+        assert pod["metadata"]["annotations"][key] != default_pod["metadata"]["annotations"][key]
 
 
 def test_the_default_curriculum_is_the_repositorys(default: list[dict[str, Any]]) -> None:
@@ -326,13 +334,22 @@ def test_the_default_curriculum_is_the_repositorys(default: list[dict[str, Any]]
 
 
 def test_extra_env_is_appended_after_the_charts(custom: list[dict[str, Any]]) -> None:
-    env = app_container(custom)["env"]
-    assert env[-2:] == CUSTOM["extraEnv"]
+    for role in ROLES:
+        env = app_container(custom, role)["env"]
+        assert env[-2:] == CUSTOM["extraEnv"], role
 
 
-def test_extra_env_may_not_shadow_a_value() -> None:
-    with pytest.raises(RenderError, match="PROGRESS_STUCK_MINUTES.*set that value instead"):
-        render({"extraEnv": [{"name": "PROGRESS_STUCK_MINUTES", "value": "1"}]})
+@pytest.mark.parametrize(
+    "name", ["PROGRESS_STUCK_MINUTES", "PROGRESS_ROLE", "PROGRESS_ACTOR_HOST_APP_ID"]
+)
+def test_extra_env_may_not_shadow_a_value(name: str) -> None:
+    """Nor the role's own variables (the actor host has no PROGRESS_ACTOR_HOST_APP_ID, and
+    it may not be given one either)."""
+    with pytest.raises(RenderError, match=f"{name}.*set that value instead"):
+        render({"extraEnv": [{"name": name, "value": "1"}]})
+
+
+def test_extra_env_entries_need_a_name() -> None:
     with pytest.raises(RenderError, match="without a name"):
         render({"extraEnv": [{"value": "1"}]})
 
@@ -341,10 +358,11 @@ def test_image_defaults_to_the_service_version(default: list[dict[str, Any]]) ->
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     assert chart["appVersion"] == version
-    assert app_container(default)["image"] == f"progress-service:{version}"
     docs = render(set_values=["image.repository=reg.example/ps", "image.tag=9.9.9"])
+    for role in ROLES:  # one image, both roles
+        assert app_container(default, role)["image"] == f"progress-service:{version}"
+        assert app_container(docs, role)["image"] == "reg.example/ps:9.9.9"
     job = next(d for d in docs if d["kind"] == "Job")
-    assert app_container(docs)["image"] == "reg.example/ps:9.9.9"
     assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "reg.example/ps:9.9.9"
 
 
@@ -353,7 +371,7 @@ def test_placement_default_lists_each_pod_of_the_dapr_charts_placement(
 ) -> None:
     """Only placement's raft leader answers /placement/state: the default names each pod
     of Dapr's HA placement (the app asks them in turn, service/frontend/routes/ops.py)."""
-    urls = app_env(default)["PROGRESS_PLACEMENT_METADATA_URL"].split(",")
+    urls = app_env(default, "front-end")["PROGRESS_PLACEMENT_METADATA_URL"].split(",")
     assert urls == [
         f"http://dapr-placement-server-{i}.dapr-placement-server.dapr-system.svc.cluster.local"
         ":8080/placement/state"
@@ -366,7 +384,12 @@ def test_custom_values_render_valid_manifests(tmp_path: Path) -> None:
     values = merged(
         CUSTOM,
         {
-            "autoscaling": {"enabled": False},
+            "frontEnd": {"autoscaling": {"enabled": False}, "replicaCount": 3},
+            "actorHost": {
+                "autoscaling": {"enabled": False},
+                "sidecarResources": {"requests": {"cpu": 0.5}, "limits": {"cpu": 2}},
+            },
+            "serviceMonitor": {"enabled": True},
             "kafka": {
                 "auth": {"type": "mtls", "secret": "kafka-user"},
                 "tls": {"caCert": {"secret": "cluster-ca", "key": "ca.crt"}},
@@ -381,6 +404,239 @@ def test_custom_values_render_valid_manifests(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Invalid: 0, Errors: 0" in result.stdout
+
+
+# --- the two roles ---------------------------------------------------------------------
+
+DAPR_ANNOTATIONS = {  # what each role's daprd is told, whatever the role
+    "dapr.io/enabled": "true",
+    "dapr.io/app-port": "8000",
+    "dapr.io/app-protocol": "http",
+    "dapr.io/config": "progress-config",
+    "dapr.io/app-token-secret": "progress-service-dapr-api-token",
+    "dapr.io/api-token-secret": "progress-service-dapr-api-token",
+    "dapr.io/enable-metrics": "true",
+    "dapr.io/metrics-port": "9090",
+    "dapr.io/enable-app-health-check": "true",
+    "dapr.io/app-health-check-path": "/healthz",
+}
+
+
+def pod_labels(docs: list[dict[str, Any]], role: str) -> dict[str, str]:
+    labels: dict[str, str] = pod_template(docs, role)["metadata"]["labels"]
+    return labels
+
+
+def test_the_chart_deploys_the_two_roles_of_the_one_image(
+    default: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployments = {d["metadata"]["name"] for d in default if d["kind"] == "Deployment"}
+    assert deployments == {"progress-front-end", "progress-actor-host"}
+    expected = {  # role -> (PROGRESS_ROLE, Dapr app id, PROGRESS_ACTOR_HOST_APP_ID)
+        "front-end": ("api", "progress-service-api", "progress-service"),
+        "actor-host": ("actors", "progress-service", ""),
+    }
+    for role, (progress_role, app_id, host_app_id) in expected.items():
+        annotations = pod_template(default, role)["metadata"]["annotations"]
+        assert annotations["dapr.io/app-id"] == app_id
+        assert DAPR_ANNOTATIONS.items() <= annotations.items(), role
+        assert pod_labels(default, role)["app.kubernetes.io/component"] == role
+        settings = settings_from(app_env(default, role), monkeypatch)
+        assert settings.role == progress_role
+        assert settings.actor_host_app_id == host_app_id
+        app = app_container(default, role)
+        assert app["readinessProbe"]["httpGet"]["path"] == "/ready"
+        assert app["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert app["startupProbe"]["httpGet"]["path"] == "/healthz"
+    # the same environment but for what tells the roles apart
+    front_end, actor_host = app_env(default, "front-end"), app_env(default, "actor-host")
+    own = {"PROGRESS_ROLE", "PROGRESS_ACTOR_HOST_APP_ID"}
+    assert {k: v for k, v in front_end.items() if k not in own} == {
+        k: v for k, v in actor_host.items() if k not in own
+    }
+    assert "PROGRESS_ACTOR_HOST_APP_ID" not in actor_host
+
+
+def test_the_app_ids_follow_dapr_app_id() -> None:
+    """The actor host keeps dapr.appId (its state keys, its consumer group); the front
+    end is <appId>-api and asks the actor host by that id."""
+    docs = render({"dapr": {"appId": "progress-eu"}})
+    ids = {
+        role: pod_template(docs, role)["metadata"]["annotations"]["dapr.io/app-id"]
+        for role in ROLES
+    }
+    assert ids == {"front-end": "progress-eu-api", "actor-host": "progress-eu"}
+    assert app_env(docs, "front-end")["PROGRESS_ACTOR_HOST_APP_ID"] == "progress-eu"
+    intake = find(docs, "Component", "kafka-intake-1")
+    assert component_metadata(intake)["consumerGroup"] == "progress-eu"
+
+
+def test_each_deployment_selects_its_own_pods_only(default: list[dict[str, Any]]) -> None:
+    """Dapr's operator makes the Service <app id>-dapr from a Deployment's selector: a
+    selector matching both roles would send the actor host's calls to front end pods."""
+    for role in ROLES:
+        selector = deployment(default, role)["spec"]["selector"]
+        for other in ROLES:
+            assert selects(selector, pod_labels(default, other)) == (other == role)
+
+
+def test_the_service_is_the_front_ends(default: list[dict[str, Any]]) -> None:
+    service = find(default, "Service", "progress")
+    assert selects(service["spec"]["selector"], pod_labels(default, "front-end"))
+    assert not selects(service["spec"]["selector"], pod_labels(default, "actor-host"))
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    # the actor host has no Service unless the ServiceMonitor needs one to scrape it
+    assert [d["metadata"]["name"] for d in default if d["kind"] == "Service"] == ["progress"]
+
+
+def test_the_service_monitor_scrapes_both_roles() -> None:
+    docs = render({"serviceMonitor": {"enabled": True}})
+    headless = find(docs, "Service", "progress-actor-host")
+    assert headless["spec"]["clusterIP"] == "None"
+    assert selects(headless["spec"]["selector"], pod_labels(docs, "actor-host"))
+    assert not selects(headless["spec"]["selector"], pod_labels(docs, "front-end"))
+    assert headless["spec"]["ports"][0]["name"] == "http"
+    monitor = find(docs, "ServiceMonitor", "progress")
+    services = [d for d in docs if d["kind"] == "Service"]
+    assert {s["metadata"]["name"] for s in services} == {"progress", "progress-actor-host"}
+    for service in services:
+        assert selects(monitor["spec"]["selector"], service["metadata"]["labels"])
+    assert monitor["spec"]["endpoints"][0]["port"] == "http"
+    pods = find(docs, "PodMonitor", "progress-daprd")
+    for role in ROLES:
+        assert selects(pods["spec"]["selector"], pod_labels(docs, role))
+    for each in (monitor, pods):  # the role on every sample
+        assert each["spec"]["podTargetLabels"] == ["app.kubernetes.io/component"]
+
+
+ROLE_SIZES: dict[str, Any] = {
+    "frontEnd": {
+        "autoscaling": {"minReplicas": 3, "maxReplicas": 7, "targetCPUUtilizationPercentage": 60},
+        "podDisruptionBudget": {"minAvailable": 2},
+        "resources": {"requests": {"cpu": "300m"}},
+        "sidecarResources": {"requests": {"cpu": "50m"}, "limits": {"cpu": "1"}},
+    },
+    "actorHost": {
+        "autoscaling": {"minReplicas": 4, "maxReplicas": 9, "targetCPUUtilizationPercentage": 80},
+        "podDisruptionBudget": {"minAvailable": 3},
+        "resources": {"requests": {"cpu": "700m"}},
+        "sidecarResources": {"requests": {"cpu": "400m", "memory": "256Mi"}},
+    },
+}
+
+
+def test_each_role_has_its_own_size_hpa_and_pdb() -> None:
+    docs = render(ROLE_SIZES)
+    for role, (key, _) in ROLES.items():
+        sizes = ROLE_SIZES[key]
+        hpa = find(docs, "HorizontalPodAutoscaler", f"progress-{role}")
+        assert hpa["spec"]["scaleTargetRef"]["name"] == f"progress-{role}"
+        assert hpa["spec"]["minReplicas"] == sizes["autoscaling"]["minReplicas"]
+        assert hpa["spec"]["maxReplicas"] == sizes["autoscaling"]["maxReplicas"]
+        [metric] = hpa["spec"]["metrics"]
+        target = sizes["autoscaling"]["targetCPUUtilizationPercentage"]
+        assert metric["resource"] == {
+            "name": "cpu",
+            "target": {"type": "Utilization", "averageUtilization": target},
+        }
+        assert "replicas" not in deployment(docs, role)["spec"]  # the HPA's
+        pdb = find(docs, "PodDisruptionBudget", f"progress-{role}")
+        assert pdb["spec"]["minAvailable"] == sizes["podDisruptionBudget"]["minAvailable"]
+        for other in ROLES:
+            assert selects(pdb["spec"]["selector"], pod_labels(docs, other)) == (other == role)
+        resources = app_container(docs, role)["resources"]
+        assert resources["requests"]["cpu"] == sizes["resources"]["requests"]["cpu"]
+        assert resources["requests"]["memory"] == VALUES[key]["resources"]["requests"]["memory"]
+        annotations = pod_template(docs, role)["metadata"]["annotations"]
+        sidecar = {k: v for k, v in annotations.items() if k.startswith("dapr.io/sidecar-")}
+        merged_sidecar = merged(VALUES[key]["sidecarResources"], sizes["sidecarResources"])
+        assert sidecar == {
+            f"dapr.io/sidecar-{resource}-{kind.removesuffix('s')}": str(quantity)
+            for kind, by_resource in merged_sidecar.items()
+            for resource, quantity in by_resource.items()
+        }
+        # daprd has a CPU request, or the HPA has no utilization to act on
+        assert "dapr.io/sidecar-cpu-request" in sidecar
+
+
+def test_without_autoscaling_a_role_has_its_replica_count_and_no_hpa() -> None:
+    docs = render({"actorHost": {"autoscaling": {"enabled": False}, "replicaCount": 5}})
+    assert deployment(docs, "actor-host")["spec"]["replicas"] == 5
+    hpas = {d["metadata"]["name"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
+    assert hpas == {"progress-front-end"}
+    assert "replicas" not in deployment(docs, "front-end")["spec"]
+    with pytest.raises(RenderError, match="frontEnd.replicaCount must be a whole number"):
+        render({"frontEnd": {"autoscaling": {"enabled": False}, "replicaCount": 1.5}})
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "error"),
+    [
+        ({"requests": {"gpu": "1"}}, "actorHost.sidecarResources.requests has cpu and memory"),
+        ({"request": {"cpu": "1"}}, "actorHost.sidecarResources has requests and limits"),
+    ],
+)
+def test_sidecar_resource_mistakes_are_refused(sidecar: dict[str, Any], error: str) -> None:
+    with pytest.raises(RenderError, match=re.escape(error)):
+        render({"actorHost": {"sidecarResources": sidecar}})
+
+
+def test_per_role_values_are_no_longer_top_level() -> None:
+    """replicaCount, resources, autoscaling and podDisruptionBudget are each role's: a
+    leftover top-level one (values.yaml or production's) would be silently ignored."""
+    production = yaml.safe_load((CHART / "values-production.yaml").read_text())
+    moved = {"replicaCount", "resources", "autoscaling", "podDisruptionBudget"}
+    for values in (VALUES, production):
+        assert not moved & set(values)
+    for key, _ in ROLES.values():
+        assert moved <= set(VALUES[key])
+        assert VALUES[key]["podDisruptionBudget"]["minAvailable"] >= 1
+        assert production[key]["podDisruptionBudget"]["minAvailable"] >= 1
+
+
+@pytest.mark.parametrize(
+    "old", [{"replicaCount": 3}, {"resources": {"limits": {"cpu": "2"}}}, {"autoscaling": {}}]
+)
+def test_values_of_the_one_deployment_are_refused(old: dict[str, Any]) -> None:
+    """An override written for the chart before the split fails instead of doing nothing."""
+    [name] = old
+    with pytest.raises(RenderError, match=f"{name} is per role now: set frontEnd.{name}"):
+        render(old)
+
+
+def test_production_values_land_in_each_role() -> None:
+    production = yaml.safe_load((CHART / "values-production.yaml").read_text())
+    docs = render(values_files=[CHART / "values-production.yaml"])
+    for role, (key, _) in ROLES.items():
+        hpa = find(docs, "HorizontalPodAutoscaler", f"progress-{role}")
+        assert hpa["spec"]["maxReplicas"] == production[key]["autoscaling"]["maxReplicas"]
+        assert hpa["spec"]["minReplicas"] == production[key]["autoscaling"]["minReplicas"]
+        pdb = find(docs, "PodDisruptionBudget", f"progress-{role}")
+        assert pdb["spec"]["minAvailable"] == production[key]["podDisruptionBudget"]["minAvailable"]
+        limits = app_container(docs, role)["resources"]["limits"]
+        assert limits["cpu"] == production[key]["resources"]["limits"]["cpu"]
+        # a PDB that can never be met blocks every node drain
+        assert pdb["spec"]["minAvailable"] < hpa["spec"]["minReplicas"]
+
+
+def test_only_the_actor_host_consumes_and_both_publish(default: list[dict[str, Any]]) -> None:
+    """Intake lanes and Subscriptions are the actor host's (the front end's daprd never
+    joins the consumer group); both publish, call actors and retry (the Resiliency)."""
+    host, front = "progress-service", "progress-service-api"
+    for doc in default:
+        name, scopes = doc["metadata"]["name"], doc.get("scopes")
+        if doc["kind"] == "Subscription" or name.startswith("kafka-intake-"):
+            assert scopes == [host], name
+        elif doc["kind"] in {"Component", "Resiliency"}:
+            assert sorted(scopes or []) == [host, front], name
+
+
+def test_default_sizes_suit_a_small_cluster(default: list[dict[str, Any]]) -> None:
+    for role in ROLES:
+        hpa = find(default, "HorizontalPodAutoscaler", f"progress-{role}")
+        assert hpa["spec"]["minReplicas"] == 2
+        pdb = find(default, "PodDisruptionBudget", f"progress-{role}")
+        assert pdb["spec"]["minAvailable"] == 1
 
 
 # --- Kafka authentication ---------------------------------------------------------------
@@ -620,29 +876,30 @@ def test_the_app_reaches_kafka_as_the_components_do(
     authentication as daprd's components, its PEM files mounted from the same Secrets,
     and the settings it builds from them are valid."""
     docs = render({"kafka": {**values, "brokers": "b-1:9093,b-2:9093"}})
-    env = app_env(docs)
-    kafka_env = {k: v for k, v in env.items() if k.startswith("PROGRESS_KAFKA_")}
-    assert kafka_env == {"PROGRESS_KAFKA_BROKERS": "b-1:9093,b-2:9093", **expected_env}
-    pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
-    volumes = {v["name"]: v for v in pod["volumes"]}
-    mounts = {m["name"]: m for m in app_container(docs)["volumeMounts"]}
-    if not files:
-        assert "kafka-tls" not in volumes and "kafka-tls" not in mounts
-    else:
-        assert mounts["kafka-tls"] == {
-            "name": "kafka-tls",
-            "mountPath": APP_KAFKA,
-            "readOnly": True,
-        }
-        sources = volumes["kafka-tls"]["projected"]["sources"]
-        mounted = {
-            item["path"]: (source["secret"]["name"], item["key"])
-            for source in sources
-            for item in source["secret"]["items"]
-        }
-        assert mounted == files
-    settings = settings_from(env, monkeypatch)
-    assert settings.kafka_security_protocol == expected_env["PROGRESS_KAFKA_SECURITY_PROTOCOL"]
+    for role in ROLES:
+        env = app_env(docs, role)
+        kafka_env = {k: v for k, v in env.items() if k.startswith("PROGRESS_KAFKA_")}
+        assert kafka_env == {"PROGRESS_KAFKA_BROKERS": "b-1:9093,b-2:9093", **expected_env}
+        pod = pod_template(docs, role)["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        mounts = {m["name"]: m for m in app_container(docs, role)["volumeMounts"]}
+        if not files:
+            assert "kafka-tls" not in volumes and "kafka-tls" not in mounts
+        else:
+            assert mounts["kafka-tls"] == {
+                "name": "kafka-tls",
+                "mountPath": APP_KAFKA,
+                "readOnly": True,
+            }
+            sources = volumes["kafka-tls"]["projected"]["sources"]
+            mounted = {
+                item["path"]: (source["secret"]["name"], item["key"])
+                for source in sources
+                for item in source["secret"]["items"]
+            }
+            assert mounted == files
+        settings = settings_from(env, monkeypatch)
+        assert settings.kafka_security_protocol == expected_env["PROGRESS_KAFKA_SECURITY_PROTOCOL"]
 
 
 # --- memory -------------------------------------------------------------------------------
@@ -657,19 +914,26 @@ def byte_count(quantity: str) -> int:
 
 
 @pytest.mark.parametrize("production", [False, True])
-def test_memory_limit_fits_the_app_and_a_dry_run_worker(production: bool) -> None:
-    """docs/performance.md: app peak 253 MB (twice saturation), worker up to 205 MB."""
+def test_memory_limits_fit_each_roles_peak(production: bool) -> None:
+    """docs/performance.md: app peak 253 MB (twice saturation), a dry run's worker up to
+    205 MB. The front end starts dry runs (their worker runs in its container): app +
+    worker + 1/4. The actor host runs the intake and no worker: app + 1/4."""
     files = [CHART / "values-production.yaml"] if production else []
-    resources = app_container(render(values_files=files))["resources"]
-    assert byte_count(resources["limits"]["memory"]) >= (253 + 205) * 10**6 * 1.25
-    assert byte_count(resources["requests"]["memory"]) >= 253 * 10**6
+    docs = render(values_files=files)
+    front_end = app_container(docs, "front-end")["resources"]
+    assert byte_count(front_end["limits"]["memory"]) >= (253 + 205) * 10**6 * 1.25
+    assert byte_count(front_end["requests"]["memory"]) >= 253 * 10**6
+    actor_host = app_container(docs, "actor-host")["resources"]
+    assert byte_count(actor_host["limits"]["memory"]) >= 253 * 10**6 * 1.25
+    assert byte_count(actor_host["requests"]["memory"]) >= 253 * 10**6
 
 
 # --- every value takes effect ----------------------------------------------------------------
 
 # A value tested with others set first (it only matters then).
 CONTEXT: dict[tuple[str, ...], dict[str, Any]] = {
-    ("replicaCount",): {"autoscaling": {"enabled": False}},
+    ("frontEnd", "replicaCount"): {"frontEnd": {"autoscaling": {"enabled": False}}},
+    ("actorHost", "replicaCount"): {"actorHost": {"autoscaling": {"enabled": False}}},
     ("kafka", "auth", "secret"): {"kafka": {"auth": {"type": "password"}}},
     ("kafka", "auth", "saslMechanism"): {"kafka": {"auth": {"type": "password"}}},
     ("kafka", "auth", "saslUsername", "secret"): {"kafka": {"auth": {"type": "password"}}},

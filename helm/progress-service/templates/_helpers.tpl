@@ -5,9 +5,46 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
+{{/* Every pod of the release, both roles (and the migrations Job's): the PodMonitor,
+the ServiceMonitor (both Services) and the NetworkPolicies' "pods of this release". */}}
 {{- define "progress.selector" -}}
 app.kubernetes.io/name: progress-service
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The two roles of the one image (docs/operations.md, "Roles"): the values key of
+each, its component label (also the suffix of its resources' names) and its
+PROGRESS_ROLE. Read with: include "progress.roles" . | fromYamlArray */}}
+{{- define "progress.roles" -}}
+- {key: frontEnd, component: front-end, role: api}
+- {key: actorHost, component: actor-host, role: actors}
+{{- end -}}
+
+{{/* A role's resources' name. Call with (list $ "front-end"|"actor-host"). */}}
+{{- define "progress.roleName" -}}
+{{- printf "%s-%s" (include "progress.name" (index . 0)) (index . 1) -}}
+{{- end -}}
+
+{{/* One role's pods. Each Deployment's selector must be its own: Dapr's operator
+creates the Service <app id>-dapr, through which the other sidecars reach an app id, with
+the Deployment's matchLabels as its selector, so a selector shared by both roles would
+send calls meant for the actor host to front end pods too. Call with (list $ component). */}}
+{{- define "progress.roleSelector" -}}
+{{ include "progress.selector" (index . 0) }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+{{- define "progress.roleLabels" -}}
+{{ include "progress.labels" (index . 0) }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{/* A role's Dapr app id. The actor host keeps dapr.appId: its actors' state keys and
+the Kafka consumer group are that id, so it must never change on an installed service.
+The front end hosts no actor and consumes nothing: <dapr.appId>-api. Call with
+(list $ role), role "api" or "actors". */}}
+{{- define "progress.appId" -}}
+{{- $root := index . 0 -}}
+{{- if eq (index . 1) "api" -}}{{ printf "%s-api" $root.Values.dapr.appId }}{{- else -}}{{ $root.Values.dapr.appId }}{{- end -}}
 {{- end -}}
 
 {{/* The image; an empty tag means the chart's appVersion. */}}
@@ -155,12 +192,28 @@ print as 2e+06; a fraction is refused. Call with (list "value.name" $value). */}
     secretKeyRef: {name: {{ .Values.dapr.apiTokenSecret }}, key: token}
 {{- end -}}
 
-{{/* The app's environment: the chart's, then extraEnv (a name the chart sets is refused). */}}
+{{/* What tells the roles apart in the app's environment: PROGRESS_ROLE, and for the
+front end the actor host's app id (its operators' views ask the actor host by Dapr
+service invocation, service/host_report.py). Call with (list $ role). */}}
+{{- define "progress.roleEnv" -}}
+{{- $root := index . 0 -}}{{- $role := index . 1 -}}
+- name: PROGRESS_ROLE
+  value: {{ $role | quote }}
+{{- if eq $role "api" }}
+- name: PROGRESS_ACTOR_HOST_APP_ID
+  value: {{ include "progress.appId" (list $root "actors") | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* A role's app environment: the chart's (the same for both roles but for
+progress.roleEnv), then extraEnv, which both roles get; a name the chart sets for either
+role is refused. Call with (list $ role). */}}
 {{- define "progress.env" -}}
-{{- $base := include "progress.baseEnv" . -}}
-{{- $taken := dict -}}
+{{- $root := index . 0 -}}{{- $role := index . 1 -}}
+{{- $base := printf "%s\n%s" (include "progress.baseEnv" $root) (include "progress.roleEnv" (list $root $role)) -}}
+{{- $taken := dict "PROGRESS_ROLE" true "PROGRESS_ACTOR_HOST_APP_ID" true -}}
 {{- range (fromYamlArray $base) }}{{- $_ := set $taken .name true -}}{{- end -}}
-{{- range .Values.extraEnv -}}
+{{- range $root.Values.extraEnv -}}
 {{- if not (kindIs "map" .) -}}
 {{- fail (printf "extraEnv entries are {name, value} or {name, valueFrom} maps, got %v" .) -}}
 {{- end -}}
@@ -170,9 +223,29 @@ print as 2e+06; a fraction is refused. Call with (list "value.name" $value). */}
 {{- end -}}
 {{- end -}}
 {{ $base }}
-{{- with .Values.extraEnv }}
+{{- with $root.Values.extraEnv }}
 {{ toYaml . }}
 {{- end -}}
+{{- end -}}
+
+{{/* daprd's resources (the injector's dapr.io/sidecar-* annotations) from a role's
+sidecarResources: {requests: {cpu, memory}, limits: {cpu, memory}}, each optional.
+Call with (list "frontEnd" $values). */}}
+{{- define "progress.sidecarResourceAnnotations" -}}
+{{- $key := index . 0 -}}{{- $resources := index . 1 | default dict -}}
+{{- range $kind, $list := $resources }}
+{{- if not (has $kind (list "requests" "limits")) }}
+{{- fail (printf "%s.sidecarResources has requests and limits, not %s" $key $kind) }}
+{{- end }}
+{{- range $resource, $quantity := $list }}
+{{- if not (has $resource (list "cpu" "memory")) }}
+{{- fail (printf "%s.sidecarResources.%s has cpu and memory, not %s" $key $kind $resource) }}
+{{- end }}
+{{- if $quantity }}
+dapr.io/sidecar-{{ $resource }}-{{ trimSuffix "s" $kind }}: {{ $quantity | toString | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* A Kafka credential as component metadata: secretKeyRef to {secret, key}, auth.secret
