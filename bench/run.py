@@ -1,6 +1,8 @@
 """make bench: throughput at saturation, end-to-end latency percentiles at 25/50/90 %
-of it, API latency under load, CPU and peak memory per process, and the floor (a no-op
-Dapr subscriber on the same daprd + Kafka). Writes bench/results/<date>.json and .png.
+of it, API latency under load, CPU and peak memory per process, the floor (a no-op
+Dapr subscriber on the same daprd + Kafka), and teachers' reads while events flow in one
+process and in the two roles (bench/mixed.py; BENCH_MIXED=0 leaves it out). Writes
+bench/results/<date>.json and .png.
 
 End-to-end latency = publish into Kafka -> the matching progress.updated read back from
 Kafka (so: consumed, applied by the actor, state saved, outbox published). Only events
@@ -472,6 +474,14 @@ async def main_async() -> dict[str, Any]:
                 subscriber.app("stop")
     finally:
         stack.down()
+    if os.environ.get("BENCH_MIXED", "1") == "1":
+        # teachers' reads while events flow, one process and the two roles (issue 27);
+        # each variant starts and stops its own instance
+        from bench.mixed import variant
+
+        results["mixed"] = {
+            name: await variant(name == "split", 50.0) for name in ("combined", "split")
+        }
     for key in ("floor", "floor_bulk"):
         results[f"{key}_ratio"] = round(
             results["saturation"]["events_per_s"] / results[key]["events_per_s"], 3
