@@ -6,6 +6,7 @@ here; a front end (role ``api``) asks the actor host by Dapr service invocation
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -50,7 +51,10 @@ async def host_metadata(settings: Settings, sidecar: Sidecar, timeout: float = 5
 async def host_events(settings: Settings, sidecar: Sidecar, timeout: float = 5.0) -> Any:
     """The actor host's event counts (this process's when it hosts the intake)."""
     if _remote(settings):
-        return (await _ask(settings, sidecar, timeout))["events"]
+        events = (await _ask(settings, sidecar, timeout))["events"]
+        started = events.get("started_at")  # JSON carries it as text: a time again
+        events["started_at"] = datetime.fromisoformat(started) if started else None
+        return events
     return event_counts()
 
 
