@@ -10,7 +10,9 @@ statement producer's credentials. Reported per batch size:
 - ``end_to_end``: from the first request until every mapped event was handled by the
   students' actors, statements per second and CPU per statement, route and intake.
 Beside them, in the same run, the Kafka intake alone: events written straight into
-Kafka, CPU per event, the yardstick a statement's cost compares to.
+Kafka as fast as possible (batched turns, as large batches of statements make) and at
+the pace statements sent one by one reached (one-event turns): the CPU per event a
+mapped statement costs anyway, so what is left is the route's own.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bench.run import (
     replica_ports,
 )
 from bench.workload import generate
+from tests.integration.kafka_io import Publisher
 from tests.integration.stack import Ports, phase, stop_on_sigterm
 
 BATCHES = {1: 1000, 50: 5000, 500: 10000}  # batch size -> statements sent
@@ -43,6 +46,7 @@ VERB = "http://adlnet.gov/expapi/verbs/"
 TYPE = "http://adlnet.gov/expapi/activities/"
 COURSE = "https://lms.school.example/course/python-loops"  # config/xapi-mapping.toml
 HEADERS = {"X-Experience-API-Version": "1.0.3"}
+PACED_SECONDS = 20
 
 
 def statement(rnd: random.Random, tag: str) -> dict[str, Any]:
@@ -133,14 +137,34 @@ async def _one_size(
     }
 
 
-async def _kafka_intake(ports: Ports, api: httpx.AsyncClient) -> dict[str, Any]:
-    events = generate(5000, STUDENTS, seed=7, prefix=f"bxk-{int(time.time())}")
+async def _kafka_intake(
+    ports: Ports, api: httpx.AsyncClient, rate: float | None = None
+) -> dict[str, Any]:
+    """Events written straight into Kafka: as fast as possible (batched turns), or at
+    ``rate`` for PACED_SECONDS (one-event turns, as statements sent one by one make)."""
+    count = 5000 if rate is None else int(rate * PACED_SECONDS)
+    events = generate(count, STUDENTS, seed=7, prefix=f"bxk-{int(time.time())}")
     meter = ResourceMeter()
-    result = await publish_and_wait(ports, events, lambda: handled_count(api))
-    report = meter.report(len(events))
+    if rate is None:
+        result = await publish_and_wait(ports, events, lambda: handled_count(api))
+        events_per_s = result["events_per_s"]
+    else:
+        before = await handled_count(api)
+        start = time.monotonic()
+        async with Publisher(f"127.0.0.1:{ports.kafka}") as pub:
+            for i, e in enumerate(events):
+                delay = start + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await pub.send(e)
+        while await handled_count(api) - before < count:
+            await asyncio.sleep(0.2)
+        events_per_s = round(count / (time.monotonic() - start), 1)
+    report = meter.report(count)
     return {
-        "events": len(events),
-        "events_per_s": result["events_per_s"],
+        "events": count,
+        "offered_events_per_s": rate,
+        "events_per_s": events_per_s,
         "app_and_daprd_cpu_ms_per_event": round(
             sum(report[k]["cpu_ms_per_event"] for k in ("app", "daprd")), 3
         ),
@@ -164,6 +188,9 @@ async def xapi_statements(ports: Ports) -> dict[str, Any]:
         for size, total in BATCHES.items():
             with phase(f"xapi: {total} statements in batches of {size}"):
                 results["batches"].append(await _one_size(ports, api, auth, size, total))
+        one_by_one = results["batches"][0]["end_to_end"]["statements_per_s"]
+        with phase(f"xapi: the Kafka intake alone at {one_by_one} events/s"):
+            results["kafka_intake_paced"] = await _kafka_intake(ports, api, one_by_one)
         return results
 
 

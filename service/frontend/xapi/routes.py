@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth import BEARER, Admin, TokenVerifier
 from service.errors import Forbidden, Malformed, Unauthenticated
@@ -183,11 +183,13 @@ async def about() -> dict[str, Any]:
 
 
 class ProducerIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # "5" is not 5, false is not 0
     producer_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the Basic user name")
     name: str = Field(min_length=1, max_length=200, description="what the tool is")
 
 
 class RotateIn(BaseModel):
+    model_config = ConfigDict(strict=True)
     previous_valid_for_s: int = Field(
         default=0, ge=0, le=7 * 86400, description="keep the old secret valid this long"
     )
