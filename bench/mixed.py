@@ -58,7 +58,7 @@ async def attack(ports: Ports, classes: dict[str, list[str]], rate: float) -> di
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write(targets(ports, classes, int(rate * READ_SECONDS) + 10))
     proc = await asyncio.create_subprocess_shell(
-        f"{vegeta()} attack -format=http -targets={f.name} -rate={rate}/s "
+        f"{vegeta()} attack -format=http -targets={f.name} -rate={round(rate)}/1s "
         f"-duration={READ_SECONDS}s -timeout=30s | {vegeta()} report -type=json",
         stdout=asyncio.subprocess.PIPE,
     )

@@ -108,7 +108,8 @@ def shares(raw: Path) -> dict[str, float]:
 def school(tag: str, count: int, seed: int) -> list[Event]:
     """``count`` events of the school's 400 students (ids ``<tag>-s00000`` ...), their
     event ids unique to ``seed``."""
-    events = generate(count, CLASSES * PER_CLASS, seed=seed, prefix=tag)
+    # uniform: every student has events, so every read finds its student
+    events = generate(count, CLASSES * PER_CLASS, seed=seed, prefix=tag, zipf_s=0)
     return [Event(e.type, {**e.data, "event_id": f"{e.data['event_id']}-{seed}"}) for e in events]
 
 
