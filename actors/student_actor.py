@@ -18,8 +18,8 @@ new state with its outbox (the redelivered events are duplicates and the outbox 
 performed then).
 
 The stored outbox is not cleared by a write of its own: the next turn's write replaces
-it, and deactivation writes it empty. Only a new activation after a crash finds a
-performed outbox still stored, and performs it again: each effect is idempotent
+it. So a new activation (after an idle deactivation or a crash) may find an outbox that
+was already performed still stored, and performs it again: each effect is idempotent
 (actors/effects.py). ``make bench`` measured the saved write (docs/performance.md).
 """
 
