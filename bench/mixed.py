@@ -1,8 +1,10 @@
 """Teachers' reads while events flow, one process against the two roles (issue 27):
 python -m bench.mixed [--rounds N] [--reads R] (make bench-mixed; also in make bench).
 
-For each variant — ``combined`` (one process, role all) and ``split`` (a front end and
-an actor host, each with its own daprd) — alternating, on a fresh stack each time:
+For each variant — ``combined`` (one process, role all), ``split`` (a front end and an
+actor host, each with its own daprd) and ``split-pinned`` (the same, each role and its
+daprd pinned to a core of its own with taskset: what separate machines buy, as near as
+two cores allow; Kafka and PostgreSQL float) — alternating, on a fresh stack each time:
 seed a school of 400 students in 4 classes through Kafka; measure the saturation (4,000
 events as fast as possible); then teachers' reads at R/s (default 50) from vegeta, an
 external load generator (runtime/vegeta.sh), alone, and while events are published at
@@ -28,7 +30,14 @@ from typing import Any
 import httpx
 
 from bench.mixed_profile import reads, school, seed
-from bench.run import RESULTS, ResourceMeter, fixed_rate, publish_and_wait, replica_ports
+from bench.run import (
+    RESULTS,
+    STACK_DIR,
+    ResourceMeter,
+    fixed_rate,
+    publish_and_wait,
+    replica_ports,
+)
 from service.dev_token import mint
 from tests.integration.stack import REPO, Ports, Stack, actor_host_ports, phase, stop_on_sigterm
 
@@ -90,10 +99,28 @@ def cpu(meter: ResourceMeter) -> dict[str, float]:
     return {k: v["cpu_percent"] for k, v in meter.report(1).items()}
 
 
-async def variant(split: bool, reads_per_s: float) -> dict[str, Any]:
+def pin(names_to_cpus: dict[str, str]) -> None:
+    """``taskset`` each recorded process (and its children) to its CPU list: what
+    separate machines would give each role, as near as two cores allow."""
+    for name, cpus in names_to_cpus.items():
+        pid = (STACK_DIR / "run" / f"{name}.pid").read_text().strip()
+        children = subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True)
+        for p in [pid, *children.stdout.split()]:
+            subprocess.run(["taskset", "-a", "-pc", cpus, p], check=True, capture_output=True)
+
+
+# the front end and its daprd on one core, the actor host and its daprd on the other
+PINNED = {"bench-app": "0", "bench-daprd": "0", "bench-actors-app": "1", "bench-actors-daprd": "1"}
+VARIANTS = ("combined", "split", "split-pinned")
+
+
+async def variant(name: str, reads_per_s: float) -> dict[str, Any]:
     ports = replica_ports(1)
+    split = name != "combined"
     stack = Stack(ports, name="bench", fast_timers=False, split=split)
     stack.up()
+    if name == "split-pinned":
+        pin(PINNED)
     try:
         host_url = (actor_host_ports(ports) if split else ports).app_url
         admin = {"Authorization": f"Bearer {mint('admin', 'bench')}"}
@@ -151,13 +178,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--reads", type=float, default=50.0)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=", ".join(VARIANTS))
     args = parser.parse_args()
     stop_on_sigterm()
     vegeta()  # built before the first stack starts
-    runs: dict[str, list[dict[str, Any]]] = {"combined": [], "split": []}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.variants.split(",")}
     for _ in range(args.rounds):
         for name in runs:
-            runs[name].append(asyncio.run(variant(name == "split", args.reads)))
+            runs[name].append(asyncio.run(variant(name, args.reads)))
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "reads_per_s": args.reads, "runs": runs}
     out = RESULTS / f"mixed-{time.strftime('%Y-%m-%d-%H%M')}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")

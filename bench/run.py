@@ -477,11 +477,9 @@ async def main_async() -> dict[str, Any]:
     if os.environ.get("BENCH_MIXED", "1") == "1":
         # teachers' reads while events flow, one process and the two roles (issue 27);
         # each variant starts and stops its own instance
-        from bench.mixed import variant
+        from bench.mixed import VARIANTS, variant
 
-        results["mixed"] = {
-            name: await variant(name == "split", 50.0) for name in ("combined", "split")
-        }
+        results["mixed"] = {name: await variant(name, 50.0) for name in VARIANTS}
     for key in ("floor", "floor_bulk"):
         results[f"{key}_ratio"] = round(
             results["saturation"]["events_per_s"] / results[key]["events_per_s"], 3
