@@ -18,44 +18,50 @@ from service.settings import Settings
 ROUTE = "/dapr/host-report"  # under /dapr/: only daprd (with the app token) reaches it
 
 
-async def local_report(sidecar: Sidecar, timeout: float = 5.0) -> dict[str, Any]:
-    meta = await sidecar.metadata(timeout)
+def _metadata(meta: dict[str, Any]) -> dict[str, Any]:
     return {
-        "metadata": {
-            "id": meta.get("id", ""),
-            "runtimeVersion": meta.get("runtimeVersion", ""),
-            "actors": meta.get("actors", []),
-        },
-        "events": event_counts(),
+        "id": meta.get("id", ""),
+        "runtimeVersion": meta.get("runtimeVersion", ""),
+        "actors": meta.get("actors", []),
     }
 
 
-def _remote(settings: Settings) -> bool:
-    return settings.role == "api" and bool(settings.actor_host_app_id)
+async def local_report(sidecar: Sidecar, timeout: float = 5.0) -> dict[str, Any]:
+    return {"metadata": _metadata(await sidecar.metadata(timeout)), "events": event_counts()}
 
 
-async def _ask(settings: Settings, sidecar: Sidecar, timeout: float) -> dict[str, Any]:
-    report: dict[str, Any] = await sidecar.invoke_json(
-        settings.actor_host_app_id, ROUTE.lstrip("/"), timeout
-    )
-    return report
+class ActorHostView:
+    """The actor host's figures for one request: a front end that names the actor host
+    asks it once (one service invocation, however many figures are read); otherwise
+    they are read here."""
 
+    def __init__(self, settings: Settings, sidecar: Sidecar, timeout: float = 5.0) -> None:
+        self._app_id = settings.actor_host_app_id if settings.role == "api" else ""
+        self._sidecar = sidecar
+        self._timeout = timeout
+        self._report: dict[str, Any] | None = None
 
-async def host_metadata(settings: Settings, sidecar: Sidecar, timeout: float = 5.0) -> Any:
-    """The actor host's daprd metadata (``id``, ``runtimeVersion``, ``actors``)."""
-    if _remote(settings):
-        return (await _ask(settings, sidecar, timeout))["metadata"]
-    return (await local_report(sidecar, timeout))["metadata"]
+    async def _remote(self) -> dict[str, Any]:
+        if self._report is None:
+            self._report = await self._sidecar.invoke_json(
+                self._app_id, ROUTE.lstrip("/"), self._timeout
+            )
+        return self._report
 
+    async def metadata(self) -> Any:
+        """The actor host's daprd metadata (``id``, ``runtimeVersion``, ``actors``)."""
+        if self._app_id:
+            return (await self._remote())["metadata"]
+        return _metadata(await self._sidecar.metadata(self._timeout))
 
-async def host_events(settings: Settings, sidecar: Sidecar, timeout: float = 5.0) -> Any:
-    """The actor host's event counts (this process's when it hosts the intake)."""
-    if _remote(settings):
-        events = (await _ask(settings, sidecar, timeout))["events"]
+    async def events(self) -> Any:
+        """The actor host's event counts (this process's when it hosts the intake)."""
+        if not self._app_id:
+            return event_counts()
+        events = dict((await self._remote())["events"])
         started = events.get("started_at")  # JSON carries it as text: a time again
         events["started_at"] = datetime.fromisoformat(started) if started else None
         return events
-    return event_counts()
 
 
 def install_host_report(app: FastAPI) -> None:

@@ -20,14 +20,13 @@ from service.dapr.subscriptions import install_subscriptions
 from service.host_report import install_host_report
 from service.periodic import every
 from service.resources import Resources
-from service.rulesets.live import LiveRules
+from service.rulesets.live import RULES_REFRESH, LiveRules
 from service.rulesets.notify import AppliedRulesListener
 from service.settings import Settings
 
 EVENT_LOG_PRUNE_PERIOD = timedelta(hours=1)
 # how often the read model's rows of expired actor states are dropped
 READ_MODEL_DROP_PERIOD = timedelta(hours=1)
-RULES_REFRESH = timedelta(seconds=10)  # how soon another replica's apply holds here
 
 
 def install(app: FastAPI, settings: Settings) -> DaprActor:

@@ -23,13 +23,12 @@ from service.frontend.xapi.statements import StatementIntake
 from service.middleware import BodyLimitMiddleware
 from service.periodic import every
 from service.resources import Resources
-from service.rulesets.live import LiveRules, RulesInForce
+from service.rulesets.live import RULES_REFRESH, LiveRules, RulesInForce
 from service.rulesets.notify import AppliedRulesListener
 from service.schemas import API_ERRORS
 from service.settings import Settings
 
 DRY_RUN_PRUNE_PERIOD = timedelta(hours=1)
-RULES_REFRESH = timedelta(seconds=10)  # how soon an apply on another replica shows here
 
 
 def install(app: FastAPI, settings: Settings) -> Mapping:

@@ -7,6 +7,7 @@ RulesInForce (its dry runs and rule set pages compare against it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 import structlog
@@ -16,6 +17,8 @@ from service.rulesets.model import to_config
 from service.rulesets.repository import RuleSetRepository
 
 log = structlog.get_logger("rules")
+# how soon an apply another process made holds here when its NOTIFY was missed
+RULES_REFRESH = timedelta(seconds=10)
 
 
 class HoldsConfig(Protocol):

@@ -13,7 +13,7 @@ from service.deps import Actors, CurrentSettings, Placement, SidecarDep
 from service.errors import NotFound, Unavailable
 from service.frontend.kafka_reader import KafkaUnavailable, read_intake
 from service.frontend.routes.progress import StudentId
-from service.host_report import host_events, host_metadata
+from service.host_report import ActorHostView
 from service.ops_intake import broker_list, dead_letter, newest, topic_row
 from service.schemas import OpsActors, OpsIntake, Reminders, problem
 from service.settings import Settings
@@ -27,7 +27,7 @@ async def actors(
 ) -> Any:
     """Actor types and active counts (daprd metadata) and the placement table (hosts and
     the actor types each serves, from the placement service)."""
-    meta = await host_metadata(settings, sidecar)
+    meta = await ActorHostView(settings, sidecar).metadata()
     placement = await leader_table(placement_api, placement_urls(settings.placement_metadata_url))
     hosts = [
         {
@@ -130,21 +130,25 @@ async def intake(
         "dead_letters": None,
         "replica": None,
     }
-    report["replica"] = await host_events(settings, sidecar, settings.kafka_timeout_s)
+    host = ActorHostView(settings, sidecar, settings.kafka_timeout_s)
+    report["replica"] = await host.events()
     if not report["configured"]:
         report["error"] = "PROGRESS_KAFKA_BROKERS is not set"
         return report
-    report["consumer_group"] = await consumer_group(settings, sidecar)
+    report["consumer_group"] = await consumer_group(settings, sidecar, host)
     report.update(await kafka_figures(settings, report["consumer_group"], last))
     return report
 
 
-async def consumer_group(settings: Settings, sidecar: Sidecar) -> str:
+async def consumer_group(
+    settings: Settings, sidecar: Sidecar, host: ActorHostView | None = None
+) -> str:
     """PROGRESS_KAFKA_CONSUMER_GROUP, else the actor host's app id (daprd's metadata):
     the Kafka components' consumerGroup."""
     if settings.kafka_consumer_group:
         return settings.kafka_consumer_group
-    app_id = str((await host_metadata(settings, sidecar, settings.kafka_timeout_s)).get("id") or "")
+    host = host or ActorHostView(settings, sidecar, settings.kafka_timeout_s)
+    app_id = str((await host.metadata()).get("id") or "")
     if not app_id:
         raise Unavailable("daprd did not name the app id; set PROGRESS_KAFKA_CONSUMER_GROUP")
     return app_id
