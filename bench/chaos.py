@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -35,10 +36,21 @@ from bench.harness import (
     wait_until_applied,
 )
 from bench.workload import Event, generate
+from bench.xapi_statements import HEADERS as XAPI_HEADERS
+from bench.xapi_statements import statement
 from service.dev_token import mint
+from service.frontend.xapi.mapping import Mapped, load_mapping, map_statement
 from service.settings import Settings, domain_config
 from tests.integration.kafka_io import Publisher, TopicReader
-from tests.integration.stack import REPO, RUNTIME, Ports, Stack, phase, stop_on_sigterm
+from tests.integration.stack import (
+    REPO,
+    RUNTIME,
+    Ports,
+    Stack,
+    actor_host_ports,
+    phase,
+    stop_on_sigterm,
+)
 
 STACK_DIR = Path(os.environ.get("STACK_DIR", REPO / ".stack"))
 
@@ -92,17 +104,22 @@ async def _run(
     if fault is not None:
         await fault()
     await _publish(events[half:], bootstrap)
-    expected: Expected = expected_state(published or events, domain_config(Settings()))
+    return await _settle(ctx, name, published or events, start)
+
+
+async def _settle(ctx: Context, name: str, events: list[Event], start: float) -> dict[str, object]:
+    """Wait until every student applied what ``events`` imply; compare with the replay."""
+    expected: Expected = expected_state(events, domain_config(Settings()))
     try:
         await wait_until_applied(ctx.api, expected, timeout=300)
     except AssertionError as exc:
-        raise AssertionError(f"{exc}; {await _explain_missing(ctx, published or events)}") from exc
+        raise AssertionError(f"{exc}; {await _explain_missing(ctx, events)}") from exc
 
     await asyncio.sleep(2)  # anything still in flight would now show as a double count
     problems = await compare(ctx.api, ctx.pg, expected)
     return {
         "scenario": name,
-        "events": len(published or events),
+        "events": len(events),
         "students": len(expected.progress),
         "recovered_in_s": round(time.monotonic() - start, 1),
         "problems": problems,
@@ -173,6 +190,106 @@ async def kill_app(ctx: Context) -> dict[str, object]:
 
 async def kill_daprd(ctx: Context) -> dict[str, object]:
     return await _kill_and_restart(ctx, "daprd")
+
+
+async def _host_handled(ctx: Context) -> float:
+    """Events the actor host has handled (its own /metrics, not the front end's)."""
+    url = (actor_host_ports(ctx.ports) if ctx.stack.split else ctx.ports).app_url
+    async with httpx.AsyncClient(base_url=url, timeout=10) as host:
+        text = (await host.get("/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("progress_events_total{")
+    )
+
+
+async def _send_until_taken(
+    ctx: Context, statements: list[dict[str, object]], problems: list[str]
+) -> int:
+    """Send ``statements`` through POST /xapi/statements in batches of 4, paced over a
+    few seconds, re-sending a batch whose answer did not come (connection refused or
+    cut, 5xx) as an xAPI client does: statement ids make a re-send safe. Re-sends made."""
+    resent = 0
+    for i in range(0, len(statements), 4):
+        body = json.dumps(statements[i : i + 4])
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                r = await ctx.api.post(
+                    "/xapi/statements",
+                    content=body,
+                    headers={**XAPI_HEADERS, "content-type": "application/json"},
+                )
+                if r.status_code == 200:
+                    break
+                if r.status_code < 500:
+                    problems.append(f"statements refused: {r.status_code} {r.text[:200]}")
+                    break
+            except httpx.TransportError:
+                pass  # the front end is down: send again, as a client does
+            if time.monotonic() > deadline:
+                problems.append(f"statements {i}-{i + 3} not taken within 120 s")
+                break
+            resent += 1
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(0.15)
+    return resent
+
+
+async def _kill_front_end(ctx: Context, parts: tuple[str, ...]) -> dict[str, object]:
+    """kill -9 the front end's ``parts`` ("app", "daprd"; role api, or the one process
+    when not split) mid-stream, while a client sends xAPI statements through it and
+    Kafka carries events. The actor host keeps applying Kafka's events meanwhile;
+    every statement re-sent until answered counts once; after the restart the state
+    equals the replay of both streams."""
+    events = _stream(ctx, "front")
+    rnd = random.Random(hash(events[0].event_id) & 0xFFFF)
+    tag = events[0].student_id.rsplit("-", 1)[0] + "-x"
+    statements: list[dict[str, object]] = [statement(rnd, tag) for _ in range(60)]
+    mapping = load_mapping(REPO / "config" / "xapi-mapping.toml")
+    mapped = [map_statement(s, mapping, datetime.now(UTC)) for s in statements]
+    from_statements = [Event(m.type, m.data) for m in mapped if isinstance(m, Mapped)]
+    during: list[str] = []
+    sending = asyncio.create_task(_send_until_taken(ctx, statements, during))
+    bootstrap = f"127.0.0.1:{ctx.ports.kafka}"
+    half = len(events) // 2
+    start = time.monotonic()
+    await _publish(events[:half], bootstrap)
+    await asyncio.sleep(1)  # statements in flight when the front end dies
+    before = await _host_handled(ctx)
+    for part in parts:
+        os.kill(_pid(f"{ctx.stack.name}-{part}"), signal.SIGKILL)
+    await _publish(events[half:], bootstrap)
+    if ctx.stack.split:  # the actor host does not need a front end to apply events
+        deadline = time.monotonic() + 60
+        while await _host_handled(ctx) <= before and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        if await _host_handled(ctx) <= before:
+            during.append("the actor host applied nothing while the front end was down")
+    await asyncio.sleep(ctx.outage_s)
+    for part in ("daprd", "app"):
+        if part in parts:
+            ctx.stack.front_end(f"start-{part}")
+    ctx.stack.front_end("wait")
+    resent = await sending
+    result = await _settle(
+        ctx, f"kill -9 the front end's {' + '.join(parts)}", events + from_statements, start
+    )
+    after = result["problems"]
+    assert isinstance(after, list)
+    result["problems"] = during + after
+    result["statements"] = {"sent": len(statements), "mapped": len(from_statements)}
+    result["statement_batches_resent"] = resent
+    return result
+
+
+async def kill_front_end(ctx: Context) -> dict[str, object]:
+    return await _kill_front_end(ctx, ("app", "daprd"))
+
+
+async def kill_front_end_daprd(ctx: Context) -> dict[str, object]:
+    return await _kill_front_end(ctx, ("daprd",))
 
 
 async def _a_student_readable(ctx: Context, events: list[Event]) -> str:
@@ -451,6 +568,8 @@ def _has_pending(events: list[Event], student: str, topic: str) -> bool:
 SCENARIOS = {
     "kill-app": kill_app,
     "kill-daprd": kill_daprd,
+    "kill-front-end": kill_front_end,
+    "kill-front-end-daprd": kill_front_end_daprd,
     "stop-kafka": stop_kafka,
     "stop-postgres": stop_postgres,
     "duplicates": duplicates_and_out_of_order,
@@ -497,7 +616,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     stop_on_sigterm()
-    stack = Stack(Ports())
+    # the two roles, as the chart deploys them (TEST_SPLIT=0: one process of role all)
+    stack = Stack(Ports(), split=os.environ.get("TEST_SPLIT", "1") != "0")
     stack.up()
     try:
         results = asyncio.run(

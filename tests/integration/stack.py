@@ -277,6 +277,12 @@ class Stack:
         name, env = self._pairs()[0]
         _run([str(RUNTIME / "app.sh"), command, name], env, timeout=300)
 
+    def front_end(self, command: str) -> None:
+        """runtime/app.sh COMMAND for the pair that serves the public API (the one
+        process when not split)."""
+        name, env = self._pairs()[-1]
+        _run([str(RUNTIME / "app.sh"), command, name], env, timeout=300)
+
     def down(self) -> None:
         try:
             self.app("stop")

@@ -1,5 +1,7 @@
 """The fault suite, short form (make chaos runs the long one, with every scenario): each
-scenario's final state must equal the pure domain's replay of the same stream.
+scenario's final state must equal the pure domain's replay of the same stream. Against
+the two roles by default (the stack fixture): kill-app/kill-daprd hit the actor host,
+kill-front-end/kill-front-end-daprd the front end while xAPI statements flow through it.
 
 All scenarios run, "kill-replica" included: it used to lose an event now and then
 (daprd let a retried actor call in while the first was still running; fixed by
