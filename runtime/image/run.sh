@@ -6,7 +6,10 @@
 #   load             load the archive into build/ storage (quick when already loaded)
 #   migrate          the chart's migrations job: `alembic upgrade head` from the image
 #   start [NAME]     daprd (runtime/app.sh start-daprd NAME) + the image's own command as
-#                    NAME-app, in the background; waits until healthy (NAME: image)
+#                    NAME-app, in the background; waits until healthy (NAME: image).
+#                    PROGRESS_ROLE (api|actors|all) picks the role, as in the chart; with
+#                    APP_PORT other than 8000 (a second role beside the first, both on the
+#                    host network) the command is the image's with that port
 #   stop [NAME]      stop both (runtime/app.sh stop NAME)
 #   exec CMD...      run CMD in the image (for example `python verify.py`); passes the
 #                    VERIFY_* and PROGRESS_* variables of the caller
@@ -20,7 +23,7 @@ set -euo pipefail
 export DAPR_APP_ID="${DAPR_APP_ID:-progress-image}" PG_DATABASE="${PG_DATABASE:-progress_image}"
 export DAPR_HTTP_PORT="${DAPR_HTTP_PORT:-13700}" DAPR_GRPC_PORT="${DAPR_GRPC_PORT:-15701}"
 export DAPR_METRICS_PORT="${DAPR_METRICS_PORT:-19701}" DAPR_INTERNAL_GRPC_PORT="${DAPR_INTERNAL_GRPC_PORT:-15711}"
-export APP_PORT=8000  # the image's command (the chart's): --port 8000
+export APP_PORT="${APP_PORT:-8000}"  # the image's command (the chart's): --port 8000
 source "$(dirname "$0")/../lib.sh"
 source "$runtime_dir/image/tools.sh"
 cmd="${1:?usage: run.sh load|migrate|start [NAME]|stop [NAME]|exec CMD...}"
@@ -71,8 +74,11 @@ case "$cmd" in
       app_env
       # podman run in the foreground of its own session: its pid is recorded as the app's,
       # so app.sh stop sends it SIGTERM, which it passes to uvicorn (--sig-proxy).
+      command=()
+      [[ "$APP_PORT" == 8000 ]] || command=(uvicorn service.main:app --host 0.0.0.0
+        --port "$APP_PORT" --timeout-keep-alive 620)
       start_bg "$name-app" "${podman_cmd[@]}" run "${run_opts[@]}" --name "progress-$name-app" \
-        --replace "${env_opts[@]}" "$image"
+        --replace "${env_opts[@]}" "$image" "${command[@]}"
     fi
     "$runtime_dir/app.sh" wait "$name" ;;
   stop) "$runtime_dir/app.sh" stop "${1:-image}" ;;

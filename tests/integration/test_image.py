@@ -6,8 +6,9 @@ network, read-only root file system without /tmp, user 10001, no capabilities), 
 the local PostgreSQL, Kafka and Dapr control plane:
 - the chart's migrations job command (`alembic upgrade head`) migrates a fresh database,
   twice (every `helm upgrade` runs it again);
-- the image's own command (the chart's) serves beside its daprd, and the image's
-  `verify.py` passes against it.
+- the image's own command (the chart's) serves in both roles, as the chart runs it: an
+  actor host (PROGRESS_ROLE=actors) and a front end (PROGRESS_ROLE=api), each beside its
+  own daprd, and the image's `verify.py` passes against the two.
 
 The image instance has its own app id (progress-image: namespace, consumer group) and
 database (progress_image), so it runs beside the session's test instance without sharing
@@ -41,7 +42,10 @@ from tests.integration.stack import REPO, RUNTIME, Ports, phase, stack_secret, s
 
 ARCHIVE = REPO / "build" / "progress-service-image.tar"
 RUN = RUNTIME / "image" / "run.sh"
-# runtime/image/run.sh's defaults: the image's command listens on 8000 (the chart's port)
+# runtime/image/run.sh's defaults: the image's command listens on 8000 (the chart's
+# port). The actor host (PROGRESS_ROLE=actors) runs there, as the app id progress-image;
+# the front end (PROGRESS_ROLE=api) beside it on the same host network, as
+# progress-image-api in the same Dapr namespace — the two roles of the chart, one image.
 IMAGE = Ports(
     app=8000,
     dapr_http=13700,
@@ -51,15 +55,39 @@ IMAGE = Ports(
     database="progress_image",
     app_id="progress-image",
 )
-# run.sh's settings for that instance, given explicitly: `make test` runs pytest with
-# runtime/lib.sh's defaults exported (DAPR_HTTP_PORT=3500, ...), which run.sh would keep
-IMAGE_ENV = {
-    "DAPR_APP_ID": IMAGE.app_id,
-    "PG_DATABASE": IMAGE.database,
-    "DAPR_HTTP_PORT": str(IMAGE.dapr_http),
-    "DAPR_GRPC_PORT": str(IMAGE.dapr_grpc),
-    "DAPR_METRICS_PORT": str(IMAGE.dapr_metrics),
-    "DAPR_INTERNAL_GRPC_PORT": str(IMAGE.dapr_internal),
+IMAGE_FRONT_END = Ports(
+    app=8050,
+    dapr_http=13750,
+    dapr_grpc=15751,
+    dapr_metrics=19751,
+    dapr_internal=15761,
+    database=IMAGE.database,
+    app_id="progress-image-api",
+)
+
+
+def _instance_env(ports: Ports, role: str) -> dict[str, str]:
+    """run.sh's settings for one role's instance, given explicitly: `make test` runs
+    pytest with runtime/lib.sh's defaults exported (DAPR_HTTP_PORT=3500, ...), which
+    run.sh would keep."""
+    return {
+        "DAPR_APP_ID": ports.app_id,
+        "DAPR_NAMESPACE": IMAGE.app_id,
+        "PG_DATABASE": ports.database,
+        "APP_PORT": str(ports.app),
+        "DAPR_HTTP_PORT": str(ports.dapr_http),
+        "DAPR_GRPC_PORT": str(ports.dapr_grpc),
+        "DAPR_METRICS_PORT": str(ports.dapr_metrics),
+        "DAPR_INTERNAL_GRPC_PORT": str(ports.dapr_internal),
+        "PROGRESS_ROLE": role,
+    }
+
+
+IMAGE_ENV = _instance_env(IMAGE, "actors")
+FRONT_END_ENV = {
+    **_instance_env(IMAGE_FRONT_END, "api"),
+    "PROGRESS_ACTOR_HOST_APP_ID": IMAGE.app_id,
+    "WAIT_FOR_ACTORS": "0",  # it hosts none
 }
 CHART_COMMAND = [
     "uvicorn",
@@ -198,16 +226,28 @@ def migrations(archive: Path, backing_services: None) -> Migrations:
     return Migrations(first, again, asyncio.run(_migrated_to(IMAGE)))
 
 
+@dataclass(frozen=True)
+class Roles:
+    front_end: Ports
+    actor_host: Ports
+
+
 @pytest.fixture(scope="module")
-def image_instance(migrations: Migrations) -> Iterator[Ports]:
-    """The image's own command beside its daprd, until the module ends."""
+def image_instance(migrations: Migrations) -> Iterator[Roles]:
+    """The image's own command in both roles, each beside its daprd, until the module
+    ends: the actor host first (it owns the consumer group), then the front end."""
     asyncio.run(start_group_at_end(f"127.0.0.1:{IMAGE.kafka}", IMAGE.app_id))
     try:
-        with phase("starting the image's command beside its daprd"):
+        with phase("starting the image as the actor host beside its daprd"):
             _sh([str(RUN), "start", "image"], IMAGE_ENV, timeout=300)
-        yield IMAGE
+        with phase("starting the image as the front end beside its daprd"):
+            _sh([str(RUN), "start", "image-api"], FRONT_END_ENV, timeout=300)
+        yield Roles(IMAGE_FRONT_END, IMAGE)
     finally:
-        _sh([str(RUN), "stop", "image"], IMAGE_ENV, timeout=120)
+        try:
+            _sh([str(RUN), "stop", "image-api"], FRONT_END_ENV, timeout=120)
+        finally:
+            _sh([str(RUN), "stop", "image"], IMAGE_ENV, timeout=120)
 
 
 def test_image_config_runs_the_chart_command_as_non_root(contents: Archive) -> None:
@@ -272,28 +312,39 @@ def test_migrations_job_command_migrates_from_the_image(migrations: Migrations) 
     assert "Running upgrade" not in migrations.again  # already at head: nothing to do
 
 
-def test_image_command_serves_and_verify_passes(image_instance: Ports) -> None:
-    ports = image_instance
+def test_image_serves_both_roles_and_verify_passes(image_instance: Roles) -> None:
+    front, host = image_instance.front_end, image_instance.actor_host
     env = {
-        **IMAGE_ENV,
-        "VERIFY_URL": ports.app_url,
-        "VERIFY_DAPR_URL": ports.dapr_url,
+        **FRONT_END_ENV,
+        "VERIFY_URL": front.app_url,
+        "VERIFY_HOST_URL": host.app_url,
+        "VERIFY_DAPR_URL": host.dapr_url,
         "VERIFY_TOKEN": mint("admin", "verify-image"),
         "VERIFY_DAPR_TOKEN": stack_secret("dapr_api_token"),
-        "VERIFY_DATABASE_URL": ports.database_url,
+        "VERIFY_DATABASE_URL": front.database_url,
     }
-    with phase("verify.py from the image against the image's instance"):
+    with phase("verify.py from the image against the image's two roles"):
         out = _sh([str(RUN), "exec", "python", "verify.py"], env, timeout=300).stdout
     lines = out.splitlines()
-    assert [line.split(":")[0] for line in lines[:3]] == [
+    assert [line.split(":")[0] for line in lines[:4]] == [
         "PASS  health",
+        "PASS  actor host health",
         "PASS  postgres migrated",
         "PASS  end-to-end event",
     ], out
     assert not [line for line in lines if line.startswith("FAIL")], out
     # the console's templates and static files came with the app
     teacher = {"Authorization": f"Bearer {mint('teacher', 'image-teacher')}"}
-    with httpx.Client(base_url=ports.app_url, timeout=10) as http:
+    with httpx.Client(base_url=front.app_url, timeout=10) as http:
         assert http.get("/console/", headers=teacher).status_code == 200
         chart = http.get("/console/static/vendor/uPlot.iife.min.js")
         assert chart.status_code == 200 and "uPlot" in chart.text
+    # each role is what it says: the actor host serves no public route, the front end
+    # hosts no actor type (its daprd registers none)
+    dapr = {"dapr-api-token": stack_secret("dapr_api_token")}
+    with httpx.Client(timeout=10) as http:
+        assert http.get(f"{host.app_url}/console/", headers=teacher).status_code == 404
+        front_meta = http.get(f"{front.dapr_url}/v1.0/metadata", headers=dapr).json()
+        host_meta = http.get(f"{host.dapr_url}/v1.0/metadata", headers=dapr).json()
+    assert not front_meta.get("actors"), front_meta.get("actors")
+    assert {a["type"] for a in host_meta["actors"]} >= {"StudentProgressActor"}
