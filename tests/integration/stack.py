@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -214,12 +214,36 @@ class Stack:
         if not self.split:
             return [(self.name, self.app_env())]
         host = self._env(actor_host_ports(self.ports), "actors", self.ports.app_id)
-        front = {
-            **self._env(self.ports, "api", f"{self.ports.app_id}-api"),
+        return [(self.actor_host_name, host), (self.name, self.front_end_env(self.ports))]
+
+    def front_end_env(self, ports: Ports) -> dict[str, str]:
+        """The environment of a front end (role api) of this instance on ``ports``."""
+        return {
+            **self._env(ports, "api", f"{self.ports.app_id}-api"),
             # the operators' views ask the actor host (service/host_report.py)
             "PROGRESS_ACTOR_HOST_APP_ID": self.ports.app_id,
+            "WAIT_FOR_ACTORS": "0",  # it hosts none
         }
-        return [(self.actor_host_name, host), (self.name, {**front, "WAIT_FOR_ACTORS": "0"})]
+
+    @contextmanager
+    def extra_front_end(self, offset: int, name: str) -> Iterator[Ports]:
+        """One more front end replica (role api, its own daprd) on this instance's ports
+        + ``offset``, until the block ends; beside the split or the one process."""
+        k = offset
+        ports = replace(
+            self.ports,
+            app=self.ports.app + k,
+            dapr_http=self.ports.dapr_http + k,
+            dapr_grpc=self.ports.dapr_grpc + k,
+            dapr_metrics=self.ports.dapr_metrics + k,
+            dapr_internal=self.ports.dapr_internal + k,
+        )
+        env = self.front_end_env(ports)
+        try:
+            _run([str(RUNTIME / "app.sh"), "start", name], env, timeout=300)
+            yield ports
+        finally:
+            _run([str(RUNTIME / "app.sh"), "stop", name], env, timeout=300)
 
     def app_env(self) -> dict[str, str]:
         """The environment of the front end (or the one process)."""

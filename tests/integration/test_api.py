@@ -22,7 +22,7 @@ from service.auth import Principal
 from service.dev_token import dev_claims, mint
 from service.frontend.stream_tickets import TicketSigner, ticket_key
 from service.settings import DEV_JWT_SECRET, Settings
-from tests.integration.stack import Ports, stack_secret
+from tests.integration.stack import Ports, Stack, stack_secret
 from tests.integration.support import (
     Student,
     alerts,
@@ -463,6 +463,29 @@ async def test_stream_delivers_alert_raised_by_published_event_and_resumes(
         async with client.stream("GET", "/struggles/stream", headers=resume) as response:
             again, data2 = await asyncio.wait_for(read_sse(response, student_id), 15)
         assert (again, data2["id"]) == (seq, data["id"])
+
+
+async def test_an_alert_streams_from_every_front_end_replica(
+    stack: Stack, api: httpx.AsyncClient, dapr: httpx.AsyncClient, student_id: str
+) -> None:
+    """A second front end replica (role api, its own daprd): an alert the actor host
+    raises reaches the teacher's stream on both (each front end LISTENs to PostgreSQL)."""
+    await put_class(api, f"class-{student_id}", ["replica-teacher"], [student_id])
+    headers = bearer("teacher", "replica-teacher")
+    with stack.extra_front_end(70, f"{stack.name}-api2") as second:
+        async with (
+            httpx.AsyncClient(timeout=60) as client,
+            client.stream("GET", f"{stack.ports.app_url}/struggles/stream", headers=headers) as one,
+            client.stream("GET", f"{second.app_url}/struggles/stream", headers=headers) as two,
+        ):
+            assert (one.status_code, two.status_code) == (200, 200)
+            await Student(dapr, student_id).send(
+                "exercise.quiz_graded", "python.loops", quiz_id="q", score=5
+            )
+            (_, first), (_, other) = await asyncio.wait_for(
+                asyncio.gather(read_sse(one, student_id), read_sse(two, student_id)), 45
+            )
+    assert (first["kind"], first["id"]) == ("low_quiz", other["id"])
 
 
 async def test_a_teachers_stream_carries_their_students_and_follows_roster_changes(
