@@ -19,8 +19,8 @@ up: venv  ## start Kafka, PostgreSQL, placement, scheduler in the background
 down:  ## stop everything started in the background (by PID)
 	@$(RT)/down.sh
 
-run: venv  ## start the whole stack plus daprd and the app in the foreground (Ctrl-C stops)
-	@$(RT)/run.sh
+run: venv  ## start the whole stack plus daprd and the app in the foreground (Ctrl-C stops; ROLES=split: the two roles)
+	@ROLES=$(ROLES) $(RT)/run.sh
 
 test: lint runtime-deps  ## run every test after lint (builds the runtime first, starts what it needs, stops what it started)
 	@$(RT)/test.sh

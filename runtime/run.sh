@@ -7,6 +7,15 @@ source "$(dirname "$0")/lib.sh"
 # RUN_NAME names the app + daprd pair (.stack/run/NAME-app.pid); the test of this script
 # runs its own beside a developer's.
 name="${RUN_NAME:-app}"
+# ROLES=all (the default): one process of role all. ROLES=split: the two roles as the
+# chart runs them (docs/operations.md, "Roles"): the front end (role api, app id
+# <app id>-api) on the usual ports as NAME, the actor host (role actors, the app id) on
+# every port + 50 as NAME-actors, both in the namespace of the app id.
+roles="${ROLES:-all}"
+[[ "$roles" == all || "$roles" == split ]] || die "ROLES is all or split, not $roles"
+app_id="${DAPR_APP_ID:-progress-service}"
+pairs=("$name")
+[[ "$roles" == split ]] && pairs=("$name-actors" "$name")
 started_file="$(mktemp)"
 # Every step of the cleanup runs whatever the one before did: under `set -e` a failed
 # `kill` of the log-following tail (already gone when the whole process group got the
@@ -21,7 +30,8 @@ cleanup() {
   set +e
   if [[ -n "${tail_pid:-}" ]]; then kill "$tail_pid" 2>/dev/null; fi
   log "stopping what make run started..."
-  "$runtime_dir/app.sh" stop "$name"
+  local pair
+  for pair in "${pairs[@]}"; do "$runtime_dir/app.sh" stop "$pair"; done
   local started=()
   mapfile -t started <"$started_file"
   if [[ ${#started[@]} -gt 0 ]]; then "$runtime_dir/down.sh" "${started[@]}"; fi
@@ -33,11 +43,29 @@ trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 trap cleanup EXIT
 STARTED_FILE="$started_file" "$runtime_dir/up.sh"
-"$runtime_dir/app.sh" start "$name"
+if [[ "$roles" == split ]]; then
+  ( export APP_PORT=$((APP_PORT + 50)) DAPR_HTTP_PORT=$((DAPR_HTTP_PORT + 50))
+    export DAPR_GRPC_PORT=$((DAPR_GRPC_PORT + 50)) DAPR_METRICS_PORT=$((DAPR_METRICS_PORT + 50))
+    export DAPR_INTERNAL_GRPC_PORT=$((DAPR_INTERNAL_GRPC_PORT + 50))
+    export PROGRESS_ROLE=actors DAPR_APP_ID="$app_id" DAPR_NAMESPACE="$app_id"
+    "$runtime_dir/app.sh" start "$name-actors" )
+  ( export PROGRESS_ROLE=api DAPR_APP_ID="$app_id-api" DAPR_NAMESPACE="$app_id"
+    export PROGRESS_ACTOR_HOST_APP_ID="$app_id" WAIT_FOR_ACTORS=0
+    "$runtime_dir/app.sh" start "$name" )
+  log "actor host on http://127.0.0.1:$((APP_PORT + 50)) (/health, /metrics)"
+else
+  "$runtime_dir/app.sh" start "$name"
+fi
 log "Progress Service on http://127.0.0.1:$APP_PORT (health: /health, docs: /docs); Ctrl-C stops"
-tail -n 20 -F "$log_dir/$name-app.log" &
+logs=()
+for pair in "${pairs[@]}"; do logs+=("$log_dir/$pair-app.log"); done
+tail -n 20 -F "${logs[@]}" &
 tail_pid=$!
-# Wait until the app or daprd exits (or Ctrl-C).
-while is_running "$name-app" && is_running "$name-daprd"; do sleep 1; done
+# Wait until an app or a daprd exits (or Ctrl-C).
+running() {
+  local pair
+  for pair in "${pairs[@]}"; do is_running "$pair-app" && is_running "$pair-daprd" || return 1; done
+}
+while running; do sleep 1; done
 kill "$tail_pid" 2>/dev/null || true
-log "app or daprd exited (logs: $log_dir/$name-app.log, $log_dir/$name-daprd.log)"
+log "an app or daprd exited (logs in $log_dir: ${pairs[*]/%/-app.log}, and -daprd.log of each)"

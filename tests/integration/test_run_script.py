@@ -8,13 +8,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.stack import REPO, Stack, start_group_at_end
-from tests.integration.support import eventually
+from service.dev_token import mint
+from tests.integration.stack import REPO, Stack, stack_secret, start_group_at_end
+from tests.integration.support import Student, applied, eventually
 
 NAME = "runtest"
 APP_ID = "progress-runtest"
@@ -25,6 +27,30 @@ PORTS = {
     "DAPR_METRICS_PORT": "19601",
     "DAPR_INTERNAL_GRPC_PORT": "15611",
 }
+
+
+async def _an_event_crosses_the_roles() -> None:
+    """Published through the front end's daprd, applied by an actor of the actor host
+    (port + 50), read back through the front end."""
+    student = f"runtest-{uuid.uuid4().hex[:8]}"
+    dapr_url = f"http://127.0.0.1:{PORTS['DAPR_HTTP_PORT']}"
+    app_url = f"http://127.0.0.1:{PORTS['APP_PORT']}"
+    host_url = f"http://127.0.0.1:{int(PORTS['APP_PORT']) + 50}"
+    async with (
+        httpx.AsyncClient(
+            base_url=dapr_url, headers={"dapr-api-token": stack_secret("dapr_api_token")}
+        ) as dapr,
+        httpx.AsyncClient(
+            base_url=app_url, headers={"Authorization": f"Bearer {mint('admin', 'runtest')}"}
+        ) as api,
+        httpx.AsyncClient(base_url=host_url) as host,
+    ):
+        assert (await host.get("/health")).status_code == 200
+        assert (await host.get("/progress/x")).status_code == 404  # no public route there
+        await Student(dapr, student).send(
+            "exercise.submitted", exercise_id="ex1", passed=True, score=90
+        )
+        assert (await applied(api, student, 1))["events_applied"] == 1
 
 
 def _default_sigint() -> None:
@@ -39,8 +65,23 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGINT, signal.SIGTERM])
-async def test_make_run_stops_what_it_started(stack: Stack, sig: signal.Signals) -> None:
+@pytest.mark.parametrize(
+    ("sig", "roles"),
+    [
+        (signal.SIGINT, "all"),
+        (signal.SIGTERM, "all"),
+        (signal.SIGINT, "all"),
+        (signal.SIGTERM, "all"),
+        (signal.SIGINT, "split"),
+        (signal.SIGTERM, "split"),
+    ],
+)
+async def test_make_run_stops_what_it_started(
+    stack: Stack, sig: signal.Signals, roles: str
+) -> None:
+    """With ROLES=split, make run starts the front end and the actor host, each beside
+    its daprd; an event published through the front end's daprd reaches the actor host's
+    actors (GET /progress on the front end); and all four processes stop."""
     run_dir = Path(os.environ.get("STACK_DIR", REPO / ".stack")) / "run"
     env = {
         **os.environ,
@@ -48,7 +89,9 @@ async def test_make_run_stops_what_it_started(stack: Stack, sig: signal.Signals)
         "RUN_NAME": NAME,
         "DAPR_APP_ID": APP_ID,
         "PG_DATABASE": "progress_runtest",
+        "ROLES": roles,
     }
+    names = [NAME, f"{NAME}-actors"] if roles == "split" else [NAME]
     # like the test instance, it consumes only what is published after it started
     await start_group_at_end(f"127.0.0.1:{stack.ports.kafka}", APP_ID)
     proc = subprocess.Popen(
@@ -74,25 +117,28 @@ async def test_make_run_stops_what_it_started(stack: Stack, sig: signal.Signals)
 
         await eventually(healthy, timeout=180, interval=0.5)  # make run answered /health
         pids = {
-            part: int((run_dir / f"{NAME}-{part}.pid").read_text().strip())
+            f"{name}-{part}": int((run_dir / f"{name}-{part}.pid").read_text().strip())
+            for name in names
             for part in ("app", "daprd")
         }
         assert all(_alive(pid) for pid in pids.values())
+        if roles == "split":
+            await _an_event_crosses_the_roles()
 
         os.killpg(proc.pid, sig)  # the whole group, as Ctrl-C or a process manager does
 
         async def all_gone() -> bool:
             return not any(_alive(pid) for pid in pids.values())
 
-        await eventually(all_gone, timeout=90, interval=0.5)  # app and daprd stopped
-        assert not (run_dir / f"{NAME}-app.pid").exists()
-        assert not (run_dir / f"{NAME}-daprd.pid").exists()
+        await eventually(all_gone, timeout=90, interval=0.5)  # apps and daprds stopped
+        assert not [name for name in pids if (run_dir / f"{name}.pid").exists()]
         proc.wait(timeout=30)  # and make itself ends
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         # whatever a failed round left (app and daprd run in sessions of their own)
-        subprocess.run(
-            [str(REPO / "runtime" / "app.sh"), "stop", NAME], env=env, check=True, timeout=60
-        )
+        for name in names:
+            subprocess.run(
+                [str(REPO / "runtime" / "app.sh"), "stop", name], env=env, check=True, timeout=60
+            )
