@@ -8,22 +8,26 @@ two cores allow; Kafka and PostgreSQL float) — alternating, on a fresh stack e
 seed a school of 400 students in 4 classes through Kafka; measure the saturation (4,000
 events as fast as possible); then teachers' reads at R/s (default 50) from vegeta, an
 external load generator (runtime/vegeta.sh), alone, and while events are published at
-40 % and 80 % of the saturation; and the events alone at 80 %. Reported per step: the
-reads' p50/p95/p99 (vegeta's), the events' p95 publish -> progress.updated, and CPU
-per process (app, daprd, and the actor host's app and daprd when split). Writes
-bench/results/mixed-<date>.json.
+40 % and 80 % of the saturation; and the events alone at 80 %; each step once every
+process is quiet again. Reported per step: the reads' p50/p95/p99 (vegeta's), overall
+and per kind of read (answered by the student's actor, or by PostgreSQL), the events'
+p95 publish -> progress.updated, and CPU per process (app, daprd, and the actor host's
+app and daprd when split). Writes bench/results/mixed-<date>.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import json
 import random
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,18 +66,72 @@ def targets(ports: Ports, classes: dict[str, list[str]], count: int) -> str:
     return "\n".join(lines)
 
 
+ROUTES = (  # how each read is answered: by the student's actor, or by PostgreSQL
+    ("/history", "history (read model)"),
+    ("/students", "class students (read model)"),
+    ("/topics", "class topics (read model)"),
+    ("/struggles", "class alerts (alert table)"),
+    ("/progress/", "progress (the student's actor)"),
+)
+
+
+def route_of(url: str) -> str:
+    return next(name for part, name in ROUTES if part in url)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def by_route(csv_text: str) -> dict[str, dict[str, float]]:
+    """p50/p95 (ms) and count of each kind of read, from vegeta's CSV encoding
+    (timestamp, code, latency ns, bytes out, bytes in, error, body, attack, seq,
+    method, url, headers)."""
+    latencies: dict[str, list[float]] = {}
+    for row in csv.reader(io.StringIO(csv_text)):
+        latencies.setdefault(route_of(row[10]), []).append(int(row[2]) / 1e6)
+    return {
+        name: {
+            "count": len(ms),
+            "p50_ms": round(percentile(ms, 0.5), 1),
+            "p95_ms": round(percentile(ms, 0.95), 1),
+        }
+        for name, ms in sorted(latencies.items())
+    }
+
+
 async def attack(ports: Ports, classes: dict[str, list[str]], rate: float) -> dict[str, Any]:
-    """Reads at ``rate`` for READ_SECONDS from vegeta; its latencies in ms."""
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-        f.write(targets(ports, classes, int(rate * READ_SECONDS) + 10))
-    proc = await asyncio.create_subprocess_shell(
-        f"{vegeta()} attack -format=http -targets={f.name} -rate={round(rate)}/1s "
-        f"-duration={READ_SECONDS}s -timeout=30s | {vegeta()} report -type=json",
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await proc.communicate()
-    Path(f.name).unlink()
-    report = json.loads(out)
+    """Reads at ``rate`` for READ_SECONDS from vegeta; its latencies in ms, overall and
+    per kind of read."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target_file, results = Path(tmp) / "targets.txt", Path(tmp) / "results.bin"
+        target_file.write_text(targets(ports, classes, int(rate * READ_SECONDS) + 10))
+        proc = await asyncio.create_subprocess_exec(
+            vegeta(),
+            "attack",
+            "-format=http",
+            f"-targets={target_file}",
+            f"-rate={round(rate)}/1s",
+            f"-duration={READ_SECONDS}s",
+            "-timeout=30s",
+            f"-output={results}",
+        )
+        await proc.wait()
+        report = json.loads(
+            subprocess.run(
+                [vegeta(), "report", "-type=json", str(results)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        encoded = subprocess.run(
+            [vegeta(), "encode", "--to", "csv", str(results)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     lat = report["latencies"]
     return {
         "requests": report["requests"],
@@ -82,6 +140,7 @@ async def attack(ports: Ports, classes: dict[str, list[str]], rate: float) -> di
         "p95_ms": round(lat["95th"] / 1e6, 1),
         "p99_ms": round(lat["99th"] / 1e6, 1),
         "status_codes": report["status_codes"],
+        "by_route": by_route(encoded),
     }
 
 
@@ -99,6 +158,19 @@ def cpu(meter: ResourceMeter) -> dict[str, float]:
     return {k: v["cpu_percent"] for k, v in meter.report(1).items()}
 
 
+async def quiet(limit_percent: float = 15.0, timeout: float = 90.0) -> float:
+    """Wait until every measured process (app, daprd, Kafka, PostgreSQL...) uses less
+    than ``limit_percent`` of a core over 2 s, so a step does not measure the work the
+    one before left behind (effects, progress.updated, activations); seconds waited."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        meter = ResourceMeter()
+        await asyncio.sleep(2)
+        if max(cpu(meter).values()) < limit_percent:
+            break
+    return round(time.monotonic() - start, 1)
+
+
 def pin(names_to_cpus: dict[str, str]) -> None:
     """``taskset`` each recorded process (and its children) to its CPU list: what
     separate machines would give each role, as near as two cores allow."""
@@ -114,8 +186,11 @@ PINNED = {"bench-app": "0", "bench-daprd": "0", "bench-actors-app": "1", "bench-
 VARIANTS = ("combined", "split", "split-pinned")
 
 
-async def variant(name: str, reads_per_s: float) -> dict[str, Any]:
-    ports = replica_ports(1)
+async def variant(name: str, reads_per_s: float, saturation_only: bool = False) -> dict[str, Any]:
+    # An app id of its own (and so a namespace, consumer group and actors of its own):
+    # the reminders of an earlier run's students live on in the scheduler and would fire
+    # into this run ten minutes later (a wave of stuck alerts seen in the reads of a run)
+    ports = replace(replica_ports(1), app_id=f"progress-bench-{int(time.time())}")
     split = name != "combined"
     stack = Stack(ports, name="bench", fast_timers=False, split=split)
     stack.up()
@@ -137,11 +212,14 @@ async def variant(name: str, reads_per_s: float) -> dict[str, Any]:
                 )
             rate = sat["events_per_s"]
             out: dict[str, Any] = {"saturation_events_per_s": rate, "steps": []}
+            if saturation_only:
+                return out
             seed_no = 10
 
             async def step(name: str, read_rate: float, share: float) -> None:
                 nonlocal seed_no
                 seed_no += 1
+                settled = await quiet()
                 meter = ResourceMeter()
                 tasks: dict[str, Any] = {}
                 if read_rate:
@@ -152,7 +230,11 @@ async def variant(name: str, reads_per_s: float) -> dict[str, Any]:
                         fixed_rate(api, ports, rate * share, events, with_api_load=False)
                     )
                 done = {k: await t for k, t in tasks.items()}
-                row: dict[str, Any] = {"step": name, "events_per_s": round(rate * share, 1)}
+                row: dict[str, Any] = {
+                    "step": name,
+                    "events_per_s": round(rate * share, 1),
+                    "quiet_after_s": settled,
+                }
                 if "reads" in done:
                     row["reads"] = done["reads"]
                 if "events" in done:
@@ -179,15 +261,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--reads", type=float, default=50.0)
     parser.add_argument("--variants", default=",".join(VARIANTS), help=", ".join(VARIANTS))
+    parser.add_argument(
+        "--saturation-only",
+        action="store_true",
+        help="only the 4,000-event burst of each variant (more rounds for its spread)",
+    )
     args = parser.parse_args()
     stop_on_sigterm()
     vegeta()  # built before the first stack starts
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.variants.split(",")}
     for _ in range(args.rounds):
         for name in runs:
-            runs[name].append(asyncio.run(variant(name, args.reads)))
+            runs[name].append(asyncio.run(variant(name, args.reads, args.saturation_only)))
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "reads_per_s": args.reads, "runs": runs}
-    out = RESULTS / f"mixed-{time.strftime('%Y-%m-%d-%H%M')}.json"
+    kind = "mixed-saturation" if args.saturation_only else "mixed"
+    out = RESULTS / f"{kind}-{time.strftime('%Y-%m-%d-%H%M')}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     sys.stdout.write(json.dumps(result) + "\n")
 
