@@ -35,6 +35,7 @@ from bench.harness import (
     process_memory_mb,
     wait_until_applied,
 )
+from bench.run import handled_count
 from bench.workload import Event, generate
 from bench.xapi_statements import HEADERS as XAPI_HEADERS
 from bench.xapi_statements import statement
@@ -196,12 +197,7 @@ async def _host_handled(ctx: Context) -> float:
     """Events the actor host has handled (its own /metrics, not the front end's)."""
     url = (actor_host_ports(ctx.ports) if ctx.stack.split else ctx.ports).app_url
     async with httpx.AsyncClient(base_url=url, timeout=10) as host:
-        text = (await host.get("/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("progress_events_total{")
-    )
+        return await handled_count(host)
 
 
 async def _send_until_taken(

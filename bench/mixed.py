@@ -39,6 +39,7 @@ from bench.run import (
     STACK_DIR,
     ResourceMeter,
     fixed_rate,
+    handled_count,
     publish_and_wait,
     replica_ports,
 )
@@ -144,15 +145,6 @@ async def attack(ports: Ports, classes: dict[str, list[str]], rate: float) -> di
     }
 
 
-async def handled(host: httpx.AsyncClient) -> float:
-    text = (await host.get("/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("progress_events_total{")
-    )
-
-
 def cpu(meter: ResourceMeter) -> dict[str, float]:
     """CPU share of each process (percent of one core) since ``meter`` started."""
     return {k: v["cpu_percent"] for k, v in meter.report(1).items()}
@@ -208,7 +200,7 @@ async def variant(name: str, reads_per_s: float, saturation_only: bool = False) 
                 classes = await seed(ports, tag)
             with phase(f"saturation ({SATURATION_EVENTS} events)"):
                 sat = await publish_and_wait(
-                    ports, school(tag, SATURATION_EVENTS, 3), lambda: handled(host)
+                    ports, school(tag, SATURATION_EVENTS, 3), lambda: handled_count(host)
                 )
             rate = sat["events_per_s"]
             out: dict[str, Any] = {"saturation_events_per_s": rate, "steps": []}
