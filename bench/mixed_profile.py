@@ -1,14 +1,16 @@
 """Where a teacher's read waits while events flow (issue 27): python -m
-bench.mixed_profile [READS_PER_S] [EVENTS_PER_S] (defaults 50 and 100).
+bench.mixed_profile [READS_PER_S] [EVENTS_PER_S] [--split] (defaults 50 and 100).
 
-One process of role ``all`` (the benchmark instance). A school of 400 students in 4
-classes is seeded through Kafka; then for 20 s teachers' reads (a student's progress and
-history, a class's students and topics, a class's alerts) go at READS_PER_S, first
-alone, then with events at EVENTS_PER_S, while py-spy samples the app. Reported: the
-reads' p50/p95/p99 in both phases, and the share of the app's samples in the event path
-(the intake, actor turns, the SDK's actor runtime), in the reads (routes, views,
-console) and elsewhere: if a read waits behind actor turns in one event loop, the event
-path's share is large and the reads' latency grows with it.
+One process of role ``all`` (the benchmark instance); with --split the two roles, and
+py-spy samples the front end (EVENTS_PER_S 0: what a read alone costs it). A school of
+400 students in 4 classes is seeded through Kafka; then for 20 s teachers' reads (a
+student's progress and history, a class's students and topics, a class's alerts) go at
+READS_PER_S, first alone, then with events at EVENTS_PER_S, while py-spy samples the
+app. Reported: the reads' p50/p95/p99 in both phases, and the share of the app's samples
+in the event path (the intake, actor turns, the SDK's actor runtime), in the reads
+(routes, views, console) and elsewhere, and by package: if a read waits behind actor
+turns in one event loop, the event path's share is large and the reads' latency grows
+with it.
 """
 
 from __future__ import annotations
@@ -19,17 +21,18 @@ import json
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.profile import record
-from bench.run import RESULTS, STACK_DIR, pct, replica, replica_ports
+from bench.profile import library, record
+from bench.run import RESULTS, STACK_DIR, pct, replica_ports
 from bench.workload import Event, generate
 from service.dev_token import mint
 from tests.integration.kafka_io import Publisher
-from tests.integration.stack import REPO, Ports, phase, stop_on_sigterm
+from tests.integration.stack import REPO, Ports, Stack, phase, stop_on_sigterm
 from tests.integration.support import put_class
 
 CLASSES = 4
@@ -145,13 +148,26 @@ def summary(latencies: list[float]) -> dict[str, float]:
     }
 
 
+def by_library(raw: Path) -> dict[str, float]:
+    """Share of the samples by the package of the innermost frame."""
+    counts: collections.Counter[str] = collections.Counter()
+    for line in raw.read_text().splitlines():
+        stack_text, _, count_text = line.rpartition(" ")
+        counts[library(stack_text.split(";")[-1])] += int(count_text)
+    total = sum(counts.values()) or 1
+    return {k: round(v / total * 100, 1) for k, v in counts.most_common()}
+
+
 def main() -> None:
-    reads_per_s = float(sys.argv[1]) if len(sys.argv) > 1 else 50.0
-    events_per_s = float(sys.argv[2]) if len(sys.argv) > 2 else 100.0
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    reads_per_s = float(args[0]) if args else 50.0
+    events_per_s = float(args[1]) if len(args) > 1 else 100.0
+    split = "--split" in sys.argv  # the two roles; py-spy samples the front end
     stop_on_sigterm()
-    stack = replica(1)
+    # an app id of its own: an earlier run's reminders must not fire into this one
+    ports = replace(replica_ports(1), app_id=f"progress-bench-{int(time.time())}")
+    stack = Stack(ports, name="bench", fast_timers=False, split=split)
     stack.up()
-    ports = replica_ports(1)
     raw = REPO / ".stack" / "mixed-profile.raw"
     results: dict[str, Any] = {"reads_per_s": reads_per_s, "events_per_s": events_per_s}
     try:
@@ -175,6 +191,8 @@ def main() -> None:
             results["reads_with_events"] = summary(asyncio.run(both()))
             spy.wait()
         results["app_samples_percent"] = shares(raw)
+        results["app_samples_by_library_percent"] = by_library(raw)
+        results["split"] = split
     finally:
         stack.down()
     out = RESULTS / f"mixed-profile-{time.strftime('%Y-%m-%d-%H%M')}.json"
