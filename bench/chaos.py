@@ -50,6 +50,7 @@ from tests.integration.stack import (
     Stack,
     actor_host_ports,
     phase,
+    shifted,
     stop_on_sigterm,
 )
 
@@ -486,15 +487,7 @@ async def overload(ctx: Context) -> dict[str, object]:
 
 
 def _replica(ctx: Context, i: int) -> Stack:
-    base = ctx.ports
-    ports = Ports(
-        app=base.app + 100 * i,
-        dapr_http=base.dapr_http + 100 * i,
-        dapr_grpc=base.dapr_grpc + 100 * i,
-        dapr_metrics=base.dapr_metrics + 100 * i,
-        dapr_internal=base.dapr_internal + 100 * i,
-    )
-    return Stack(ports, name=f"replica{i}")
+    return Stack(shifted(ctx.ports, 100 * i), name=f"replica{i}")
 
 
 async def kill_replica(ctx: Context) -> dict[str, object]:

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +38,10 @@ from bench.run import (
     STACK_DIR,
     ResourceMeter,
     fixed_rate,
+    fresh_instance_ports,
     handled_count,
+    pct,
     publish_and_wait,
-    replica_ports,
 )
 from service.dev_token import mint
 from tests.integration.stack import REPO, Ports, Stack, actor_host_ports, phase, stop_on_sigterm
@@ -80,11 +80,6 @@ def route_of(url: str) -> str:
     return next(name for part, name in ROUTES if part in url)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def by_route(csv_text: str) -> dict[str, dict[str, float]]:
     """p50/p95 (ms) and count of each kind of read, from vegeta's CSV encoding
     (timestamp, code, latency ns, bytes out, bytes in, error, body, attack, seq,
@@ -95,11 +90,19 @@ def by_route(csv_text: str) -> dict[str, dict[str, float]]:
     return {
         name: {
             "count": len(ms),
-            "p50_ms": round(percentile(ms, 0.5), 1),
-            "p95_ms": round(percentile(ms, 0.95), 1),
+            "p50_ms": round(pct(ms, 50), 1),
+            "p95_ms": round(pct(ms, 95), 1),
         }
         for name, ms in sorted(latencies.items())
     }
+
+
+async def _output(*args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(args)} exited with {proc.returncode}")
+    return out.decode()
 
 
 async def attack(ports: Ports, classes: dict[str, list[str]], rate: float) -> dict[str, Any]:
@@ -119,20 +122,9 @@ async def attack(ports: Ports, classes: dict[str, list[str]], rate: float) -> di
             f"-output={results}",
         )
         await proc.wait()
-        report = json.loads(
-            subprocess.run(
-                [vegeta(), "report", "-type=json", str(results)],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        )
-        encoded = subprocess.run(
-            [vegeta(), "encode", "--to", "csv", str(results)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        # off the event loop: the events' task of the same step runs in it
+        report = json.loads(await _output(vegeta(), "report", "-type=json", str(results)))
+        encoded = await _output(vegeta(), "encode", "--to", "csv", str(results))
     lat = report["latencies"]
     return {
         "requests": report["requests"],
@@ -179,10 +171,8 @@ VARIANTS = ("combined", "split", "split-pinned")
 
 
 async def variant(name: str, reads_per_s: float, saturation_only: bool = False) -> dict[str, Any]:
-    # An app id of its own (and so a namespace, consumer group and actors of its own):
-    # the reminders of an earlier run's students live on in the scheduler and would fire
-    # into this run ten minutes later (a wave of stuck alerts seen in the reads of a run)
-    ports = replace(replica_ports(1), app_id=f"progress-bench-{int(time.time())}")
+    # an app id of its own: an earlier variant's stuck reminders fired into the next
+    ports = fresh_instance_ports()
     split = name != "combined"
     stack = Stack(ports, name="bench", fast_timers=False, split=split)
     stack.up()

@@ -21,14 +21,13 @@ import json
 import random
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.profile import library, record
-from bench.run import RESULTS, STACK_DIR, pct, replica_ports
+from bench.run import RESULTS, STACK_DIR, fresh_instance_ports, pct
 from bench.workload import Event, generate
 from service.dev_token import mint
 from tests.integration.kafka_io import Publisher
@@ -164,8 +163,7 @@ def main() -> None:
     events_per_s = float(args[1]) if len(args) > 1 else 100.0
     split = "--split" in sys.argv  # the two roles; py-spy samples the front end
     stop_on_sigterm()
-    # an app id of its own: an earlier run's reminders must not fire into this one
-    ports = replace(replica_ports(1), app_id=f"progress-bench-{int(time.time())}")
+    ports = fresh_instance_ports()
     stack = Stack(ports, name="bench", fast_timers=False, split=split)
     stack.up()
     raw = REPO / ".stack" / "mixed-profile.raw"

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -265,6 +266,14 @@ def replica_ports(i: int) -> Ports:
         database="progress_bench",
         app_id="progress-bench",
     )
+
+
+def fresh_instance_ports() -> Ports:
+    """Replica 1's ports with an app id of this moment's own (and so a namespace,
+    consumer group and actors of its own): the stuck reminders of an earlier run's
+    students live on in the scheduler and would fire into a run started within ten
+    minutes of it."""
+    return replace(replica_ports(1), app_id=f"progress-bench-{int(time.time())}")
 
 
 def replica(i: int) -> Stack:

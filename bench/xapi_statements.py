@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from bench.mixed_profile import publish
 from bench.run import (
     ResourceMeter,
     admin_api,
@@ -36,7 +37,6 @@ from bench.run import (
     replica_ports,
 )
 from bench.workload import generate
-from tests.integration.kafka_io import Publisher
 from tests.integration.stack import Ports, phase, stop_on_sigterm
 
 BATCHES = {1: 1000, 50: 5000, 500: 10000}  # batch size -> statements sent
@@ -151,12 +151,7 @@ async def _kafka_intake(
     else:
         before = await handled_count(api)
         start = time.monotonic()
-        async with Publisher(f"127.0.0.1:{ports.kafka}") as pub:
-            for i, e in enumerate(events):
-                delay = start + i / rate - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await pub.send(e)
+        await publish(ports, events, rate)
         while await handled_count(api) - before < count:
             await asyncio.sleep(0.2)
         events_per_s = round(count / (time.monotonic() - start), 1)

@@ -164,20 +164,22 @@ async def start_group_at_end(bootstrap: str, group: str) -> None:
 ACTOR_HOST_PORT_OFFSET = 50  # a split stack's actor host: the front end's ports + this
 
 
-def actor_host_ports(ports: Ports) -> Ports:
-    """The ports of a split stack's actor host (the front end keeps ``ports``)."""
-    k = ACTOR_HOST_PORT_OFFSET
-    return Ports(
+def shifted(ports: Ports, k: int) -> Ports:
+    """``ports`` with the app's and daprd's ports moved by ``k`` (the rest kept): another
+    app + daprd pair of the same instance."""
+    return replace(
+        ports,
         app=ports.app + k,
         dapr_http=ports.dapr_http + k,
         dapr_grpc=ports.dapr_grpc + k,
         dapr_metrics=ports.dapr_metrics + k,
         dapr_internal=ports.dapr_internal + k,
-        kafka=ports.kafka,
-        postgres=ports.postgres,
-        database=ports.database,
-        app_id=ports.app_id,
     )
+
+
+def actor_host_ports(ports: Ports) -> Ports:
+    """The ports of a split stack's actor host (the front end keeps ``ports``)."""
+    return shifted(ports, ACTOR_HOST_PORT_OFFSET)
 
 
 class Stack:
@@ -229,15 +231,7 @@ class Stack:
     def extra_front_end(self, offset: int, name: str) -> Iterator[Ports]:
         """One more front end replica (role api, its own daprd) on this instance's ports
         + ``offset``, until the block ends; beside the split or the one process."""
-        k = offset
-        ports = replace(
-            self.ports,
-            app=self.ports.app + k,
-            dapr_http=self.ports.dapr_http + k,
-            dapr_grpc=self.ports.dapr_grpc + k,
-            dapr_metrics=self.ports.dapr_metrics + k,
-            dapr_internal=self.ports.dapr_internal + k,
-        )
+        ports = shifted(self.ports, offset)
         env = self.front_end_env(ports)
         try:
             _run([str(RUNTIME / "app.sh"), "start", name], env, timeout=300)
@@ -298,13 +292,15 @@ class Stack:
 
     def actor_host(self, command: str) -> None:
         """runtime/app.sh COMMAND for the pair that hosts the actors and the intake."""
-        name, env = self._pairs()[0]
-        _run([str(RUNTIME / "app.sh"), command, name], env, timeout=300)
+        self._on_pair(0, command)
 
     def front_end(self, command: str) -> None:
         """runtime/app.sh COMMAND for the pair that serves the public API (the one
         process when not split)."""
-        name, env = self._pairs()[-1]
+        self._on_pair(-1, command)
+
+    def _on_pair(self, index: int, command: str) -> None:
+        name, env = self._pairs()[index]
         _run([str(RUNTIME / "app.sh"), command, name], env, timeout=300)
 
     def down(self) -> None:

@@ -27,7 +27,7 @@ import tarfile
 import tempfile
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,7 +38,15 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from service.dev_token import mint
-from tests.integration.stack import REPO, RUNTIME, Ports, phase, stack_secret, start_group_at_end
+from tests.integration.stack import (
+    REPO,
+    RUNTIME,
+    Ports,
+    phase,
+    shifted,
+    stack_secret,
+    start_group_at_end,
+)
 
 ARCHIVE = REPO / "build" / "progress-service-image.tar"
 RUN = RUNTIME / "image" / "run.sh"
@@ -55,15 +63,7 @@ IMAGE = Ports(
     database="progress_image",
     app_id="progress-image",
 )
-IMAGE_FRONT_END = Ports(
-    app=8050,
-    dapr_http=13750,
-    dapr_grpc=15751,
-    dapr_metrics=19751,
-    dapr_internal=15761,
-    database=IMAGE.database,
-    app_id="progress-image-api",
-)
+IMAGE_FRONT_END = replace(shifted(IMAGE, 50), app_id="progress-image-api")
 
 
 def _instance_env(ports: Ports, role: str) -> dict[str, str]:
